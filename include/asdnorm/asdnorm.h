@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file asdnorm.h
+ * @brief libasdnorm: local-density anomaly-score normalization.
+ *
+ * The one public header of libasdnorm. A function not declared here does not
+ * exist for users. The mathematics is restated in docs/math.md; the section
+ * names below ("math §2.1") refer to it.
+ *
+ * Conventions that hold for every function:
+ *  - Every fallible function returns an ::asdnorm_status; 0 (::ASDNORM_OK) is
+ *    success and results are written through out-parameters only then.
+ *  - A failed call changes nothing: handles and out-parameters are left exactly
+ *    as they were (constructors set `*out` to NULL on failure).
+ *  - Matrices are row-major float32: "n × dim floats" means `x[i * dim + j]`.
+ *  - The library never retains a caller's buffer; it frees what it allocates
+ *    in the matching `*_free`, and `*_free(NULL)` does nothing.
+ *  - Threads: a finalized index is read-only and may be shared by any number
+ *    of threads; a scorer (and an ::asdnorm_lof) must be used by one thread at
+ *    a time. Do not modify an index while another thread reads it.
+ */
+#ifndef ASDNORM_ASDNORM_H
+#define ASDNORM_ASDNORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ASDNORM_BUILDING) && defined(__GNUC__)
+#define ASDNORM_API __attribute__((visibility("default")))
+#else
+#define ASDNORM_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/** @name Version
+ * The compile-time version of this header; asdnorm_version_number() gives the
+ * version of the library actually loaded, so a program can compare the two.
+ * @{ */
+#define ASDNORM_VERSION_MAJOR 0
+#define ASDNORM_VERSION_MINOR 1
+#define ASDNORM_VERSION_PATCH 0
+#define ASDNORM_VERSION_STRING "0.1.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define ASDNORM_VERSION_NUMBER \
+    (ASDNORM_VERSION_MAJOR * 10000 + ASDNORM_VERSION_MINOR * 100 + ASDNORM_VERSION_PATCH)
+
+/** The loaded library's version as "MAJOR.MINOR.PATCH". Never NULL. @since 0.1.0 */
+ASDNORM_API const char *asdnorm_version(void);
+/** The loaded library's ASDNORM_VERSION_NUMBER. @since 0.1.0 */
+ASDNORM_API unsigned asdnorm_version_number(void);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Status codes
+ * Values are pinned: a code never changes meaning. New codes are appended.
+ * @{ */
+typedef enum asdnorm_status {
+    ASDNORM_OK = 0,
+    ASDNORM_E_NULL = 1,        /**< a required pointer argument is NULL */
+    ASDNORM_E_ARG = 2,         /**< an argument is outside its valid range (dim 0, K 0, r outside [0, 1] or NaN, max_fpr outside (0, 1]) */
+    ASDNORM_E_ENUM = 3,        /**< an enum argument has an unknown value */
+    ASDNORM_E_OVERFLOW = 4,    /**< a size computation (n × dim, …) would overflow size_t */
+    ASDNORM_E_NONFINITE = 5,   /**< the input contains NaN or ±Inf */
+    ASDNORM_E_ZERO_VECTOR = 6, /**< a zero vector under the cosine distance */
+    ASDNORM_E_LABEL = 7,       /**< a label outside its set (domain not 0/1/2, anomaly label not 0/1) */
+    ASDNORM_E_STATE = 8,       /**< the object is in the wrong state (scoring an index that is not finalized) */
+    ASDNORM_E_TOO_FEW = 9,     /**< too few references for the operation (finalize with < 2 when neighbours are needed, empty index) */
+    ASDNORM_E_DIM = 10,        /**< dimension or length mismatch */
+    ASDNORM_E_NOMEM = 11,      /**< memory allocation failed */
+    ASDNORM_E_IO = 12,         /**< a file could not be opened, read, written or renamed */
+    ASDNORM_E_CORRUPT = 13,    /**< a saved index is malformed, truncated or fails its checksum */
+    ASDNORM_E_VERSION = 14,    /**< a saved index has a format version this library cannot read */
+    ASDNORM_E_RANGE = 15,      /**< a finite value is too large to compute with (euclidean/mse: a squared norm above 1e36) */
+    ASDNORM_E_EMPTY = 16,      /**< no samples (n = 0) where at least one is required */
+    ASDNORM_E_NO_ANOMALY = 17, /**< a metric needs anomalous samples and there are none (in a section) */
+    ASDNORM_E_NO_NORMAL = 18,  /**< a metric needs normal samples (of a domain) and there are none (in a section) */
+    ASDNORM_E_DEGENERATE = 19, /**< the data make the result undefined (zero variance in standardization, fewer points than clusters) */
+    ASDNORM_E_BUFFER = 20      /**< an output buffer is too small; the required size is reported */
+} asdnorm_status;
+
+/** A static English message for @p status; never NULL, also for unknown values. @since 0.1.0 */
+ASDNORM_API const char *asdnorm_strerror(asdnorm_status status);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Options
+ * @{ */
+/** Distance between a test sample x and a reference y (math §2.1). */
+typedef enum asdnorm_distance {
+    ASDNORM_DISTANCE_COSINE = 0,    /**< 0.5 · (1 − ⟨x/‖x‖, y⟩); references stored L2-normalized */
+    ASDNORM_DISTANCE_EUCLIDEAN = 1, /**< ‖x − y‖₂ */
+    ASDNORM_DISTANCE_MSE = 2        /**< ‖x − y‖₂² / dim */
+} asdnorm_distance;
+
+/** Estimator of each reference's local density constant n_j (math §2.2). */
+typedef enum asdnorm_density {
+    ASDNORM_DENSITY_NONE = 0, /**< n_j = 1 (ratio) or 0 (difference): plain nearest neighbour */
+    ASDNORM_DENSITY_KNN = 1,  /**< mean distance to the K nearest other references; param = K ≥ 1 (an integer, clipped to M − 1) */
+    ASDNORM_DENSITY_GWRP = 2  /**< rank-weighted mean of the distances to all other references, weights r^(i−1); param = r ∈ [0, 1] */
+} asdnorm_density;
+
+/** How a distance is normalized by the reference's density (math §2.3). */
+typedef enum asdnorm_norm {
+    ASDNORM_NORM_NONE = 0,      /**< s(x) = min_j d(x, y_j) */
+    ASDNORM_NORM_RATIO = 1,     /**< s(x) = min_j d(x, y_j) / max(n_j, ASDNORM_EPSILON) */
+    ASDNORM_NORM_DIFFERENCE = 2 /**< s(x) = min_j (d(x, y_j) − n_j) */
+} asdnorm_norm;
+
+/** Domain labels of references and test samples (stored as uint8_t). */
+enum asdnorm_domain {
+    ASDNORM_DOMAIN_UNKNOWN = 0,
+    ASDNORM_DOMAIN_SOURCE = 1,
+    ASDNORM_DOMAIN_TARGET = 2
+};
+
+/** The floor of a density constant in the ratio normalization, so that duplicate
+ *  references (density 0) give large finite scores instead of inf/NaN. */
+#define ASDNORM_EPSILON 1e-12
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Reference index
+ * A set of reference embeddings with one density constant each.
+ * Lifecycle: new → add (any number of times) → finalize → score (through a
+ * scorer). add after finalize makes the index un-finalized again.
+ * A finalized index may be shared read-only by any number of threads.
+ * @{ */
+typedef struct asdnorm_index asdnorm_index;
+
+/**
+ * Create an empty index.
+ * @param[in]  dim       embedding dimension, ≥ 1
+ * @param[in]  distance  one of ::asdnorm_distance
+ * @param[out] out       the new index; NULL on failure
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (dim 0), ASDNORM_E_ENUM, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distance,
+                                             asdnorm_index **out);
+
+/** Free an index and everything it owns. NULL does nothing. @since 0.1.0 */
+ASDNORM_API void asdnorm_index_free(asdnorm_index *ix);
+
+/**
+ * Append n references. Under cosine each row is stored L2-normalized.
+ * All rows are validated before any is added: one bad row adds nothing.
+ * The index becomes un-finalized.
+ * @param[in,out] ix       the index
+ * @param[in]     x        n × dim floats, row-major (may be NULL when n is 0)
+ * @param[in]     n        number of rows; 0 is a no-op that succeeds
+ * @param[in]     domains  n domain labels (::asdnorm_domain), or NULL for all UNKNOWN
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE (euclidean/mse),
+ *         ASDNORM_E_LABEL, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_add(asdnorm_index *ix, const float *x, size_t n,
+                                             const uint8_t *domains);
+
+/**
+ * Compute the density constant of every reference (math §2.2). Finalizing
+ * again with another estimator recomputes them.
+ * Memory: O(M · K + block), never an M × M matrix.
+ * @param[in,out] ix       the index
+ * @param[in]     density  one of ::asdnorm_density
+ * @param[in]     param    K for KNN (an integer ≥ 1, clipped to M − 1), r ∈ [0, 1] for GWRP,
+ *                         ignored for NONE
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_ARG (K < 1 or not an
+ *         integer, r outside [0, 1] or NaN), ASDNORM_E_TOO_FEW (no references; fewer than 2
+ *         for KNN and GWRP), ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density,
+                                                  double param);
+
+/** Number of references M (0 for NULL). @since 0.1.0 */
+ASDNORM_API size_t asdnorm_index_size(const asdnorm_index *ix);
+/** Embedding dimension (0 for NULL). @since 0.1.0 */
+ASDNORM_API size_t asdnorm_index_dim(const asdnorm_index *ix);
+/** The index's distance (ASDNORM_DISTANCE_COSINE for NULL). @since 0.1.0 */
+ASDNORM_API asdnorm_distance asdnorm_index_distance(const asdnorm_index *ix);
+/** 1 when the index is finalized and can be scored against, else 0 (also for NULL). @since 0.1.0 */
+ASDNORM_API int asdnorm_index_is_finalized(const asdnorm_index *ix);
+
+/**
+ * The estimator and parameter of the last successful finalize.
+ * @param[out] density  the estimator
+ * @param[out] param    its parameter (K after clipping to M − 1, r, or 0 for NONE)
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized)
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_get_estimator(const asdnorm_index *ix,
+                                                       asdnorm_density *density, double *param);
+
+/**
+ * Copy the density constants n_j.
+ * @param[out] out  n doubles
+ * @param[in]  n    must equal asdnorm_index_size()
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_DIM, ASDNORM_E_STATE (not finalized)
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_get_density(const asdnorm_index *ix, double *out,
+                                                     size_t n);
+
+/**
+ * Copy the domain labels.
+ * @param[out] out  n labels
+ * @param[in]  n    must equal asdnorm_index_size()
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_DIM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_get_domains(const asdnorm_index *ix, uint8_t *out,
+                                                     size_t n);
+
+/**
+ * Copy stored reference vectors first … first + count − 1 (normalized under cosine).
+ * @param[out] out  count × dim floats
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (range outside the index), ASDNORM_E_OVERFLOW
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_get_vectors(const asdnorm_index *ix, size_t first,
+                                                     size_t count, float *out);
+
+/**
+ * Check rows the way asdnorm_index_add() and asdnorm_scorer_score() do, and report the
+ * first offending row, so that a program can tell its user where the bad value is.
+ * @param[in]  x         n × dim floats
+ * @param[out] bad_row   index of the first offending row, or n when all are valid; may be NULL
+ * @return ASDNORM_OK or the status the offending row would cause (ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_ZERO_VECTOR, ASDNORM_E_RANGE), ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_ENUM,
+ *         ASDNORM_E_OVERFLOW
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t dim,
+                                              asdnorm_distance distance, size_t *bad_row);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Persistence
+ * A finalized index saved to a file or a memory buffer, in the versioned
+ * little-endian format of docs/file-format.md, with a checksum over the whole file.
+ * A loaded index is finalized and scores bit-identically to the one saved.
+ * @{ */
+
+/**
+ * Save a finalized index atomically: written to a temporary file in the same directory,
+ * flushed to disk, and renamed over @p path, so a crash leaves any old file intact.
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized), ASDNORM_E_IO, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const char *path);
+
+/**
+ * Load an index saved by asdnorm_index_save(). Every field, size and the checksum are
+ * checked before anything is trusted; a file that fails any check gives no index.
+ * @param[out] out  the loaded, finalized index; NULL on failure
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_IO, ASDNORM_E_CORRUPT, ASDNORM_E_VERSION, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_load(const char *path, asdnorm_index **out);
+
+/**
+ * Load an index from @p len bytes at @p buf (the bytes of a saved file). @p buf is not retained.
+ * @return as asdnorm_index_load(), without ASDNORM_E_IO
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len,
+                                                     asdnorm_index **out);
+
+/**
+ * Serialize a finalized index into a caller buffer (the bytes asdnorm_index_save() writes).
+ * @param[out] buf     len bytes, or NULL with len 0 to query the size
+ * @param[out] needed  the serialized size in bytes
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE, ASDNORM_E_BUFFER (len < *needed;
+ *         *needed is still set), ASDNORM_E_OVERFLOW
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_serialize(const asdnorm_index *ix, void *buf, size_t len,
+                                                   size_t *needed);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Scorer
+ * Scores test samples against a finalized index. It owns its scratch memory
+ * (allocated once, independent of the number of test samples), so scoring
+ * allocates nothing. One scorer per thread; many scorers may share one index.
+ * The index must outlive the scorer and must not be modified while it scores.
+ * @{ */
+typedef struct asdnorm_scorer asdnorm_scorer;
+
+/**
+ * @param[in]  ix    the index (need not be finalized yet; it must be when scoring)
+ * @param[in]  norm  one of ::asdnorm_norm
+ * @param[out] out   the new scorer; NULL on failure
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
+                                              asdnorm_scorer **out);
+
+/** Free a scorer. NULL does nothing. @since 0.1.0 */
+ASDNORM_API void asdnorm_scorer_free(asdnorm_scorer *sc);
+
+/**
+ * Anomaly scores of n test samples (higher = more anomalous), math §2.3.
+ * @param[in]  x        n × dim floats (dim of the index)
+ * @param[in]  n        number of test samples; 0 succeeds and writes nothing
+ * @param[out] scores   n floats
+ * @param[out] nearest  n positions of the reference attaining the minimum, or NULL
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (index not finalized), ASDNORM_E_OVERFLOW,
+ *         ASDNORM_E_NONFINITE, ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n,
+                                                float *scores, size_t *nearest);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Metrics
+ * As the DCASE challenge computes them (math §4). Labels: 1 anomalous, 0 normal.
+ * @{ */
+
+/**
+ * Area under the ROC curve, ties counted half (Mann–Whitney U / (n₊ n₋)); O(n log n).
+ * @param[in]  labels  n labels, 0 or 1
+ * @param[in]  scores  n scores, higher = more anomalous
+ * @param[out] auc     the AUC in [0, 1]
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_LABEL, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_NO_ANOMALY, ASDNORM_E_NO_NORMAL, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_auc(const uint8_t *labels, const double *scores, size_t n,
+                                       double *auc);
+
+/**
+ * Partial AUC up to false-positive rate @p max_fpr, McClish-standardized, equal to
+ * scikit-learn's roc_auc_score(labels, scores, max_fpr=max_fpr); max_fpr = 1 gives the AUC.
+ * @param[in] max_fpr  in (0, 1]; DCASE uses 0.1
+ * @return as asdnorm_auc(), and ASDNORM_E_ARG for max_fpr
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_pauc(const uint8_t *labels, const double *scores, size_t n,
+                                        double max_fpr, double *pauc);
+
+/**
+ * Harmonic mean of n positive values (the DCASE aggregation).
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_NONFINITE, ASDNORM_E_ARG (a value ≤ 0)
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_hmean(const double *values, size_t n, double *out);
+
+/**
+ * Number of distinct section ids among n samples.
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_count_sections(const int32_t *sections, size_t n,
+                                                  size_t *n_sections);
+
+/**
+ * DCASE 2023/2024/2025 task 2 score. Per section s (ascending ids): AUC_source over the
+ * section's source-domain normals and all its anomalies, AUC_target likewise with the
+ * target-domain normals, pAUC(max_fpr) over all the section's samples. The official score is
+ * the harmonic mean of those 3 · n_sections values.
+ * @param[in]  scores, labels, domains, sections  n values each (domains 1 source / 2 target;
+ *             every normal sample must have domain 1 or 2; anomalies' domains are not used)
+ * @param[in]  max_fpr     the pAUC limit, in (0, 1]; DCASE uses 0.1
+ * @param[in]  cap         rows available in section_ids / values
+ * @param[out] section_ids cap ids, or NULL
+ * @param[out] values      cap × 3 doubles {AUC_source, AUC_target, pAUC}, or NULL
+ * @param[out] n_sections  number of sections (set even when ASDNORM_E_BUFFER is returned)
+ * @param[out] official    the official score
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_LABEL, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_ARG, ASDNORM_E_NO_ANOMALY, ASDNORM_E_NO_NORMAL (a section lacks normals of a
+ *         domain), ASDNORM_E_BUFFER (cap < n_sections with non-NULL outputs), ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_dcase2023(const double *scores, const uint8_t *labels,
+                                             const uint8_t *domains, const int32_t *sections,
+                                             size_t n, double max_fpr, size_t cap,
+                                             int32_t *section_ids, double *values,
+                                             size_t *n_sections, double *official);
+
+/**
+ * DCASE 2020 task 2 score (no domains): per section AUC and pAUC(max_fpr); the official score
+ * is the arithmetic mean of the per-section AUCs and pAUCs.
+ * @param[out] values  cap × 2 doubles {AUC, pAUC}, or NULL
+ * @return as asdnorm_dcase2023()
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_dcase2020(const double *scores, const uint8_t *labels,
+                                             const int32_t *sections, size_t n, double max_fpr,
+                                             size_t cap, int32_t *section_ids, double *values,
+                                             size_t *n_sections, double *official);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Baselines
+ * The methods the paper compares against (math §3). Seeded functions are
+ * deterministic across runs, thread counts and platforms.
+ * @{ */
+
+/**
+ * k-means with k-means++ seeding, @p n_init restarts and Lloyd iterations; the run with the
+ * lowest inertia (sum of squared Euclidean distances to the nearest centroid) is kept.
+ * @param[in]  x          n × dim floats
+ * @param[in]  k          clusters, 1 ≤ k ≤ n
+ * @param[in]  n_init     restarts, ≥ 1
+ * @param[in]  max_iter   Lloyd iterations per restart, ≥ 1 (scikit-learn uses 300)
+ * @param[in]  seed       random seed
+ * @param[out] centroids  k × dim floats
+ * @param[out] inertia    the kept run's inertia, or NULL
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_DEGENERATE (k > n), ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, size_t k,
+                                          size_t n_init, size_t max_iter, uint64_t seed,
+                                          float *centroids, double *inertia);
+
+/**
+ * Source means: a new, un-finalized index whose source-domain references are replaced by the
+ * k centroids of asdnorm_kmeans() over them (stored as they are, not re-normalized, so that
+ * under cosine d(x, c) is the mean cosine distance from x to the cluster's members), followed by
+ * every non-source reference of @p src unchanged. k is clipped to the number of source references.
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_TOO_FEW (no source references),
+ *         ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_source_means(const asdnorm_index *src, size_t k, size_t n_init,
+                                                uint64_t seed, asdnorm_index **out);
+
+/**
+ * SMOTE: n_new synthetic samples x_i + u · (x_nn − x_i), x_i drawn uniformly from the n rows,
+ * x_nn drawn uniformly from its k nearest other rows (Euclidean), u ~ U[0, 1).
+ * @param[in]  x            n × dim floats, n ≥ 2
+ * @param[in]  k_neighbors  ≥ 1, clipped to n − 1
+ * @param[out] out          n_new × dim floats
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_TOO_FEW (n < 2), ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_smote(const float *x, size_t n, size_t dim, size_t n_new,
+                                         size_t k_neighbors, uint64_t seed, float *out);
+
+/**
+ * SMOTE on an index: a new, un-finalized index holding every reference of @p src followed by
+ * n_new synthetic target-domain references made from src's target references (re-normalized
+ * under cosine). n_new = 0 means "up to the number of source references".
+ * @return as asdnorm_smote(), and ASDNORM_E_TOO_FEW (fewer than 2 target references)
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_smote_index(const asdnorm_index *src, size_t n_new,
+                                               size_t k_neighbors, uint64_t seed,
+                                               asdnorm_index **out);
+
+/**
+ * Domain-wise standardization (transductive: needs the whole test batch). For each domain d
+ * present among @p ix's references, score the batch against that domain's references alone,
+ * as an index of its own finalized with @p ix's estimator, normalized with @p norm: s_d(x).
+ * Each s_d is standardized by its mean and unbiased standard deviation over the batch and the
+ * final score is the minimum over d.
+ * @param[in]  ix      a finalized index
+ * @param[in]  x       n × dim floats, n ≥ 2
+ * @param[out] scores  n floats
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_STATE, ASDNORM_E_TOO_FEW
+ *         (n < 2, or a domain too small for the estimator), ASDNORM_E_DEGENERATE (zero
+ *         variance), the scoring statuses, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_standardized_scores(const asdnorm_index *ix, asdnorm_norm norm,
+                                                       const float *x, size_t n, float *scores);
+
+/** Local Outlier Factor in novelty mode, fitted on an index's references. */
+typedef struct asdnorm_lof asdnorm_lof;
+
+/**
+ * Fit LOF (Breunig et al. 2000) on the references of @p ix with the index's distance:
+ * k-distance and local reachability density of each reference (neighbours exclude itself).
+ * The index need not be finalized; it must outlive the LOF and not change while it is used.
+ * @param[in] k  neighbours, ≥ 1, clipped to M − 1 (as scikit-learn does)
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_TOO_FEW (M < 2), ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_lof_new(const asdnorm_index *ix, size_t k, asdnorm_lof **out);
+
+/** Free a LOF model. NULL does nothing. @since 0.1.0 */
+ASDNORM_API void asdnorm_lof_free(asdnorm_lof *lof);
+
+/**
+ * LOF scores of n test samples: mean lrd of the k nearest references / lrd(x), equal to
+ * scikit-learn's -LocalOutlierFactor(novelty=True).score_samples(x) (higher = more anomalous).
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_ZERO_VECTOR, ASDNORM_E_RANGE, ASDNORM_E_NOMEM
+ * @since 0.1.0
+ */
+ASDNORM_API asdnorm_status asdnorm_lof_score(asdnorm_lof *lof, const float *x, size_t n,
+                                             float *scores);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASDNORM_ASDNORM_H */

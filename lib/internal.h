@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal interfaces shared by the modules of lib/. Nothing here is exported:
+ * the shared library is built with -fvisibility=hidden and a version script. */
+#ifndef ASDNORM_INTERNAL_H
+#define ASDNORM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asdnorm/asdnorm.h"
+
+/* ---- allocation (alloc.c) --------------------------------------------------
+ * Every allocation of the library goes through these, so that the test build
+ * (ASDNORM_TESTING) can make the n-th allocation fail (tests/test_oom.c).
+ * asdnorm__mallocn(n, size) returns NULL on n·size overflow. */
+void *asdnorm__malloc(size_t size);
+void *asdnorm__calloc(size_t n, size_t size);
+void *asdnorm__mallocn(size_t n, size_t size);
+void *asdnorm__realloc(void *p, size_t size);
+void asdnorm__free(void *p);
+
+#ifdef ASDNORM_TESTING
+/* Make the n-th allocation from now fail (1 = the next one); 0 disables.
+ * Returns how many allocations were made since the last call. Test-only. */
+size_t asdnorm__alloc_fail_at(size_t n);
+#endif
+
+/* a·b into *out; false on overflow. */
+static inline bool asdnorm__mul_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+/* ---- the index (index.c) ---------------------------------------------------- */
+struct asdnorm_index {
+    size_t dim;
+    asdnorm_distance distance;
+    size_t size;     /* M */
+    size_t capacity; /* rows allocated */
+    float *vectors;  /* capacity × dim; normalized under cosine (unless added raw) */
+    /* Per reference, for the fused float pass (distance.c):
+     *  cosine:         the factor c_j that makes d = 0.5 · (1 − c_j ⟨x̂, y_j⟩):
+     *                  1/‖y_j‖ for rows normalized at add (so they act as exact unit
+     *                  vectors), 1 for rows added raw (k-means centroids);
+     *  euclidean, mse: ‖y_j‖². */
+    float *aux;
+    double *scale;   /* cosine only: c_j in double, for exact refinement */
+    uint8_t *domains;
+    double *density; /* M density constants, valid when finalized */
+    bool finalized;
+    asdnorm_density estimator;
+    double param;    /* K after clipping, r, or 0 */
+};
+
+/* Append rows as they are (no normalization): under cosine c_j = 1. Used by
+ * asdnorm_source_means() for centroids and by the loader. Validates like add. */
+asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t n,
+                                      const uint8_t *domains);
+
+/* Validate n rows for a distance (finite, non-zero under cosine, range for
+ * euclidean/mse). *bad_row receives the first offending row. */
+asdnorm_status asdnorm__check_rows(const float *x, size_t n, size_t dim,
+                                   asdnorm_distance distance, size_t *bad_row);
+
+/* ---- distances (distance.c) --------------------------------------------------
+ * Exact distance in double between a query row q (as given by the caller, not
+ * normalized) and stored reference j, following math §2.1 with the stored
+ * reference's c_j. q_norm is ‖q‖₂ in double (used by cosine only; pass the
+ * value from asdnorm__norm2). */
+double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q_norm, size_t j);
+/* Exact distance between stored references i (as query) and j. */
+double asdnorm__exact_ref_distance(const asdnorm_index *ix, size_t i, size_t j);
+/* ‖v‖₂ in double. */
+double asdnorm__norm2(const float *v, size_t dim);
+
+/* Approximate distances of a block: queries Q (nq × dim, prepared by
+ * asdnorm__prepare_queries) against references j0 … j0 + nr − 1, written to
+ * out (nq × nr, row stride ld), via one sgemm and a fused transform.
+ * qaux: per query, ‖q‖² (euclidean/mse) or unused (cosine). */
+void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
+                              size_t nq, size_t j0, size_t nr, float *out, size_t ld);
+/* Copy nq raw query rows into Q (normalized under cosine) and fill qaux and
+ * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
+void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,
+                              float *qaux, double *qnorm);
+
+/* ---- neighbours (knn.c) --------------------------------------------------------
+ * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.
+ * Distances are exact (double, refined from the float sgemm pass), sorted
+ * ascending, ties broken by position. */
+
+/* For every reference i, its k nearest *other* references (excluded by
+ * position), k ≤ M − 1. The callback receives row i's k distances and
+ * positions; it may be called from several threads at once for different i.
+ * Returns ASDNORM_E_NOMEM, or the first non-OK status a callback returned. */
+typedef asdnorm_status (*asdnorm__knn_row_fn)(void *ctx, size_t i, const double *dist,
+                                              const size_t *idx, size_t k);
+asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
+                                 void *ctx);
+
+/* For each of n query rows (validated), its k nearest references, k ≤ M:
+ * dist and idx are n × k. */
+asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_t n, size_t k,
+                                  double *dist, size_t *idx);
+
+#endif /* ASDNORM_INTERNAL_H */
