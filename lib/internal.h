@@ -38,11 +38,13 @@ struct asdnorm_index {
     asdnorm_distance distance;
     size_t size;     /* M */
     size_t capacity; /* rows allocated */
-    float *vectors;  /* capacity × dim; normalized under cosine (unless added raw) */
+    float *vectors;  /* capacity × dim; under cosine, rows added by asdnorm_index_add are
+                      * stored scaled by an exact power of two (norm in [0.5, 1)), and the
+                      * reference is vectors[j] · scale[j], exactly unit length */
     /* Per reference, for the fused float pass (distance.c):
      *  cosine:         the factor c_j that makes d = 0.5 · (1 − c_j ⟨x̂, y_j⟩):
-     *                  1/‖y_j‖ for rows normalized at add (so they act as exact unit
-     *                  vectors), 1 for rows added raw (k-means centroids);
+     *                  1/‖vectors[j]‖ for rows added by asdnorm_index_add (so they act
+     *                  as exact unit vectors), 1 for rows added raw (k-means centroids);
      *  euclidean, mse: ‖y_j‖². */
     float *aux;
     double *scale;   /* cosine only: c_j in double, for exact refinement */
@@ -84,6 +86,22 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
  * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
 void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,
                               float *qaux, double *qnorm);
+
+/* Rigorous bound on the error of a float distance d̃ from
+ * asdnorm__block_distances (docs/math.md §5): |d̃ − d| ≤ asdnorm__err(E, d̃),
+ * with E from asdnorm__error_scale for a query with qaux and references whose
+ * largest aux is aux_max. Cosine and mse: E bounds |d̃ − d| directly; euclidean:
+ * E bounds |d̃² − d²|, so |d̃ − d| ≤ min(√E, E / d̃). */
+float asdnorm__error_scale(const asdnorm_index *ix, float qaux, float aux_max);
+static inline float asdnorm__err(const asdnorm_index *ix, float E, float d)
+{
+    if (ix->distance != ASDNORM_DISTANCE_EUCLIDEAN)
+        return E;
+    float r = __builtin_sqrtf(E);
+    return d > r ? E / d : r;
+}
+/* Largest aux over references j0 … j0 + n − 1. */
+float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n);
 
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.

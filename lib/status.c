@@ -30,7 +30,7 @@ const char *asdnorm_strerror(asdnorm_status status)
     case ASDNORM_E_IO: return "file input/output error";
     case ASDNORM_E_CORRUPT: return "saved index is corrupt, truncated or fails its checksum";
     case ASDNORM_E_VERSION: return "saved index has an unsupported format version";
-    case ASDNORM_E_RANGE: return "value too large to compute with (squared norm above 1e36)";
+    case ASDNORM_E_RANGE: return "value too large to compute with (squared norm above 1e24)";
     case ASDNORM_E_EMPTY: return "no samples";
     case ASDNORM_E_NO_ANOMALY: return "no anomalous samples (in a section): the metric is undefined";
     case ASDNORM_E_NO_NORMAL: return "no normal samples (of a domain, in a section): the metric is undefined";

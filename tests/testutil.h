@@ -47,18 +47,22 @@ static inline float *tu_gauss(uint64_t *s, size_t n, size_t dim, double offset, 
  * reference is normalized here for cosine, as the index stores it). */
 static inline double tu_distance(asdnorm_distance kind, const float *x, const float *y, size_t dim)
 {
-    double xx = 0, yy = 0, xy = 0, dd = 0;
+    double xx = 0, yy = 0, dd = 0;
     for (size_t i = 0; i < dim; i++) {
         xx += (double)x[i] * x[i];
         yy += (double)y[i] * y[i];
-        xy += (double)x[i] * y[i];
         double d = (double)x[i] - y[i];
         dd += d * d;
     }
     switch (kind) {
     case ASDNORM_DISTANCE_COSINE: {
-        double c = 0.5 * (1.0 - xy / (sqrt(xx) * sqrt(yy)));
-        return c < 0 ? 0 : c;
+        /* 0.5 (1 − cos θ) = ¼ ‖x/‖x‖ − y/‖y‖‖², the form without cancellation. */
+        double nx = sqrt(xx), ny = sqrt(yy), s = 0;
+        for (size_t i = 0; i < dim; i++) {
+            double d = x[i] / nx - y[i] / ny;
+            s += d * d;
+        }
+        return s / 4;
     }
     case ASDNORM_DISTANCE_EUCLIDEAN: return sqrt(dd);
     case ASDNORM_DISTANCE_MSE: return dd / (double)dim;

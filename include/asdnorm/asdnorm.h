@@ -74,7 +74,7 @@ typedef enum asdnorm_status {
     ASDNORM_E_IO = 12,         /**< a file could not be opened, read, written or renamed */
     ASDNORM_E_CORRUPT = 13,    /**< a saved index is malformed, truncated or fails its checksum */
     ASDNORM_E_VERSION = 14,    /**< a saved index has a format version this library cannot read */
-    ASDNORM_E_RANGE = 15,      /**< a finite value is too large to compute with (euclidean/mse: a squared norm above 1e36) */
+    ASDNORM_E_RANGE = 15,      /**< a finite value is too large to compute with (euclidean/mse: a squared norm above 1e24) */
     ASDNORM_E_EMPTY = 16,      /**< no samples (n = 0) where at least one is required */
     ASDNORM_E_NO_ANOMALY = 17, /**< a metric needs anomalous samples and there are none (in a section) */
     ASDNORM_E_NO_NORMAL = 18,  /**< a metric needs normal samples (of a domain) and there are none (in a section) */

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Distance kernels (docs/math.md §2.1).
+ *
+ * Two tiers. The bulk of the work is one float32 sgemm per block followed by a
+ * fused transform into distances: fast, but its rounding error is absolute
+ * (about 2⁻²⁴·‖x‖‖y‖·√dim), so small distances lose their relative accuracy and
+ * duplicates do not come out as 0. It is therefore used only to *select*
+ * candidates; the distances that end up in a density constant or a score are
+ * recomputed exactly in double by asdnorm__exact_distance (docs/math.md §5). */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+double asdnorm__norm2(const float *v, size_t dim)
+{
+    double s = 0;
+    for (size_t i = 0; i < dim; i++)
+        s += (double)v[i] * v[i];
+    return sqrt(s);
+}
+
+static double clamp01(double v)
+{
+    return v < 0 ? 0 : (v > 1 ? 1 : v);
+}
+
+double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q_norm, size_t j)
+{
+    const size_t dim = ix->dim;
+    const float *y = ix->vectors + j * dim;
+    if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+        /* 0.5 · (1 − ⟨x̂, ŷ⟩) = ¼ ‖x̂ − ŷ‖² + ¼ (1 − ‖ŷ‖²): no cancellation for
+         * close vectors, where 1 − cos θ would lose half the digits. ŷ = c_j y_j
+         * is exactly unit for normalized rows (c_j > 1, see index.c), so the
+         * second term is only computed for raw rows (c_j = 1: centroids). */
+        const double qi = 1.0 / q_norm, c = ix->scale[j];
+        double ss = 0, yy = 0;
+        for (size_t i = 0; i < dim; i++) {
+            double yc = (double)y[i] * c, d = (double)q[i] * qi - yc;
+            ss += d * d;
+            yy += yc * yc;
+        }
+        return clamp01(0.25 * ss + (c == 1.0 ? 0.25 * (1.0 - yy) : 0.0));
+    }
+    double ss = 0;
+    for (size_t i = 0; i < dim; i++) {
+        double d = (double)q[i] - y[i];
+        ss += d * d;
+    }
+    return ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(ss) : ss / (double)dim;
+}
+
+double asdnorm__exact_ref_distance(const asdnorm_index *ix, size_t i, size_t j)
+{
+    const float *q = ix->vectors + i * ix->dim;
+    double q_norm = ix->distance == ASDNORM_DISTANCE_COSINE ? asdnorm__norm2(q, ix->dim) : 1.0;
+    return asdnorm__exact_distance(ix, q, q_norm, j);
+}
+
+/* γ_D = D·u / (1 − D·u), u = 2⁻²⁴: the classical bound on the rounding error of
+ * a float dot product of length D, relative to Σ|q_k y_k| (Higham, Accuracy and
+ * Stability of Numerical Algorithms, §3.1); blocked and FMA sgemm kernels stay
+ * within it. The extra units of u cover the float norms, the normalization of
+ * the query and the few operations of the transform. */
+float asdnorm__error_scale(const asdnorm_index *ix, float qaux, float aux_max)
+{
+    const double u = 0x1p-24, du = (double)ix->dim * u;
+    const double gamma = du / (1.0 - du);
+    if (ix->distance == ASDNORM_DISTANCE_COSINE)
+        return (float)(0.5 * (gamma + 2 * u) + 3 * u) * 1.0001f;
+    double e2 = (gamma + 6 * u) * ((double)qaux + (double)aux_max) * 1.0001;
+    return (float)(ix->distance == ASDNORM_DISTANCE_MSE ? e2 / (double)ix->dim : e2);
+}
+
+float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n)
+{
+    float mx = 0.0f;
+    for (size_t j = j0; j < j0 + n; j++)
+        mx = ix->aux[j] > mx ? ix->aux[j] : mx;
+    return mx;
+}
+
+void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,
+                              float *qaux, double *qnorm)
+{
+    const size_t dim = ix->dim;
+    for (size_t i = 0; i < nq; i++) {
+        const float *src = x + i * dim;
+        float *dst = Q + i * dim;
+        double nrm = asdnorm__norm2(src, dim);
+        qnorm[i] = nrm;
+        if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+            double inv = 1.0 / nrm;
+            for (size_t k = 0; k < dim; k++)
+                dst[k] = (float)(src[k] * inv);
+            qaux[i] = 1.0f;
+        } else {
+            memcpy(dst, src, dim * sizeof *dst);
+            qaux[i] = (float)(nrm * nrm);
+        }
+    }
+}
+
+void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
+                              size_t nq, size_t j0, size_t nr, float *out, size_t ld)
+{
+    const size_t dim = ix->dim;
+    const float *Y = ix->vectors + j0 * dim;
+    const float *aux = ix->aux + j0;
+
+    /* BLAS takes int dimensions; callers keep blocks far below INT_MAX. */
+    if (nq == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)dim, 1.0f, Y, (int)dim, Q, 1,
+                    0.0f, out, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nr, (int)dim, 1.0f,
+                    Q, (int)dim, Y, (int)dim, 0.0f, out, (int)ld);
+
+    switch (ix->distance) {
+    case ASDNORM_DISTANCE_COSINE:
+        for (size_t i = 0; i < nq; i++) {
+            float *row = out + i * ld;
+            for (size_t j = 0; j < nr; j++) {
+                float d = 0.5f * (1.0f - row[j] * aux[j]);
+                row[j] = d < 0.0f ? 0.0f : d;
+            }
+        }
+        break;
+    case ASDNORM_DISTANCE_EUCLIDEAN:
+    case ASDNORM_DISTANCE_MSE: {
+        const float scale = ix->distance == ASDNORM_DISTANCE_MSE ? 1.0f / (float)dim : 1.0f;
+        const bool root = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN;
+        for (size_t i = 0; i < nq; i++) {
+            float *row = out + i * ld;
+            const float qa = qaux[i];
+            for (size_t j = 0; j < nr; j++) {
+                float d2 = qa + aux[j] - 2.0f * row[j];
+                d2 = d2 < 0.0f ? 0.0f : d2;
+                row[j] = root ? sqrtf(d2) : d2 * scale;
+            }
+        }
+        break;
+    }
+    }
+}

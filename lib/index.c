@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/* The reference index: storage, add, finalize (density constants, docs/math.md
+ * §2.2) and accessors. Every mutating call validates all of its input first and
+ * mutates only when nothing can fail any more. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Squared norms above this make float32 distance arithmetic overflow (and the
+ * ratio d / ε exceed FLT_MAX): ‖x‖ ≤ 1e12 keeps every intermediate finite. */
+#define MAX_SQNORM 1e24
+
+static bool valid_distance(asdnorm_distance d)
+{
+    return d == ASDNORM_DISTANCE_COSINE || d == ASDNORM_DISTANCE_EUCLIDEAN ||
+           d == ASDNORM_DISTANCE_MSE;
+}
+
+asdnorm_status asdnorm__check_rows(const float *x, size_t n, size_t dim,
+                                   asdnorm_distance distance, size_t *bad_row)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * dim;
+        double ss = 0;
+        bool finite = true;
+        for (size_t k = 0; k < dim; k++) {
+            finite &= isfinite(row[k]) != 0;
+            ss += (double)row[k] * row[k];
+        }
+        asdnorm_status st = ASDNORM_OK;
+        if (!finite)
+            st = ASDNORM_E_NONFINITE;
+        else if (distance == ASDNORM_DISTANCE_COSINE && ss == 0.0)
+            st = ASDNORM_E_ZERO_VECTOR;
+        else if (distance != ASDNORM_DISTANCE_COSINE && ss > MAX_SQNORM)
+            st = ASDNORM_E_RANGE;
+        if (st != ASDNORM_OK) {
+            if (bad_row)
+                *bad_row = i;
+            return st;
+        }
+    }
+    if (bad_row)
+        *bad_row = n;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t dim,
+                                  asdnorm_distance distance, size_t *bad_row)
+{
+    size_t total;
+    if (!x && n > 0)
+        return ASDNORM_E_NULL;
+    if (dim == 0)
+        return ASDNORM_E_ARG;
+    if (!valid_distance(distance))
+        return ASDNORM_E_ENUM;
+    if (!asdnorm__mul_ok(n, dim, &total))
+        return ASDNORM_E_OVERFLOW;
+    return asdnorm__check_rows(x, n, dim, distance, bad_row);
+}
+
+asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distance, asdnorm_index **out)
+{
+    if (!out)
+        return ASDNORM_E_NULL;
+    *out = NULL;
+    if (dim == 0)
+        return ASDNORM_E_ARG;
+    if (!valid_distance(distance))
+        return ASDNORM_E_ENUM;
+    size_t row_bytes;
+    if (!asdnorm__mul_ok(dim, sizeof(float), &row_bytes))
+        return ASDNORM_E_OVERFLOW;
+    asdnorm_index *ix = asdnorm__calloc(1, sizeof *ix);
+    if (!ix)
+        return ASDNORM_E_NOMEM;
+    ix->dim = dim;
+    ix->distance = distance;
+    ix->estimator = ASDNORM_DENSITY_NONE;
+    *out = ix;
+    return ASDNORM_OK;
+}
+
+void asdnorm_index_free(asdnorm_index *ix)
+{
+    if (!ix)
+        return;
+    asdnorm__free(ix->vectors);
+    asdnorm__free(ix->aux);
+    asdnorm__free(ix->scale);
+    asdnorm__free(ix->domains);
+    asdnorm__free(ix->density);
+    asdnorm__free(ix);
+}
+
+/* Grow every per-row array to hold `need` rows. A failure part-way leaves some
+ * arrays larger than `capacity` says, with their contents intact: harmless. */
+static asdnorm_status reserve(asdnorm_index *ix, size_t need)
+{
+    if (need <= ix->capacity)
+        return ASDNORM_OK;
+    size_t cap = ix->capacity < 16 ? 16 : ix->capacity;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    size_t vec_elems, vec_bytes, scale_bytes, aux_bytes;
+    if (!asdnorm__mul_ok(cap, ix->dim, &vec_elems) ||
+        !asdnorm__mul_ok(vec_elems, sizeof(float), &vec_bytes) ||
+        !asdnorm__mul_ok(cap, sizeof(double), &scale_bytes) ||
+        !asdnorm__mul_ok(cap, sizeof(float), &aux_bytes))
+        return ASDNORM_E_OVERFLOW;
+
+    float *v = asdnorm__realloc(ix->vectors, vec_bytes);
+    if (!v)
+        return ASDNORM_E_NOMEM;
+    ix->vectors = v;
+    float *a = asdnorm__realloc(ix->aux, aux_bytes);
+    if (!a)
+        return ASDNORM_E_NOMEM;
+    ix->aux = a;
+    if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+        double *s = asdnorm__realloc(ix->scale, scale_bytes);
+        if (!s)
+            return ASDNORM_E_NOMEM;
+        ix->scale = s;
+    }
+    uint8_t *d = asdnorm__realloc(ix->domains, cap);
+    if (!d)
+        return ASDNORM_E_NOMEM;
+    ix->domains = d;
+    ix->capacity = cap;
+    return ASDNORM_OK;
+}
+
+static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
+                               const uint8_t *domains, bool normalize)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (n == 0)
+        return ASDNORM_OK;
+    if (!x)
+        return ASDNORM_E_NULL;
+    size_t total, new_size;
+    if (!asdnorm__mul_ok(n, ix->dim, &total) || __builtin_add_overflow(ix->size, n, &new_size) ||
+        !asdnorm__mul_ok(new_size, ix->dim, &total) ||
+        !asdnorm__mul_ok(total, sizeof(float), &total))
+        return ASDNORM_E_OVERFLOW;
+    if (domains)
+        for (size_t i = 0; i < n; i++)
+            if (domains[i] > ASDNORM_DOMAIN_TARGET)
+                return ASDNORM_E_LABEL;
+    asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
+    if (st != ASDNORM_OK)
+        return st;
+    st = reserve(ix, new_size);
+    if (st != ASDNORM_OK)
+        return st;
+
+    /* Nothing can fail from here on. */
+    const size_t dim = ix->dim;
+    for (size_t i = 0; i < n; i++) {
+        const size_t j = ix->size + i;
+        const float *src = x + i * dim;
+        float *dst = ix->vectors + j * dim;
+        if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+            if (normalize) {
+                /* Store the row scaled by a power of two, which is exact, to a
+                 * norm in [0.5, 1), and c_j = 1/‖stored‖ in double: the reference
+                 * is then exactly x/‖x‖, where float-rounded unit vectors would
+                 * move its direction by ~2⁻²⁴ (docs/math.md §5). */
+                int e;
+                (void)frexp(asdnorm__norm2(src, dim), &e);
+                for (size_t k = 0; k < dim; k++)
+                    dst[k] = ldexpf(src[k], -e);
+                ix->scale[j] = 1.0 / asdnorm__norm2(dst, dim);
+            } else {
+                memcpy(dst, src, dim * sizeof *dst);
+                ix->scale[j] = 1.0;
+            }
+            ix->aux[j] = (float)ix->scale[j];
+        } else {
+            memcpy(dst, src, dim * sizeof *dst);
+            double nrm = asdnorm__norm2(dst, dim);
+            ix->aux[j] = (float)(nrm * nrm);
+        }
+        ix->domains[j] = domains ? domains[i] : ASDNORM_DOMAIN_UNKNOWN;
+    }
+    ix->size = new_size;
+    ix->finalized = false;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_add(asdnorm_index *ix, const float *x, size_t n,
+                                 const uint8_t *domains)
+{
+    return add_rows(ix, x, n, domains, true);
+}
+
+asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t n,
+                                      const uint8_t *domains)
+{
+    return add_rows(ix, x, n, domains, false);
+}
+
+/* ---- finalize ---------------------------------------------------------------- */
+
+/* GWRP weights r^(i−1) below 2⁻⁴⁵ of the first are not visited: the terms they
+ * would add are bounded by d_max · r^L / (1 − r), far below float rounding of the
+ * result unless d_max / n_j exceeds ~10⁶ (docs/math.md §2.2). */
+#define GWRP_TAIL_LOG2 45.0
+
+static size_t gwrp_terms(double r, size_t others)
+{
+    if (r == 0.0)
+        return 1;
+    if (r == 1.0)
+        return others;
+    double L = ceil(GWRP_TAIL_LOG2 * log(2.0) / -log(r));
+    return L >= (double)others ? others : (size_t)L;
+}
+
+struct density_ctx {
+    asdnorm_density estimator;
+    double r;
+    size_t others;  /* M − 1 */
+    double *out;
+};
+
+static asdnorm_status density_row(void *vctx, size_t i, const double *dist, const size_t *idx,
+                                  size_t k)
+{
+    (void)idx;
+    struct density_ctx *ctx = vctx;
+    if (ctx->estimator == ASDNORM_DENSITY_KNN) {
+        double s = 0;
+        for (size_t t = 0; t < k; t++)
+            s += dist[t];
+        ctx->out[i] = s / (double)k;
+        return ASDNORM_OK;
+    }
+    /* GWRP: Σ r^(t) d_(t+1) / Σ r^(t) over all M − 1 others; the unvisited tail
+     * (t ≥ k) is bounded below by d_(k), which is what it contributes here. */
+    double w = 1.0, num = 0.0, den = 0.0;
+    for (size_t t = 0; t < k; t++) {
+        num += w * dist[t];
+        den += w;
+        w *= ctx->r;
+    }
+    if (k < ctx->others && w > 0.0) {
+        /* Σ_{t=k}^{M−2} r^t = r^k (1 − r^(M−1−k)) / (1 − r); here 0 < r < 1. */
+        double tail = w * (1.0 - pow(ctx->r, (double)(ctx->others - k))) / (1.0 - ctx->r);
+        num += tail * dist[k - 1];
+        den += tail;
+    }
+    ctx->out[i] = num / den;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (density != ASDNORM_DENSITY_NONE && density != ASDNORM_DENSITY_KNN &&
+        density != ASDNORM_DENSITY_GWRP)
+        return ASDNORM_E_ENUM;
+    if (density == ASDNORM_DENSITY_KNN &&
+        !(param >= 1.0 && param <= 0x1p52 && param == floor(param)))
+        return ASDNORM_E_ARG;
+    if (density == ASDNORM_DENSITY_GWRP && !(param >= 0.0 && param <= 1.0))
+        return ASDNORM_E_ARG;
+    const size_t m = ix->size;
+    if (m == 0 || (density != ASDNORM_DENSITY_NONE && m < 2))
+        return ASDNORM_E_TOO_FEW;
+
+    double *dens = asdnorm__calloc(m, sizeof *dens);
+    if (!dens)
+        return ASDNORM_E_NOMEM;
+
+    double kept = 0.0;
+    if (density != ASDNORM_DENSITY_NONE) {
+        struct density_ctx ctx = {density, param, m - 1, dens};
+        size_t k;
+        if (density == ASDNORM_DENSITY_KNN) {
+            k = param >= (double)(m - 1) ? m - 1 : (size_t)param;
+            kept = (double)k;
+        } else {
+            k = gwrp_terms(param, m - 1);
+            kept = param;
+        }
+        asdnorm_status st = asdnorm__knn_self(ix, k, density_row, &ctx);
+        if (st != ASDNORM_OK) {
+            asdnorm__free(dens);
+            return st;
+        }
+    }
+    asdnorm__free(ix->density);
+    ix->density = dens;
+    ix->estimator = density;
+    ix->param = kept;
+    ix->finalized = true;
+    return ASDNORM_OK;
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+size_t asdnorm_index_size(const asdnorm_index *ix)
+{
+    return ix ? ix->size : 0;
+}
+
+size_t asdnorm_index_dim(const asdnorm_index *ix)
+{
+    return ix ? ix->dim : 0;
+}
+
+asdnorm_distance asdnorm_index_distance(const asdnorm_index *ix)
+{
+    return ix ? ix->distance : ASDNORM_DISTANCE_COSINE;
+}
+
+int asdnorm_index_is_finalized(const asdnorm_index *ix)
+{
+    return ix && ix->finalized;
+}
+
+asdnorm_status asdnorm_index_get_estimator(const asdnorm_index *ix, asdnorm_density *density,
+                                           double *param)
+{
+    if (!ix || !density || !param)
+        return ASDNORM_E_NULL;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    *density = ix->estimator;
+    *param = ix->param;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_get_density(const asdnorm_index *ix, double *out, size_t n)
+{
+    if (!ix || !out)
+        return ASDNORM_E_NULL;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    if (n != ix->size)
+        return ASDNORM_E_DIM;
+    memcpy(out, ix->density, n * sizeof *out);
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_get_domains(const asdnorm_index *ix, uint8_t *out, size_t n)
+{
+    if (!ix || (!out && n > 0))
+        return ASDNORM_E_NULL;
+    if (n != ix->size)
+        return ASDNORM_E_DIM;
+    if (n > 0)
+        memcpy(out, ix->domains, n);
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_get_vectors(const asdnorm_index *ix, size_t first, size_t count,
+                                         float *out)
+{
+    if (!ix || (!out && count > 0))
+        return ASDNORM_E_NULL;
+    size_t end, elems, bytes;
+    if (__builtin_add_overflow(first, count, &end) || end > ix->size)
+        return ASDNORM_E_ARG;
+    if (!asdnorm__mul_ok(count, ix->dim, &elems) ||
+        !asdnorm__mul_ok(elems, sizeof(float), &bytes))
+        return ASDNORM_E_OVERFLOW;
+    if (count == 0)
+        return ASDNORM_OK;
+    if (ix->distance != ASDNORM_DISTANCE_COSINE) {
+        memcpy(out, ix->vectors + first * ix->dim, bytes);
+        return ASDNORM_OK;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const float *src = ix->vectors + (first + i) * ix->dim;
+        const double c = ix->scale[first + i];
+        for (size_t k = 0; k < ix->dim; k++)
+            out[i * ix->dim + k] = (float)(src[k] * c);
+    }
+    return ASDNORM_OK;
+}

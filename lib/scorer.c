@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* Scoring (docs/math.md §2.3): s(x) = min_j norm(d(x, y_j), n_j).
+ *
+ * Tests are processed in blocks of ROWS against references in blocks of COLS:
+ * one sgemm (sgemv for a single test) per block, then one pass over the block
+ * that turns each float distance d̃ ± e (e its rigorous error bound, distance.c)
+ * into bounds [lb, ub] on the normalized score, keeps U = min ub and the TOP
+ * smallest lb per test, so the N × M matrix never exists. Every candidate with
+ * lb ≤ U may be the true minimum; those are rescored exactly in double and the
+ * best is reported (ties to the lower position). When more than TOP references
+ * are within rounding of the minimum (clusters tighter than float resolution),
+ * the row is rescanned and every one of them is rescored: the result is exact
+ * either way, only slower for such rows.
+ * All memory is allocated in asdnorm_scorer_new: scoring allocates nothing. */
+#include <math.h>
+
+#include "internal.h"
+
+#define ROWS 256
+#define COLS 2048
+#define TOP 16
+
+struct asdnorm_scorer {
+    const asdnorm_index *ix;
+    asdnorm_norm norm;
+    size_t dim;
+    float *Q;      /* ROWS × dim prepared queries */
+    float *qaux;   /* ROWS */
+    double *qnorm; /* ROWS */
+    float *block;  /* ROWS × COLS distances */
+    float *coef;   /* ROWS · COLS per-reference normalization terms */
+    float *topv;   /* ROWS × TOP lower bounds, ascending */
+    size_t *topj;  /* ROWS × TOP positions */
+    float *upper;  /* ROWS: least upper bound seen */
+    float *rescan; /* ROWS · COLS: one test's float distances, for rows whose TOP overflowed */
+};
+
+asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
+                                  asdnorm_scorer **out)
+{
+    if (!out)
+        return ASDNORM_E_NULL;
+    *out = NULL;
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (norm != ASDNORM_NORM_NONE && norm != ASDNORM_NORM_RATIO &&
+        norm != ASDNORM_NORM_DIFFERENCE)
+        return ASDNORM_E_ENUM;
+    asdnorm_scorer *sc = asdnorm__calloc(1, sizeof *sc);
+    if (!sc)
+        return ASDNORM_E_NOMEM;
+    sc->ix = ix;
+    sc->norm = norm;
+    sc->dim = ix->dim;
+    sc->Q = asdnorm__mallocn((size_t)ROWS * ix->dim, sizeof *sc->Q);
+    sc->qaux = asdnorm__mallocn(ROWS, sizeof *sc->qaux);
+    sc->qnorm = asdnorm__mallocn(ROWS, sizeof *sc->qnorm);
+    sc->block = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->block);
+    sc->coef = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->coef);
+    sc->topv = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *sc->topv);
+    sc->topj = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *sc->topj);
+    sc->upper = asdnorm__mallocn(ROWS, sizeof *sc->upper);
+    sc->rescan = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->rescan);
+    if (!sc->Q || !sc->qaux || !sc->qnorm || !sc->block || !sc->coef || !sc->topv ||
+        !sc->topj || !sc->upper || !sc->rescan) {
+        asdnorm_scorer_free(sc);
+        return ASDNORM_E_NOMEM;
+    }
+    *out = sc;
+    return ASDNORM_OK;
+}
+
+void asdnorm_scorer_free(asdnorm_scorer *sc)
+{
+    if (!sc)
+        return;
+    asdnorm__free(sc->Q);
+    asdnorm__free(sc->qaux);
+    asdnorm__free(sc->qnorm);
+    asdnorm__free(sc->block);
+    asdnorm__free(sc->coef);
+    asdnorm__free(sc->topv);
+    asdnorm__free(sc->topj);
+    asdnorm__free(sc->upper);
+    asdnorm__free(sc->rescan);
+    asdnorm__free(sc);
+}
+
+/* The normalization actually applied: with no density estimator every
+ * normalization reduces to the plain distance (n_j = 1 or 0). */
+static asdnorm_norm effective_norm(const asdnorm_scorer *sc)
+{
+    return sc->ix->estimator == ASDNORM_DENSITY_NONE ? ASDNORM_NORM_NONE : sc->norm;
+}
+
+static double normalize(asdnorm_norm norm, double d, double n)
+{
+    switch (norm) {
+    case ASDNORM_NORM_RATIO: return d / fmax(n, ASDNORM_EPSILON);
+    case ASDNORM_NORM_DIFFERENCE: return d - n;
+    case ASDNORM_NORM_NONE: break;
+    }
+    return d;
+}
+
+/* Offer reference j with score bounds [lb, ub] to a row: lower its least upper
+ * bound, and keep j among the TOP smallest lower bounds if it can still win. */
+static inline void offer(float *tv, size_t *tj, float *U, float lb, float ub, size_t j)
+{
+    if (ub < *U)
+        *U = ub;
+    if (!(lb < tv[TOP - 1]) || lb > *U)
+        return;
+    size_t p = TOP - 1;
+    while (p > 0 && lb < tv[p - 1]) {
+        tv[p] = tv[p - 1];
+        tj[p] = tj[p - 1];
+        p--;
+    }
+    tv[p] = lb;
+    tj[p] = j;
+}
+
+/* Bounds [*lo, *hi] on the normalized score of a float distance d with error
+ * scale E; coef is 1/max(n_j, ε) (ratio) or n_j (difference). The float
+ * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
+static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
+                                float coef, float *lo, float *hi)
+{
+    const float wide = 1.0f + 0x1p-22f;
+    const float e = asdnorm__err(ix, E, d);
+    *lo = d - e;
+    *hi = d + e;
+    if (norm == ASDNORM_NORM_RATIO) {
+        *lo = *lo * coef / wide;
+        *hi = *hi * coef * wide;
+    } else if (norm == ASDNORM_NORM_DIFFERENCE) {
+        *lo -= coef * wide;
+        *hi -= coef / wide;
+    }
+}
+
+static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, size_t mb,
+                      float *coef)
+{
+    const double *dens = ix->density;
+    if (norm == ASDNORM_NORM_RATIO)
+        for (size_t j = 0; j < mb; j++)
+            coef[j] = (float)(1.0 / fmax(dens[j0 + j], ASDNORM_EPSILON));
+    else if (norm == ASDNORM_NORM_DIFFERENCE)
+        for (size_t j = 0; j < mb; j++)
+            coef[j] = (float)dens[j0 + j];
+    else
+        for (size_t j = 0; j < mb; j++)
+            coef[j] = 1.0f;
+}
+
+static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, size_t j0,
+                       size_t mb, size_t ld)
+{
+    const asdnorm_index *ix = sc->ix;
+    const float *coef = sc->coef;
+    fill_coef(ix, norm, j0, mb, sc->coef);
+    const float aux_max = asdnorm__aux_max(ix, j0, mb);
+
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t i = 0; i < nb; i++) {
+        const float *row = sc->block + i * ld;
+        float *tv = sc->topv + i * TOP;
+        size_t *tj = sc->topj + i * TOP;
+        float *U = sc->upper + i;
+        const float E = asdnorm__error_scale(ix, sc->qaux[i], aux_max);
+        for (size_t j = 0; j < mb; j++) {
+            float lo, hi;
+            score_bounds(ix, norm, E, row[j], coef[j], &lo, &hi);
+            offer(tv, tj, U, lo, hi, j0 + j);
+        }
+    }
+}
+
+/* Row i's TOP list overflowed: rescore exactly every reference whose lower
+ * bound does not exceed U, recomputing the row's float distances block by block. */
+static double rescan_row(const asdnorm_scorer *sc, asdnorm_norm norm, size_t i, const float *xi,
+                         size_t *arg)
+{
+    const asdnorm_index *ix = sc->ix;
+    const size_t m = ix->size, cols = (size_t)ROWS * COLS;
+    const float U = sc->upper[i];
+    double best = INFINITY;
+    for (size_t j0 = 0; j0 < m; j0 += cols) {
+        const size_t mb = m - j0 < cols ? m - j0 : cols;
+        asdnorm__block_distances(ix, sc->Q + i * ix->dim, sc->qaux + i, 1, j0, mb, sc->rescan,
+                                 mb);
+        const float E = asdnorm__error_scale(ix, sc->qaux[i], asdnorm__aux_max(ix, j0, mb));
+        for (size_t j = 0; j < mb; j++) {
+            float coef = norm == ASDNORM_NORM_RATIO
+                             ? (float)(1.0 / fmax(ix->density[j0 + j], ASDNORM_EPSILON))
+                         : norm == ASDNORM_NORM_DIFFERENCE ? (float)ix->density[j0 + j]
+                                                           : 1.0f;
+            float lo, hi;
+            score_bounds(ix, norm, E, sc->rescan[j], coef, &lo, &hi);
+            if (lo > U)
+                continue;
+            double d = asdnorm__exact_distance(ix, xi, sc->qnorm[i], j0 + j);
+            double s = normalize(norm, d, ix->density[j0 + j]);
+            if (s < best) { /* ascending j: ties keep the lower position */
+                best = s;
+                *arg = j0 + j;
+            }
+        }
+    }
+    return best;
+}
+
+static void refine(const asdnorm_scorer *sc, asdnorm_norm norm, const float *x, size_t nb,
+                   float *scores, size_t *nearest)
+{
+    const asdnorm_index *ix = sc->ix;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t i = 0; i < nb; i++) {
+        const float *tv = sc->topv + i * TOP;
+        const size_t *tj = sc->topj + i * TOP;
+        if (tv[TOP - 1] <= sc->upper[i])
+            continue; /* overflowed: rescanned below */
+        double best = INFINITY;
+        size_t arg = tj[0];
+        for (size_t t = 0; t < TOP && tv[t] <= sc->upper[i]; t++) {
+            size_t j = tj[t];
+            double d = asdnorm__exact_distance(ix, x + i * ix->dim, sc->qnorm[i], j);
+            double s = normalize(norm, d, ix->density[j]);
+            if (s < best || (s == best && j < arg)) {
+                best = s;
+                arg = j;
+            }
+        }
+        scores[i] = (float)best;
+        if (nearest)
+            nearest[i] = arg;
+    }
+    /* Rare, and it uses the scorer's one rescan buffer: serially. */
+    for (size_t i = 0; i < nb; i++) {
+        if (sc->topv[i * TOP + TOP - 1] <= sc->upper[i]) {
+            size_t arg = 0;
+            scores[i] = (float)rescan_row(sc, norm, i, x + i * ix->dim, &arg);
+            if (nearest)
+                nearest[i] = arg;
+        }
+    }
+}
+
+asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
+                                    size_t *nearest)
+{
+    if (!sc)
+        return ASDNORM_E_NULL;
+    if (n == 0)
+        return ASDNORM_OK;
+    if (!x || !scores)
+        return ASDNORM_E_NULL;
+    const asdnorm_index *ix = sc->ix;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    size_t total;
+    if (!asdnorm__mul_ok(n, ix->dim, &total))
+        return ASDNORM_E_OVERFLOW;
+    asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
+    if (st != ASDNORM_OK)
+        return st;
+
+    const asdnorm_norm norm = effective_norm(sc);
+    const size_t m = ix->size, dim = ix->dim;
+    for (size_t r0 = 0; r0 < n; r0 += ROWS) {
+        const size_t nb = n - r0 < ROWS ? n - r0 : ROWS;
+        const float *xb = x + r0 * dim;
+        /* A single test is a matrix–vector product: give it the whole buffer. */
+        const size_t cols = nb == 1 ? (size_t)ROWS * COLS : COLS;
+        asdnorm__prepare_queries(ix, xb, nb, sc->Q, sc->qaux, sc->qnorm);
+        for (size_t i = 0; i < nb * TOP; i++) {
+            sc->topv[i] = INFINITY;
+            sc->topj[i] = 0;
+        }
+        for (size_t i = 0; i < nb; i++)
+            sc->upper[i] = INFINITY;
+        for (size_t j0 = 0; j0 < m; j0 += cols) {
+            const size_t mb = m - j0 < cols ? m - j0 : cols;
+            asdnorm__block_distances(ix, sc->Q, sc->qaux, nb, j0, mb, sc->block, mb);
+            scan_block(sc, norm, nb, j0, mb, mb);
+        }
+        refine(sc, norm, xb, nb, scores + r0, nearest ? nearest + r0 : NULL);
+    }
+    return ASDNORM_OK;
+}
