@@ -50,14 +50,13 @@ asdnorm_status asdnorm__check_rows(const float *x, size_t n, size_t dim,
 asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t dim,
                                   asdnorm_distance distance, size_t *bad_row)
 {
-    size_t total;
     if (!x && n > 0)
         return ASDNORM_E_NULL;
     if (dim == 0)
         return ASDNORM_E_ARG;
     if (!valid_distance(distance))
         return ASDNORM_E_ENUM;
-    if (!asdnorm__mul_ok(n, dim, &total))
+    if (!asdnorm__rows_fit(n, dim))
         return ASDNORM_E_OVERFLOW;
     return asdnorm__check_rows(x, n, dim, distance, bad_row);
 }
@@ -143,10 +142,9 @@ static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
         return ASDNORM_OK;
     if (!x)
         return ASDNORM_E_NULL;
-    size_t total, new_size;
-    if (!asdnorm__mul_ok(n, ix->dim, &total) || __builtin_add_overflow(ix->size, n, &new_size) ||
-        !asdnorm__mul_ok(new_size, ix->dim, &total) ||
-        !asdnorm__mul_ok(total, sizeof(float), &total))
+    size_t new_size;
+    if (!asdnorm__rows_fit(n, ix->dim) || __builtin_add_overflow(ix->size, n, &new_size) ||
+        !asdnorm__rows_fit(new_size, ix->dim))
         return ASDNORM_E_OVERFLOW;
     if (domains)
         for (size_t i = 0; i < n; i++)

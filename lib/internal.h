@@ -32,6 +32,14 @@ static inline bool asdnorm__mul_ok(size_t a, size_t b, size_t *out)
     return !__builtin_mul_overflow(a, b, out);
 }
 
+/* n rows of dim floats fit in memory's address range: n · dim · sizeof(float)
+ * does not overflow size_t. Every public entry point taking a batch checks it. */
+static inline bool asdnorm__rows_fit(size_t n, size_t dim)
+{
+    size_t elems, bytes;
+    return asdnorm__mul_ok(n, dim, &elems) && asdnorm__mul_ok(elems, sizeof(float), &bytes);
+}
+
 /* ---- the index (index.c) ---------------------------------------------------- */
 struct asdnorm_index {
     size_t dim;

@@ -260,8 +260,7 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
     const asdnorm_index *ix = sc->ix;
     if (!ix->finalized)
         return ASDNORM_E_STATE;
-    size_t total;
-    if (!asdnorm__mul_ok(n, ix->dim, &total))
+    if (!asdnorm__rows_fit(n, ix->dim))
         return ASDNORM_E_OVERFLOW;
     asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
     if (st != ASDNORM_OK)

@@ -68,7 +68,7 @@ typedef enum asdnorm_status {
     ASDNORM_E_ZERO_VECTOR = 6, /**< a zero vector under the cosine distance */
     ASDNORM_E_LABEL = 7,       /**< a label outside its set (domain not 0/1/2, anomaly label not 0/1) */
     ASDNORM_E_STATE = 8,       /**< the object is in the wrong state (scoring an index that is not finalized) */
-    ASDNORM_E_TOO_FEW = 9,     /**< too few references for the operation (finalize with < 2 when neighbours are needed, empty index) */
+    ASDNORM_E_TOO_FEW = 9,     /**< too few references or samples for the operation (finalize with < 2 when neighbours are needed, empty index, standardization or SMOTE with < 2) */
     ASDNORM_E_DIM = 10,        /**< dimension or length mismatch */
     ASDNORM_E_NOMEM = 11,      /**< memory allocation failed */
     ASDNORM_E_IO = 12,         /**< a file could not be opened, read, written or renamed */
@@ -197,7 +197,8 @@ ASDNORM_API asdnorm_status asdnorm_index_get_estimator(const asdnorm_index *ix,
                                                        asdnorm_density *density, double *param);
 
 /**
- * Copy the density constants n_j.
+ * Copy the density constants n_j. After finalizing with ::ASDNORM_DENSITY_NONE they are
+ * all 0 (the scorer then uses the plain distance, as if n_j were 1 for ratio, 0 for difference).
  * @param[out] out  n doubles
  * @param[in]  n    must equal asdnorm_index_size()
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_DIM, ASDNORM_E_STATE (not finalized)
@@ -273,7 +274,9 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
 
 /**
  * Serialize a finalized index into a caller buffer (the bytes asdnorm_index_save() writes).
- * @param[out] buf     len bytes, or NULL with len 0 to query the size
+ * @param[out] buf     len bytes, or NULL with len 0 to query the size (the query returns
+ *                     ASDNORM_E_BUFFER with *needed set)
+ * @param[in]  len     size of buf in bytes
  * @param[out] needed  the serialized size in bytes
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE, ASDNORM_E_BUFFER (len < *needed;
  *         *needed is still set), ASDNORM_E_OVERFLOW
@@ -293,6 +296,7 @@ ASDNORM_API asdnorm_status asdnorm_index_serialize(const asdnorm_index *ix, void
 typedef struct asdnorm_scorer asdnorm_scorer;
 
 /**
+ * Create a scorer for an index, with its scratch memory.
  * @param[in]  ix    the index (need not be finalized yet; it must be when scoring)
  * @param[in]  norm  one of ::asdnorm_norm
  * @param[out] out   the new scorer; NULL on failure
@@ -310,7 +314,8 @@ ASDNORM_API void asdnorm_scorer_free(asdnorm_scorer *sc);
  * @param[in]  x        n × dim floats (dim of the index)
  * @param[in]  n        number of test samples; 0 succeeds and writes nothing
  * @param[out] scores   n floats
- * @param[out] nearest  n positions of the reference attaining the minimum, or NULL
+ * @param[out] nearest  n positions of the reference attaining the minimum (the lowest such
+ *                      position when several attain it exactly), or NULL
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (index not finalized), ASDNORM_E_OVERFLOW,
  *         ASDNORM_E_NONFINITE, ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE
  * @since 0.1.0
@@ -459,8 +464,8 @@ ASDNORM_API asdnorm_status asdnorm_smote_index(const asdnorm_index *src, size_t 
                                                asdnorm_index **out);
 
 /**
- * Domain-wise standardization (transductive: needs the whole test batch). For each domain d
- * present among @p ix's references, score the batch against that domain's references alone,
+ * Domain-wise standardization (transductive: needs the whole test batch). For each domain
+ * label d present among @p ix's references (unknown, 0, counts as a domain of its own), score the batch against that domain's references alone,
  * as an index of its own finalized with @p ix's estimator, normalized with @p norm: s_d(x).
  * Each s_d is standardized by its mean and unbiased standard deviation over the batch and the
  * final score is the minimum over d.
