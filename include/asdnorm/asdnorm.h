@@ -420,7 +420,7 @@ ASDNORM_API asdnorm_status asdnorm_dcase2020(const double *scores, const uint8_t
  * @param[out] centroids  k × dim floats
  * @param[out] inertia    the kept run's inertia, or NULL
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
- *         ASDNORM_E_DEGENERATE (k > n), ASDNORM_E_NOMEM
+ *         ASDNORM_E_RANGE, ASDNORM_E_DEGENERATE (k > n), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, size_t k,
@@ -433,7 +433,7 @@ ASDNORM_API asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, 
  * under cosine d(x, c) is the mean cosine distance from x to the cluster's members), followed by
  * every non-source reference of @p src unchanged. k is clipped to the number of source references.
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_TOO_FEW (no source references),
- *         ASDNORM_E_NOMEM
+ *         ASDNORM_E_OVERFLOW, ASDNORM_E_ZERO_VECTOR (a zero centroid under cosine), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_source_means(const asdnorm_index *src, size_t k, size_t n_init,
@@ -446,7 +446,7 @@ ASDNORM_API asdnorm_status asdnorm_source_means(const asdnorm_index *src, size_t
  * @param[in]  k_neighbors  ≥ 1, clipped to n − 1
  * @param[out] out          n_new × dim floats
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
- *         ASDNORM_E_TOO_FEW (n < 2), ASDNORM_E_NOMEM
+ *         ASDNORM_E_RANGE, ASDNORM_E_TOO_FEW (n < 2), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_smote(const float *x, size_t n, size_t dim, size_t n_new,
@@ -456,7 +456,8 @@ ASDNORM_API asdnorm_status asdnorm_smote(const float *x, size_t n, size_t dim, s
  * SMOTE on an index: a new, un-finalized index holding every reference of @p src followed by
  * n_new synthetic target-domain references made from src's target references (re-normalized
  * under cosine). n_new = 0 means "up to the number of source references".
- * @return as asdnorm_smote(), and ASDNORM_E_TOO_FEW (fewer than 2 target references)
+ * @return as asdnorm_smote(), and ASDNORM_E_TOO_FEW (fewer than 2 target references),
+ *         ASDNORM_E_ZERO_VECTOR (a synthetic row of zero length under cosine)
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_smote_index(const asdnorm_index *src, size_t n_new,
@@ -488,7 +489,8 @@ typedef struct asdnorm_lof asdnorm_lof;
  * k-distance and local reachability density of each reference (neighbours exclude itself).
  * The index need not be finalized; it must outlive the LOF and not change while it is used.
  * @param[in] k  neighbours, ≥ 1, clipped to M − 1 (as scikit-learn does)
- * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_TOO_FEW (M < 2), ASDNORM_E_NOMEM
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG, ASDNORM_E_OVERFLOW, ASDNORM_E_TOO_FEW (M < 2),
+ *         ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_lof_new(const asdnorm_index *ix, size_t k, asdnorm_lof **out);
@@ -500,7 +502,8 @@ ASDNORM_API void asdnorm_lof_free(asdnorm_lof *lof);
  * LOF scores of n test samples: mean lrd of the k nearest references / lrd(x), equal to
  * scikit-learn's -LocalOutlierFactor(novelty=True).score_samples(x) (higher = more anomalous).
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
- *         ASDNORM_E_ZERO_VECTOR, ASDNORM_E_RANGE, ASDNORM_E_NOMEM
+ *         ASDNORM_E_ZERO_VECTOR, ASDNORM_E_RANGE, ASDNORM_E_STATE (the index changed size since
+ *         the fit), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_lof_score(asdnorm_lof *lof, const float *x, size_t n,
