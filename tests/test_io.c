@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/* Persistence (docs/file-format.md): round trips for every distance × estimator,
+ * checked field by field against the documented layout and against a CRC-64
+ * computed here bit by bit; bit-identical density constants, vectors, scores
+ * and nearest positions after loading from a file and from a buffer; the
+ * serialize size protocol; the status of every misuse; and the atomicity of
+ * saving (a failed save keeps the old file and leaves no temporary file). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* ---- the format, as docs/file-format.md states it ------------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* CRC-64/XZ bit by bit, straight from its definition (no table): reflected
+ * ECMA-182 polynomial, init and final XOR all ones. */
+static uint64_t crc64_bitwise(const uint8_t *p, size_t n)
+{
+    uint64_t crc = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0xC96C5795D7870F42ull : crc >> 1;
+    }
+    return ~crc;
+}
+
+static size_t round8(size_t n)
+{
+    return (n + 7) / 8 * 8;
+}
+
+/* The file size of docs/file-format.md §3 for m references of dim. */
+static size_t expected_size(size_t m, size_t dim, asdnorm_distance dist)
+{
+    return 64 + (16 + round8(m * dim * 4)) + (16 + round8(m * 4)) +
+           (16 + (dist == ASDNORM_DISTANCE_COSINE ? m * 8 : 0)) + (16 + round8(m)) +
+           (16 + m * 8) + 8;
+}
+
+static const asdnorm_distance distances[] = {ASDNORM_DISTANCE_COSINE,
+                                             ASDNORM_DISTANCE_EUCLIDEAN, ASDNORM_DISTANCE_MSE};
+static const asdnorm_norm norms[] = {ASDNORM_NORM_NONE, ASDNORM_NORM_RATIO,
+                                     ASDNORM_NORM_DIFFERENCE};
+static const struct {
+    asdnorm_density est;
+    double param;
+} estimators[] = {
+    {ASDNORM_DENSITY_NONE, 0},   {ASDNORM_DENSITY_KNN, 1},    {ASDNORM_DENSITY_KNN, 3},
+    {ASDNORM_DENSITY_KNN, 1000}, {ASDNORM_DENSITY_GWRP, 0},   {ASDNORM_DENSITY_GWRP, 0.5},
+    {ASDNORM_DENSITY_GWRP, 1.0},
+};
+
+enum { M = 37, DIM = 13, NQ = 29 };
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static char g_dir[PATH_MAX];
+
+static void make_tmpdir(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/asdnorm-io-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[PATH_MAX + 256];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            chmod(p, 0700);
+            remove_tree(p);
+        } else {
+            unlink(p);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Entries of dir whose name contains ".tmp": a save's leftovers. */
+static size_t temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t cap = 4096, n = 0;
+    uint8_t *b = malloc(cap);
+    for (;;) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        b = realloc(b, cap);
+    }
+    assert_int_equal(ferror(f), 0);
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+static void write_all(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static asdnorm_index *build(asdnorm_distance dist, const float *y, size_t m, size_t dim,
+                            const uint8_t *domains, asdnorm_density est, double param)
+{
+    asdnorm_index *ix = NULL;
+    assert_int_equal(asdnorm_index_new(dim, dist, &ix), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, y, m, domains), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_finalize(ix, est, param), ASDNORM_OK);
+    return ix;
+}
+
+static uint8_t *serialize(const asdnorm_index *ix, size_t *len)
+{
+    size_t needed = 0;
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &needed), ASDNORM_E_BUFFER);
+    uint8_t *b = malloc(needed);
+    size_t again = 0;
+    assert_int_equal(asdnorm_index_serialize(ix, b, needed, &again), ASDNORM_OK);
+    assert_int_equal(again, needed);
+    *len = needed;
+    return b;
+}
+
+/* Everything observable of two indexes is bit-identical, and so is their
+ * scoring of the probes under every normalization. */
+static void assert_same_index(const asdnorm_index *a, const asdnorm_index *b, const float *probe,
+                              size_t nq, const char *what)
+{
+    size_t m = asdnorm_index_size(a), dim = asdnorm_index_dim(a);
+    assert_int_equal(asdnorm_index_size(b), m);
+    assert_int_equal(asdnorm_index_dim(b), dim);
+    assert_int_equal(asdnorm_index_distance(b), asdnorm_index_distance(a));
+    assert_true(asdnorm_index_is_finalized(b));
+    asdnorm_density ea, eb;
+    double pa, pb;
+    assert_int_equal(asdnorm_index_get_estimator(a, &ea, &pa), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_estimator(b, &eb, &pb), ASDNORM_OK);
+    assert_int_equal(ea, eb);
+    assert_memory_equal(&pa, &pb, sizeof pa);
+
+    double *da = malloc(m * sizeof *da), *db = malloc(m * sizeof *db);
+    assert_int_equal(asdnorm_index_get_density(a, da, m), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_density(b, db, m), ASDNORM_OK);
+    assert_memory_equal(da, db, m * sizeof *da);
+    uint8_t *ga = malloc(m), *gb = malloc(m);
+    assert_int_equal(asdnorm_index_get_domains(a, ga, m), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_domains(b, gb, m), ASDNORM_OK);
+    assert_memory_equal(ga, gb, m);
+    float *va = malloc(m * dim * sizeof *va), *vb = malloc(m * dim * sizeof *vb);
+    assert_int_equal(asdnorm_index_get_vectors(a, 0, m, va), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_vectors(b, 0, m, vb), ASDNORM_OK);
+    assert_memory_equal(va, vb, m * dim * sizeof *va);
+
+    float *sa = malloc(nq * sizeof *sa), *sb = malloc(nq * sizeof *sb);
+    size_t *na = malloc(nq * sizeof *na), *nb = malloc(nq * sizeof *nb);
+    for (size_t k = 0; k < sizeof norms / sizeof norms[0]; k++) {
+        asdnorm_scorer *sca = NULL, *scb = NULL;
+        assert_int_equal(asdnorm_scorer_new(a, norms[k], &sca), ASDNORM_OK);
+        assert_int_equal(asdnorm_scorer_new(b, norms[k], &scb), ASDNORM_OK);
+        assert_int_equal(asdnorm_scorer_score(sca, probe, nq, sa, na), ASDNORM_OK);
+        assert_int_equal(asdnorm_scorer_score(scb, probe, nq, sb, nb), ASDNORM_OK);
+        if (memcmp(sa, sb, nq * sizeof *sa) != 0 || memcmp(na, nb, nq * sizeof *na) != 0)
+            fail_msg("%s, norm %d: scores or nearest positions differ after loading", what,
+                     norms[k]);
+        /* One sample at a time (the matrix–vector path) as well. */
+        for (size_t t = 0; t < nq; t += 5) {
+            float one;
+            size_t near;
+            assert_int_equal(asdnorm_scorer_score(scb, probe + t * dim, 1, &one, &near),
+                             ASDNORM_OK);
+            assert_memory_equal(&one, &sa[t], sizeof one);
+            assert_int_equal(near, na[t]);
+        }
+        asdnorm_scorer_free(sca);
+        asdnorm_scorer_free(scb);
+    }
+    free(da);
+    free(db);
+    free(ga);
+    free(gb);
+    free(va);
+    free(vb);
+    free(sa);
+    free(sb);
+    free(na);
+    free(nb);
+}
+
+/* The bytes follow docs/file-format.md, read here independently of the library. */
+static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
+{
+    size_t m = asdnorm_index_size(ix), dim = asdnorm_index_dim(ix);
+    asdnorm_distance dist = asdnorm_index_distance(ix);
+    asdnorm_density est;
+    double param;
+    assert_int_equal(asdnorm_index_get_estimator(ix, &est, &param), ASDNORM_OK);
+
+    assert_int_equal(len, expected_size(m, dim, dist));
+    static const uint8_t magic[8] = {0x89, 'A', 'S', 'D', 'N', 'I', 'D', 'X'};
+    assert_memory_equal(b, magic, 8);
+    assert_int_equal(le32(b + 8), 1);   /* version */
+    assert_int_equal(le32(b + 12), 64); /* header size */
+    assert_int_equal(le64(b + 16), len);
+    assert_int_equal(le32(b + 24), 0); /* flags */
+    assert_int_equal(le32(b + 28), (uint32_t)dist);
+    assert_int_equal(le64(b + 32), dim);
+    assert_int_equal(le64(b + 40), m);
+    assert_int_equal(le32(b + 48), (uint32_t)est);
+    assert_int_equal(le32(b + 52), 5);
+    uint64_t pbits;
+    memcpy(&pbits, &param, sizeof pbits);
+    assert_int_equal(le64(b + 56), pbits);
+
+    static const char *tags[5] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS"};
+    static const uint32_t elem[5] = {4, 4, 8, 1, 8};
+    size_t count[5] = {m * dim, m, dist == ASDNORM_DISTANCE_COSINE ? m : 0, m, m};
+    size_t off = 64, payload[5];
+    for (int s = 0; s < 5; s++) {
+        assert_memory_equal(b + off, tags[s], 4);
+        assert_int_equal(le32(b + off + 4), elem[s]);
+        assert_int_equal(le64(b + off + 8), count[s] * elem[s]);
+        payload[s] = off + 16;
+        size_t end = payload[s] + count[s] * elem[s];
+        for (size_t k = end; k < round8(end); k++)
+            assert_int_equal(b[k], 0); /* padding */
+        off = round8(end);
+    }
+    assert_int_equal(off + 8, len);
+    assert_int_equal(le64(b + len - 8), crc64_bitwise(b, len - 8));
+
+    /* Payloads, little-endian: the vectors as stored (under cosine the stored
+     * row times its factor c_j is what the accessor gives), the density
+     * constants and the labels. */
+    float *v = malloc(m * dim * sizeof *v);
+    assert_int_equal(asdnorm_index_get_vectors(ix, 0, m, v), ASDNORM_OK);
+    for (size_t i = 0; i < m * dim; i++) {
+        uint32_t u = le32(b + payload[0] + 4 * i);
+        float stored;
+        memcpy(&stored, &u, sizeof stored);
+        if (dist == ASDNORM_DISTANCE_COSINE) {
+            uint64_t cu = le64(b + payload[2] + 8 * (i / dim));
+            double c;
+            memcpy(&c, &cu, sizeof c);
+            assert_true(c > 0 && isfinite(c));
+            stored = (float)(stored * c);
+        }
+        assert_memory_equal(&stored, &v[i], sizeof stored);
+    }
+    free(v);
+    double *dens = malloc(m * sizeof *dens);
+    assert_int_equal(asdnorm_index_get_density(ix, dens, m), ASDNORM_OK);
+    for (size_t j = 0; j < m; j++) {
+        uint64_t u;
+        memcpy(&u, &dens[j], sizeof u);
+        assert_int_equal(le64(b + payload[4] + 8 * j), u);
+    }
+    free(dens);
+    uint8_t *doms = malloc(m);
+    assert_int_equal(asdnorm_index_get_domains(ix, doms, m), ASDNORM_OK);
+    assert_memory_equal(b + payload[3], doms, m);
+    free(doms);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void crc_reference(void **state)
+{
+    (void)state;
+    /* The CRC-64/XZ check value: proves the test's own CRC is the documented one. */
+    assert_int_equal(crc64_bitwise((const uint8_t *)"123456789", 9), 0x995DC9BBDF1939FAull);
+}
+
+/* Every distance × estimator: layout, file == buffer, load from both, bit-identical
+ * scoring, and scores that agree with the brute force. */
+static void round_trips(void **state)
+{
+    (void)state;
+    uint64_t seed = 6;
+    float *y = tu_gauss(&seed, M, DIM, 0.3, 1.0);
+    float *probe = tu_gauss(&seed, NQ, DIM, 0.3, 1.2);
+    uint8_t domains[M];
+    for (size_t j = 0; j < M; j++)
+        domains[j] = (uint8_t)(j % 3);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/index.asdx", g_dir);
+    int cases = 0;
+
+    for (size_t d = 0; d < 3; d++) {
+        for (size_t e = 0; e < sizeof estimators / sizeof estimators[0]; e++) {
+            char what[96];
+            snprintf(what, sizeof what, "distance %d, estimator %d(%g)", distances[d],
+                     estimators[e].est, estimators[e].param);
+            asdnorm_index *ix = build(distances[d], y, M, DIM, domains, estimators[e].est,
+                                      estimators[e].param);
+            size_t len;
+            uint8_t *buf = serialize(ix, &len);
+            assert_layout(buf, len, ix);
+
+            assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
+            size_t flen;
+            uint8_t *file = read_all(path, &flen);
+            assert_int_equal(flen, len);
+            assert_memory_equal(file, buf, len);
+            free(file);
+            assert_int_equal(temp_files(g_dir), 0);
+
+            asdnorm_index *from_file = (asdnorm_index *)(uintptr_t)1;
+            asdnorm_index *from_buf = (asdnorm_index *)(uintptr_t)1;
+            assert_int_equal(asdnorm_index_load(path, &from_file), ASDNORM_OK);
+            assert_int_equal(asdnorm_index_load_buffer(buf, len, &from_buf), ASDNORM_OK);
+            assert_same_index(ix, from_file, probe, NQ, what);
+            assert_same_index(ix, from_buf, probe, NQ, what);
+
+            /* A loaded index serializes to the same bytes. */
+            size_t len2;
+            uint8_t *buf2 = serialize(from_buf, &len2);
+            assert_int_equal(len2, len);
+            assert_memory_equal(buf2, buf, len);
+            free(buf2);
+
+            /* And scores what the brute force says (the saved index is right,
+             * not merely equal to itself). */
+            double dens[M], want[NQ];
+            size_t want_near[NQ], near[NQ];
+            float got[NQ];
+            double kept;
+            asdnorm_density est;
+            assert_int_equal(asdnorm_index_get_estimator(from_file, &est, &kept), ASDNORM_OK);
+            assert_int_equal(est, estimators[e].est);
+            if (est == ASDNORM_DENSITY_KNN)
+                assert_true(kept == fmin(estimators[e].param, M - 1));
+            tu_density(distances[d], y, M, DIM, est, estimators[e].param, dens);
+            asdnorm_scorer *sc = NULL;
+            assert_int_equal(asdnorm_scorer_new(from_file, ASDNORM_NORM_RATIO, &sc), ASDNORM_OK);
+            assert_int_equal(asdnorm_scorer_score(sc, probe, NQ, got, near), ASDNORM_OK);
+            tu_scores(distances[d], y, M, DIM, dens, est, ASDNORM_NORM_RATIO, probe, NQ, want,
+                      want_near);
+            for (size_t t = 0; t < NQ; t++)
+                if (!tu_close(got[t], want[t], 1e-5, 1e-6))
+                    fail_msg("%s: loaded score %zu = %.9g, brute force %.9g", what, t,
+                             (double)got[t], want[t]);
+            asdnorm_scorer_free(sc);
+
+            asdnorm_index_free(from_file);
+            asdnorm_index_free(from_buf);
+            asdnorm_index_free(ix);
+            free(buf);
+            cases++;
+        }
+    }
+    print_message("round trips: %d distance x estimator cases, each from a file and a buffer\n",
+                  cases);
+    free(y);
+    free(probe);
+}
+
+/* References that are not unit vectors under cosine (k-means centroids, c_j = 1)
+ * and a single reference: the saved factors, not recomputed ones, are restored. */
+static void unusual_indexes(void **state)
+{
+    (void)state;
+    uint64_t seed = 66;
+    float *y = tu_gauss(&seed, 40, 8, 0.0, 1.0);
+    float *probe = tu_gauss(&seed, 17, 8, 0.0, 1.0);
+    uint8_t domains[40];
+    for (size_t j = 0; j < 40; j++)
+        domains[j] = j < 30 ? ASDNORM_DOMAIN_SOURCE : ASDNORM_DOMAIN_TARGET;
+
+    for (size_t d = 0; d < 3; d++) {
+        asdnorm_index *src = NULL, *means = NULL;
+        assert_int_equal(asdnorm_index_new(8, distances[d], &src), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_add(src, y, 40, domains), ASDNORM_OK);
+        assert_int_equal(asdnorm_source_means(src, 4, 2, 1234, &means), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_finalize(means, ASDNORM_DENSITY_KNN, 2), ASDNORM_OK);
+        size_t len;
+        uint8_t *buf = serialize(means, &len);
+        assert_layout(buf, len, means);
+        asdnorm_index *back = NULL;
+        assert_int_equal(asdnorm_index_load_buffer(buf, len, &back), ASDNORM_OK);
+        assert_same_index(means, back, probe, 17, "source means");
+        asdnorm_index_free(back);
+        asdnorm_index_free(means);
+        asdnorm_index_free(src);
+        free(buf);
+
+        /* M = 1 with no density estimator. */
+        asdnorm_index *one = build(distances[d], y, 1, 8, NULL, ASDNORM_DENSITY_NONE, 0);
+        buf = serialize(one, &len);
+        assert_int_equal(len, expected_size(1, 8, distances[d]));
+        assert_int_equal(asdnorm_index_load_buffer(buf, len, &back), ASDNORM_OK);
+        assert_same_index(one, back, probe, 17, "one reference");
+        asdnorm_index_free(back);
+        asdnorm_index_free(one);
+        free(buf);
+    }
+    free(y);
+    free(probe);
+}
+
+/* The size protocol of asdnorm_index_serialize(). */
+static void serialize_sizes(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    float *y = tu_gauss(&seed, 9, 5, 0.0, 1.0);
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_EUCLIDEAN, y, 9, 5, NULL, ASDNORM_DENSITY_KNN, 2);
+    size_t need = 0;
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_BUFFER);
+    assert_int_equal(need, expected_size(9, 5, ASDNORM_DISTANCE_EUCLIDEAN));
+
+    /* Too small by one: E_BUFFER, the size is reported, the buffer is untouched. */
+    uint8_t *b = malloc(need + 16);
+    memset(b, 0xA5, need + 16);
+    size_t got = 0;
+    assert_int_equal(asdnorm_index_serialize(ix, b, need - 1, &got), ASDNORM_E_BUFFER);
+    assert_int_equal(got, need);
+    for (size_t i = 0; i < need + 16; i++)
+        assert_int_equal(b[i], 0xA5);
+    /* Larger than needed: only `need` bytes are written. */
+    got = 0;
+    assert_int_equal(asdnorm_index_serialize(ix, b, need + 16, &got), ASDNORM_OK);
+    assert_int_equal(got, need);
+    for (size_t i = need; i < need + 16; i++)
+        assert_int_equal(b[i], 0xA5);
+    assert_int_equal(le64(b + need - 8), crc64_bitwise(b, need - 8));
+
+    /* Arguments. */
+    got = 12345;
+    assert_int_equal(asdnorm_index_serialize(NULL, b, need, &got), ASDNORM_E_NULL);
+    assert_int_equal(asdnorm_index_serialize(ix, b, need, NULL), ASDNORM_E_NULL);
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, need, &got), ASDNORM_E_NULL);
+    assert_int_equal(got, 12345);
+    free(b);
+    asdnorm_index_free(ix);
+    free(y);
+}
+
+/* Un-finalized indexes cannot be saved; bad arguments get their status. */
+static void states_and_arguments(void **state)
+{
+    (void)state;
+    uint64_t seed = 8;
+    float *y = tu_gauss(&seed, 6, 4, 0.0, 1.0);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/state.asdx", g_dir);
+
+    asdnorm_index *ix = NULL;
+    assert_int_equal(asdnorm_index_new(4, ASDNORM_DISTANCE_COSINE, &ix), ASDNORM_OK);
+    size_t need = 777;
+    uint8_t b[16];
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_add(ix, y, 6, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_serialize(ix, b, sizeof b, &need), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
+    assert_int_equal(need, 777);
+    assert_int_equal(access(path, F_OK), -1);
+    /* Finalized, then modified: un-finalized again. */
+    assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 1), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, y, 1, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_STATE);
+    assert_int_equal(temp_files(g_dir), 0);
+
+    assert_int_equal(asdnorm_index_save(NULL, path), ASDNORM_E_NULL);
+    assert_int_equal(asdnorm_index_save(ix, NULL), ASDNORM_E_NULL);
+    asdnorm_index *out = (asdnorm_index *)(uintptr_t)1;
+    assert_int_equal(asdnorm_index_load(NULL, &out), ASDNORM_E_NULL);
+    assert_null(out);
+    assert_int_equal(asdnorm_index_load(path, NULL), ASDNORM_E_NULL);
+    out = (asdnorm_index *)(uintptr_t)1;
+    assert_int_equal(asdnorm_index_load_buffer(NULL, 100, &out), ASDNORM_E_NULL);
+    assert_null(out);
+    assert_int_equal(asdnorm_index_load_buffer(b, sizeof b, NULL), ASDNORM_E_NULL);
+    out = (asdnorm_index *)(uintptr_t)1;
+    assert_int_equal(asdnorm_index_load_buffer(b, 0, &out), ASDNORM_E_CORRUPT);
+    assert_null(out);
+    asdnorm_index_free(ix);
+    free(y);
+}
+
+/* Files that cannot be read or written: ASDNORM_E_IO; non-index files: E_CORRUPT. */
+static void io_errors(void **state)
+{
+    (void)state;
+    uint64_t seed = 9;
+    float *y = tu_gauss(&seed, 6, 4, 0.0, 1.0);
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_MSE, y, 6, 4, NULL, ASDNORM_DENSITY_GWRP, 0.5);
+    char path[PATH_MAX + 64];
+    asdnorm_index *out = (asdnorm_index *)(uintptr_t)1;
+
+    snprintf(path, sizeof path, "%s/missing.asdx", g_dir);
+    assert_int_equal(asdnorm_index_load(path, &out), ASDNORM_E_IO);
+    assert_null(out);
+    out = (asdnorm_index *)(uintptr_t)1;
+    assert_int_equal(asdnorm_index_load(g_dir, &out), ASDNORM_E_IO); /* a directory */
+    assert_null(out);
+
+    snprintf(path, sizeof path, "%s/no/such/dir/x.asdx", g_dir);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_IO);
+    assert_int_equal(asdnorm_index_save(ix, ""), ASDNORM_E_IO);
+    assert_int_equal(temp_files(g_dir), 0);
+
+    snprintf(path, sizeof path, "%s/empty.asdx", g_dir);
+    write_all(path, "", 0);
+    out = (asdnorm_index *)(uintptr_t)1;
+    assert_int_equal(asdnorm_index_load(path, &out), ASDNORM_E_CORRUPT);
+    assert_null(out);
+    snprintf(path, sizeof path, "%s/text.asdx", g_dir);
+    const char text[] = "dim,M\n512,1000\n";
+    write_all(path, text, sizeof text - 1);
+    assert_int_equal(asdnorm_index_load(path, &out), ASDNORM_E_CORRUPT);
+    assert_null(out);
+
+    /* A relative path (the directory is "."). */
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(g_dir), 0);
+    assert_int_equal(asdnorm_index_save(ix, "relative.asdx"), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_load("relative.asdx", &out), ASDNORM_OK);
+    asdnorm_index_free(out);
+    assert_int_equal(temp_files("."), 0);
+    assert_int_equal(chdir(cwd), 0);
+
+    asdnorm_index_free(ix);
+    free(y);
+}
+
+/* asdnorm_index_save() run without root's power to ignore permissions: as
+ * is when not root, else in a child switched to uid/gid 65534 ("nobody").
+ * Returns the status, or -1 when privileges could not be dropped. */
+static int save_unprivileged(const asdnorm_index *ix, const char *path)
+{
+    if (geteuid() != 0)
+        return (int)asdnorm_index_save(ix, path);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(255);
+        _exit((int)asdnorm_index_save(ix, path));
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status) == 255 ? -1 : WEXITSTATUS(status);
+}
+
+/* A failed save keeps the old file byte for byte and leaves no temporary file. */
+static void atomic_save(void **state)
+{
+    (void)state;
+    uint64_t seed = 10;
+    float *y = tu_gauss(&seed, 3000, 16, 0.0, 1.0); /* ≈ 200 KB saved: several chunks */
+    asdnorm_index *small = build(ASDNORM_DISTANCE_COSINE, y, 20, 16, NULL, ASDNORM_DENSITY_KNN, 1);
+    asdnorm_index *big =
+        build(ASDNORM_DISTANCE_EUCLIDEAN, y, 3000, 16, NULL, ASDNORM_DENSITY_NONE, 0);
+    char dir[PATH_MAX + 16], path[PATH_MAX + 48];
+    snprintf(dir, sizeof dir, "%s/atomic", g_dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/index.asdx", dir);
+
+    assert_int_equal(asdnorm_index_save(small, path), ASDNORM_OK);
+    size_t old_len;
+    uint8_t *old = read_all(path, &old_len);
+
+    /* Replacing works and leaves nothing behind. */
+    assert_int_equal(asdnorm_index_save(big, path), ASDNORM_OK);
+    size_t len;
+    uint8_t *now = read_all(path, &len);
+    size_t big_len;
+    uint8_t *big_bytes = serialize(big, &big_len);
+    assert_int_equal(len, big_len);
+    assert_memory_equal(now, big_bytes, len);
+    free(now);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(asdnorm_index_save(small, path), ASDNORM_OK);
+    int failures = 0;
+
+    /* 1. An invalid (un-finalized) index. */
+    asdnorm_index *raw = NULL;
+    assert_int_equal(asdnorm_index_new(16, ASDNORM_DISTANCE_MSE, &raw), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(raw, y, 5, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_save(raw, path), ASDNORM_E_STATE);
+    asdnorm_index_free(raw);
+    now = read_all(path, &len);
+    assert_int_equal(len, old_len);
+    assert_memory_equal(now, old, len);
+    free(now);
+    failures++;
+
+    /* 2. The disk fills up mid-write: a file-size limit makes write() fail
+     *    with EFBIG after the first kilobyte. */
+    struct rlimit saved;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = saved;
+    lim.rlim_cur = 1024;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    asdnorm_status st = asdnorm_index_save(big, path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(st, ASDNORM_E_IO);
+    now = read_all(path, &len);
+    assert_int_equal(len, old_len);
+    assert_memory_equal(now, old, len);
+    free(now);
+    assert_int_equal(temp_files(dir), 0);
+    failures++;
+
+    /* 3. The rename fails: the target is a non-empty directory. */
+    char target[PATH_MAX + 64], inner[PATH_MAX + 96];
+    snprintf(target, sizeof target, "%s/a-directory", dir);
+    assert_int_equal(mkdir(target, 0700), 0);
+    snprintf(inner, sizeof inner, "%s/keep", target);
+    write_all(inner, "x", 1);
+    assert_int_equal(asdnorm_index_save(small, target), ASDNORM_E_IO);
+    struct stat sb;
+    assert_int_equal(stat(target, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(access(inner, F_OK), 0);
+    assert_int_equal(temp_files(dir), 0);
+    failures++;
+
+    /* 4. A read-only directory. Root ignores directory permissions, so as
+     *    root the save runs in a child that has dropped to user "nobody". */
+    assert_int_equal(chmod(dir, 0555), 0);
+    assert_int_equal(chmod(g_dir, 0711), 0);
+    int rc = save_unprivileged(big, path);
+    assert_int_equal(chmod(g_dir, 0700), 0);
+    assert_int_equal(chmod(dir, 0700), 0);
+    if (rc >= 0) {
+        assert_int_equal(rc, ASDNORM_E_IO);
+        now = read_all(path, &len);
+        assert_int_equal(len, old_len);
+        assert_memory_equal(now, old, len);
+        free(now);
+        assert_int_equal(temp_files(dir), 0);
+        failures++;
+    } else {
+        print_message("read-only directory case skipped: cannot drop root privileges\n");
+    }
+
+    /* The survivor still loads and is the small index. */
+    asdnorm_index *back = NULL;
+    assert_int_equal(asdnorm_index_load(path, &back), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_size(back), 20);
+    asdnorm_index_free(back);
+    print_message("atomic save: %d failed saves, old file intact after each\n", failures);
+
+    free(old);
+    free(big_bytes);
+    asdnorm_index_free(small);
+    asdnorm_index_free(big);
+    free(y);
+}
+
+/* Replacing a file keeps its permissions; a new file gets 0666 & ~umask, as
+ * fopen() would give it. */
+static void permissions(void **state)
+{
+    (void)state;
+#ifdef __linux__
+    uint64_t seed = 11;
+    float *y = tu_gauss(&seed, 4, 3, 0.0, 1.0);
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_COSINE, y, 4, 3, NULL, ASDNORM_DENSITY_NONE, 0);
+    char path[PATH_MAX + 32];
+    struct stat sb;
+    static const mode_t masks[] = {022, 077, 002};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/mode%zu.asdx", g_dir, i);
+        mode_t prev = umask(masks[i]);
+        asdnorm_status st = asdnorm_index_save(ix, path);
+        umask(prev);
+        assert_int_equal(st, ASDNORM_OK);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, 0666 & ~masks[i]);
+    }
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    asdnorm_index_free(ix);
+    free(y);
+#else
+    skip();
+#endif
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    make_tmpdir(g_dir, sizeof g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove_tree(g_dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crc_reference),
+        cmocka_unit_test(round_trips),
+        cmocka_unit_test(unusual_indexes),
+        cmocka_unit_test(serialize_sizes),
+        cmocka_unit_test(states_and_arguments),
+        cmocka_unit_test(io_errors),
+        cmocka_unit_test(atomic_save),
+        cmocka_unit_test(permissions),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
