@@ -1,0 +1,888 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Tests of the asdnorm command-line program.
+
+Every expected value is computed here, independently of the library, in float64
+numpy (and scikit-learn for LOF and the AUCs). Run one test:
+
+    test_cli.py --asdnorm build/tools/asdnorm [--data DIR] TEST
+
+Exit status 0 pass, 1 fail, 77 skip (meson's convention).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+try:
+    import numpy as np
+except ImportError:  # a Python without numpy (a pyenv python3 on PATH): skip, not fail
+    print("skip: numpy is not installed for", sys.executable)
+    sys.exit(77)
+
+SKIP = 77
+ASDNORM = None
+DATA = None
+
+
+class Skip(Exception):
+    pass
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+def run(*args, expect=0, stdin=None):
+    """Run asdnorm; check the exit status; return (stdout, stderr)."""
+    p = subprocess.run([ASDNORM, *map(str, args)], input=stdin, capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode != expect:
+        raise AssertionError(f"asdnorm {' '.join(map(str, args))}: exit {p.returncode}, "
+                             f"expected {expect}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p.stdout, p.stderr
+
+
+def fails(*args, code=1, needles=()):
+    """Run asdnorm expecting failure with `code` and every needle in stderr."""
+    out, err = run(*args, expect=code)
+    assert err.startswith("asdnorm"), f"message should start with 'asdnorm': {err!r}"
+    for n in needles:
+        assert n in err, f"expected {n!r} in the message: {err!r}"
+    assert out == "", f"nothing on stdout on failure: {out!r}"
+    return err
+
+
+def sklearn():
+    try:
+        import sklearn.metrics  # noqa: F401
+        import sklearn.neighbors  # noqa: F401
+        return sklearn
+    except ImportError:
+        raise Skip("scikit-learn is not installed")
+
+
+def data_dir():
+    if not DATA or not os.path.isdir(DATA):
+        raise Skip(f"no data directory ({DATA})")
+    return DATA
+
+
+def close(a, b, rtol=1e-4, atol=1e-6, what="values"):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    if not np.allclose(a, b, rtol=rtol, atol=atol):
+        i = int(np.argmax(np.abs(a - b) / (atol + rtol * np.abs(b))))
+        raise AssertionError(f"{what}: element {i}: {a[i]!r} != {b[i]!r}")
+
+
+def read_csv_column(path, header):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert lines[0] == header, f"{path}: header {lines[0]!r}"
+    return np.array([float(v) for v in lines[1:]])
+
+
+# ---- independent mathematics (DESIGN.md section 2) ------------------------------------
+
+def distances(x, y, distance):
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    if distance == "cosine":
+        xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+        yn = y / np.linalg.norm(y, axis=1, keepdims=True)
+        return 0.5 * (1.0 - xn @ yn.T)
+    sq = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
+    sq = np.maximum(sq, 0.0)
+    if distance == "euclidean":
+        return np.sqrt(sq)
+    return sq / x.shape[1]
+
+
+def density(y, distance, kind, param):
+    m = len(y)
+    if kind == "none":
+        return None
+    d = distances(y, y, distance)
+    out = np.empty(m)
+    for j in range(m):
+        others = np.sort(np.delete(d[j], j))  # exclude by position, keep duplicates
+        if kind == "knn":
+            k = int(min(param, m - 1))
+            out[j] = others[:k].mean()
+        else:
+            w = param ** np.arange(m - 1, dtype=np.float64) if param > 0 else \
+                np.r_[1.0, np.zeros(m - 2)]
+            out[j] = (w * others).sum() / w.sum()
+    return out
+
+
+def scores_ref(refs, tests, distance="cosine", kind="knn", param=1, norm="ratio"):
+    """Anomaly scores and the argmin reference, as DESIGN.md defines them."""
+    d = distances(tests, refs, distance)
+    n = density(refs, distance, kind, param)
+    if norm == "none":
+        s = d
+    elif norm == "ratio":
+        s = d / np.maximum(n if n is not None else 1.0, 1e-12)
+    else:
+        s = d - (n if n is not None else 0.0)
+    return s.min(1), s.argmin(1), s
+
+
+def auc(labels, scores):
+    return sklearn().metrics.roc_auc_score(labels, scores)
+
+
+def pauc(labels, scores, p=0.1):
+    return sklearn().metrics.roc_auc_score(labels, scores, max_fpr=p)
+
+
+def hmean(v):
+    v = np.asarray(v, np.float64)
+    return len(v) / np.sum(1.0 / v)
+
+
+def dcase2023(scores, labels, domains, sections):
+    out = {}
+    vals = []
+    for s in np.unique(sections):
+        m = sections == s
+        sc, lb, dm = scores[m], labels[m], domains[m]
+        src = (lb == 1) | (dm == 1)
+        tgt = (lb == 1) | (dm == 2)
+        row = {"auc_source": auc(lb[src], sc[src]), "auc_target": auc(lb[tgt], sc[tgt]),
+               "pauc": pauc(lb, sc)}
+        out[str(int(s))] = row
+        vals += list(row.values())
+    return {"official": hmean(vals), "sections": out}
+
+
+def dcase2020(scores, labels, sections):
+    out = {}
+    vals = []
+    for s in np.unique(sections):
+        m = sections == s
+        row = {"auc": auc(labels[m], scores[m]), "pauc": pauc(labels[m], scores[m])}
+        out[str(int(s))] = row
+        vals += list(row.values())
+    return {"official": float(np.mean(vals)), "sections": out}
+
+
+def same_dict(got, want, tol=1e-9):
+    assert set(got) == set(want), f"keys {sorted(got)} != {sorted(want)}"
+    assert abs(got["official"] - want["official"]) <= tol, \
+        f"official {got['official']} != {want['official']}"
+    assert list(got["sections"]) == list(want["sections"]), \
+        f"sections {list(got['sections'])} != {list(want['sections'])}"
+    for s, row in want["sections"].items():
+        assert set(got["sections"][s]) == set(row), f"section {s}: keys"
+        for k, v in row.items():
+            assert abs(got["sections"][s][k] - v) <= tol, f"section {s} {k}: {got['sections'][s][k]} != {v}"
+
+
+# ---- real data: Office-Caltech10 SURF features -----------------------------------------
+
+def office_protocol(normal_class=1, n_src=100, n_tgt=5, n_anom=40):
+    """One class normal, the others anomalous; caltech10 the source domain (many
+    references), amazon the target (a handful)."""
+    d = data_dir()
+    xc = np.load(os.path.join(d, "surf_caltech10_x.npy"))
+    yc = np.load(os.path.join(d, "surf_caltech10_y.npy"))
+    xa = np.load(os.path.join(d, "surf_amazon_x.npy"))
+    ya = np.load(os.path.join(d, "surf_amazon_y.npy"))
+    c = np.where(yc == normal_class)[0]
+    a = np.where(ya == normal_class)[0]
+    ca = np.where(yc != normal_class)[0][:n_anom]
+    aa = np.where(ya != normal_class)[0][:n_anom]
+    refs = np.vstack([xc[c[:n_src]], xa[a[:n_tgt]]])
+    ref_dom = np.r_[np.ones(n_src), np.full(n_tgt, 2)].astype(np.int64)
+    tests = np.vstack([xc[c[n_src:]], xa[a[n_tgt:]], xc[ca], xa[aa]])
+    labels = np.r_[np.zeros(len(c) - n_src + len(a) - n_tgt), np.ones(2 * n_anom)].astype(np.int64)
+    test_dom = np.r_[np.ones(len(c) - n_src), np.full(len(a) - n_tgt, 2), np.ones(n_anom),
+                     np.full(n_anom, 2)].astype(np.int64)
+    return refs.astype(np.float32), ref_dom, tests.astype(np.float32), labels, test_dom
+
+
+def save_protocol(tmp, *arrays, names=("refs", "ref_dom", "tests", "labels", "test_dom")):
+    paths = []
+    for a, n in zip(arrays, names):
+        p = os.path.join(tmp, n + ".npy")
+        np.save(p, a)
+        paths.append(p)
+    return paths
+
+
+# ---- tests ---------------------------------------------------------------------------
+
+def test_version_help(tmp):
+    out, _ = run("--version")
+    assert re.match(r"asdnorm \d+\.\d+\.\d+ \(libasdnorm \d+\.\d+\.\d+\)", out), out
+    for cmd in ([], ["score"], ["eval"], ["index"], ["index", "build"], ["index", "info"], ["demo"]):
+        out, _ = run(*cmd, "--help")
+        assert "Usage" in out, (cmd, out)
+    _, err = run(expect=2)
+    assert "Usage" in err
+    fails("frobnicate", code=2, needles=("unknown command 'frobnicate'",))
+    fails("--frob", code=2, needles=("unknown option '--frob'",))
+
+
+def test_score_real_data(tmp):
+    """score -> numbers equal to the independent computation, for every distance,
+    estimator and normalization, on real features with duplicates and sparsity."""
+    refs, ref_dom, tests, labels, test_dom = office_protocol()
+    pr, pd, pt, pl, ptd = save_protocol(tmp, refs, ref_dom, tests, labels, test_dom)
+    combos = [("cosine", "knn", 1, "ratio"), ("cosine", "knn", 3, "difference"),
+              ("cosine", "none", 0, "none"), ("cosine", "gwrp", 0.9, "ratio"),
+              ("euclidean", "knn", 1, "ratio"), ("mse", "gwrp", 0.5, "difference"),
+              ("euclidean", "knn", 2, "none")]
+    for distance, kind, param, norm in combos:
+        out = os.path.join(tmp, "s.npy")
+        near = os.path.join(tmp, "n.npy")
+        args = ["score", "--ref", pr, "--ref-domains", pd, "--test", pt, "--distance", distance,
+                "--density", kind, "--norm", norm, "--out", out, "--nearest", near]
+        if kind == "knn":
+            args += ["--k", param]
+        if kind == "gwrp":
+            args += ["--r", param]
+        run(*args)
+        want, arg, full = scores_ref(refs, tests, distance, kind, param, norm)
+        got = np.load(out)
+        assert got.dtype == np.float32 and got.shape == (len(tests),)
+        close(got, want, what=f"{distance}/{kind}/{norm} scores")
+        nearest = np.load(near)
+        assert nearest.dtype == np.int64
+        # Where the minimum is unique by a clear margin, the position must match.
+        part = np.sort(full, axis=1)
+        clear = part[:, 1] - part[:, 0] > 1e-3 * np.abs(part[:, 0]) + 1e-9
+        assert clear.sum() > len(tests) // 2
+        assert (nearest[clear] == arg[clear]).all(), f"{distance}/{kind}/{norm}: nearest"
+
+
+def test_score_eval_round_trip(tmp):
+    """score then eval --json equals scikit-learn's AUCs on the same scores, and the
+    paper's normalization beats plain k-NN on the mixed (one threshold) AUC."""
+    refs, ref_dom, tests, labels, test_dom = office_protocol(normal_class=2)
+    pr, pd, pt, pl, ptd = save_protocol(tmp, refs, ref_dom, tests, labels, test_dom)
+    for norm_args, kind in ((["--density", "none", "--norm", "none"], "none"), ([], "knn")):
+        out = os.path.join(tmp, f"s_{kind}.csv")
+        run("score", "--ref", pr, "--ref-domains", pd, "--test", pt, *norm_args, "--out", out)
+        s = read_csv_column(out, "score")
+        want_s, _, _ = scores_ref(refs, tests, "cosine", kind, 1, "none" if kind == "none" else "ratio")
+        close(s, want_s, what="scores")
+        got = json.loads(run("eval", "--scores", out, "--labels", pl, "--domains", ptd, "--json")[0])
+        same_dict(got, dcase2023(s, labels, test_dom, np.zeros(len(s), np.int64)))
+        # The table prints the same numbers, rounded.
+        table = run("eval", "--scores", out, "--labels", pl, "--domains", ptd)[0]
+        assert f"{got['official']:.4f}" in table, table
+
+
+def test_sections(tmp):
+    """One index per section: scoring with sections equals scoring each section
+    alone, and eval --sections reports each section."""
+    parts = [office_protocol(normal_class=c, n_src=80, n_tgt=4, n_anom=25) for c in (3, 4)]
+    refs = np.vstack([p[0] for p in parts])
+    ref_dom = np.concatenate([p[1] for p in parts])
+    ref_sec = np.concatenate([np.full(len(p[0]), 7 + i) for i, p in enumerate(parts)])
+    tests = np.vstack([p[2] for p in parts])
+    labels = np.concatenate([p[3] for p in parts])
+    test_dom = np.concatenate([p[4] for p in parts])
+    test_sec = np.concatenate([np.full(len(p[2]), 7 + i) for i, p in enumerate(parts)])
+    # Interleave the rows so that sections are not contiguous in the files.
+    rp = np.random.default_rng(1).permutation(len(refs))
+    tp = np.random.default_rng(2).permutation(len(tests))
+    refs, ref_dom, ref_sec = refs[rp], ref_dom[rp], ref_sec[rp]
+    tests, labels, test_dom, test_sec = tests[tp], labels[tp], test_dom[tp], test_sec[tp]
+    paths = save_protocol(tmp, refs, ref_dom, ref_sec, tests, labels, test_dom, test_sec,
+                          names=("r", "rd", "rs", "t", "l", "td", "ts"))
+    pr, pd, prs, pt, pl, ptd, pts = paths
+    out, near = os.path.join(tmp, "s.npy"), os.path.join(tmp, "n.npy")
+    run("score", "--ref", pr, "--ref-domains", pd, "--ref-sections", prs, "--test", pt,
+        "--test-sections", pts, "--out", out, "--nearest", near)
+    got, nearest = np.load(out), np.load(near)
+    want = np.empty(len(tests))
+    for s in (7, 8):
+        rm, tm = ref_sec == s, test_sec == s
+        sc, arg, _ = scores_ref(refs[rm], tests[tm])
+        want[tm] = sc
+        # --nearest names rows of the reference file, inside the test's section.
+        assert (ref_sec[nearest[tm]] == s).all()
+        close(distances(tests[tm], refs[nearest[tm]], "cosine").diagonal(),
+              distances(tests[tm], refs[rm][arg], "cosine").diagonal(), what="nearest rows")
+    close(got, want, what="sectioned scores")
+    res = json.loads(run("eval", "--scores", out, "--labels", pl, "--domains", ptd,
+                         "--sections", pts, "--json")[0])
+    same_dict(res, dcase2023(got.astype(np.float64), labels, test_dom, test_sec))
+    res = json.loads(run("eval", "--scores", out, "--labels", pl, "--sections", pts, "--json")[0])
+    same_dict(res, dcase2020(got.astype(np.float64), labels, test_sec))
+    # A test section without references is an error naming the section.
+    np.save(os.path.join(tmp, "ts_bad.npy"), np.where(test_sec == 8, 9, test_sec))
+    fails("score", "--ref", pr, "--ref-sections", prs, "--test", pt, "--test-sections",
+          os.path.join(tmp, "ts_bad.npy"), needles=("ts_bad.npy", "section 9 has no references"))
+
+
+def test_eval_json(tmp):
+    """eval --json against scikit-learn, with ties, several sections, both editions,
+    CSV and NPY inputs, and another --max-fpr."""
+    sk = sklearn()
+    rng = np.random.default_rng(5)
+    n = 600
+    labels = (rng.random(n) < 0.3).astype(np.int64)
+    scores = np.round(rng.normal(size=n) + labels, 1)  # many ties
+    domains = rng.integers(1, 3, n)
+    sections = rng.integers(0, 3, n) * 10
+    np.save(os.path.join(tmp, "s.npy"), scores)
+    np.savetxt(os.path.join(tmp, "l.csv"), labels, fmt="%d", header="label", comments="")
+    np.save(os.path.join(tmp, "d.npy"), domains.astype(np.uint8))
+    np.save(os.path.join(tmp, "c.npy"), sections.astype(np.int32))
+    args = ["eval", "--scores", os.path.join(tmp, "s.npy"), "--labels", os.path.join(tmp, "l.csv"),
+            "--domains", os.path.join(tmp, "d.npy"), "--sections", os.path.join(tmp, "c.npy")]
+    got = json.loads(run(*args, "--json")[0])
+    same_dict(got, dcase2023(scores, labels, domains, sections))
+    got = json.loads(run(*args, "--json", "--edition", "2020")[0])
+    same_dict(got, dcase2020(scores, labels, sections))
+    # --max-fpr changes the pAUC only.
+    got = json.loads(run(*args, "--json", "--max-fpr", "0.25")[0])
+    for s in ("0", "10", "20"):
+        m = sections == int(s)
+        want = sk.metrics.roc_auc_score(labels[m], scores[m], max_fpr=0.25)
+        assert abs(got["sections"][s]["pauc"] - want) < 1e-9
+    # Without --domains the 2020 rules apply; --edition 2023 then needs domains.
+    got = json.loads(run("eval", "--scores", os.path.join(tmp, "s.npy"), "--labels",
+                         os.path.join(tmp, "l.csv"), "--json")[0])
+    same_dict(got, dcase2020(scores, labels, np.zeros(n, np.int64)))
+    fails("eval", "--scores", os.path.join(tmp, "s.npy"), "--labels", os.path.join(tmp, "l.csv"),
+          "--edition", "2023", code=2, needles=("--domains",))
+
+
+def write_npy(path, header_dict, payload, version=(1, 0)):
+    """An NPY file written byte by byte, so that every version and header form
+    can be produced exactly."""
+    h = header_dict.encode("latin1" if version[0] < 3 else "utf8")
+    pre = 10 if version[0] == 1 else 12
+    pad = (64 - (pre + len(h) + 1) % 64) % 64
+    h = h + b" " * pad + b"\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY" + bytes(version))
+        f.write(len(h).to_bytes(2 if version[0] == 1 else 4, "little"))
+        f.write(h)
+        f.write(payload)
+
+
+def test_npy_formats(tmp):
+    """NPY versions 1, 2 and 3, float32/float64 in either byte order, and integer,
+    unsigned, boolean and whole-float label dtypes all read the same."""
+    rng = np.random.default_rng(3)
+    refs = rng.normal(size=(40, 8)).astype(np.float32)
+    tests = rng.normal(size=(15, 8)).astype(np.float32)
+    want, _, _ = scores_ref(refs, tests)
+    from numpy.lib import format as npf
+    variants = []
+    for version in ((1, 0), (2, 0), (3, 0)):
+        for dt in ("<f4", "<f8", ">f4", ">f8"):
+            p = os.path.join(tmp, f"r_{version[0]}_{dt[1:]}_{'be' if dt[0] == '>' else 'le'}.npy")
+            with open(p, "wb") as f:
+                npf.write_array(f, refs.astype(dt), version=version)
+            variants.append(p)
+    # A header as numpy's own writer would never produce it but the format allows:
+    # keys in another order, double quotes, no trailing comma.
+    p = os.path.join(tmp, "r_reordered.npy")
+    write_npy(p, "{\"shape\": (40, 8), \"fortran_order\": False, \"descr\": \"<f4\"}",
+              refs.astype("<f4").tobytes())
+    variants.append(p)
+    np.save(os.path.join(tmp, "t.npy"), tests)
+    for p in variants:
+        out = os.path.join(tmp, "s.npy")
+        run("score", "--ref", p, "--test", os.path.join(tmp, "t.npy"), "--out", out)
+        close(np.load(out), want, what=os.path.basename(p))
+        # The same file as tests: each row's nearest reference is itself.
+        run("score", "--ref", p, "--test", p, "--density", "none", "--norm", "none", "--out", out)
+        close(np.load(out), np.zeros(len(refs)), atol=1e-6, what=os.path.basename(p) + " self")
+    # Label dtypes.
+    labels = np.r_[np.zeros(10), np.ones(5)]
+    scores = np.arange(15.0)[::-1] % 7
+    np.save(os.path.join(tmp, "sc.npy"), scores)
+    expected = None
+    for dt in ("|u1", "|i1", "<i2", "<u2", "<i4", ">i4", "<i8", "<u8", "|b1", "<f4", "<f8"):
+        p = os.path.join(tmp, f"lab_{dt[1:]}{'be' if dt[0] == '>' else ''}.npy")
+        np.save(p, labels.astype(dt))
+        got = json.loads(run("eval", "--scores", os.path.join(tmp, "sc.npy"), "--labels", p,
+                             "--json")[0])
+        expected = expected or got
+        assert got == expected, (dt, got, expected)
+    assert abs(expected["sections"]["0"]["auc"] - auc(labels, scores)) < 1e-12
+    # A (n, 1) column is a vector too.
+    np.save(os.path.join(tmp, "lab_col.npy"), labels.reshape(-1, 1).astype(np.int64))
+    got = json.loads(run("eval", "--scores", os.path.join(tmp, "sc.npy"), "--labels",
+                         os.path.join(tmp, "lab_col.npy"), "--json")[0])
+    assert got == expected
+    # The writer: float32 scores, int64 positions, version 1.0, readable by numpy.
+    out = os.path.join(tmp, "w.npy")
+    run("score", "--ref", variants[0], "--test", os.path.join(tmp, "t.npy"), "--out", out,
+        "--nearest", os.path.join(tmp, "wn.npy"))
+    with open(out, "rb") as f:
+        assert npf.read_magic(f) == (1, 0)
+        shape, fortran, dtype = npf.read_array_header_1_0(f)
+        assert shape == (15,) and not fortran and dtype == np.dtype("<f4")
+        assert f.tell() % 64 == 0  # data aligned as numpy aligns it
+    assert np.load(os.path.join(tmp, "wn.npy")).dtype == np.dtype("<i8")
+
+
+def test_csv(tmp):
+    """CSV input with and without a header row, numpy.savetxt's '#' header, quoted
+    fields, CRLF line ends; CSV output with a header; standard output by default."""
+    rng = np.random.default_rng(4)
+    refs = rng.normal(size=(30, 5))
+    tests = rng.normal(size=(12, 5))
+    want, arg, _ = scores_ref(refs.astype(np.float32), tests.astype(np.float32))
+    pr = os.path.join(tmp, "r.csv")
+    with open(pr, "w", newline="") as f:
+        f.write(",".join(f"dim{j}" for j in range(5)) + "\r\n")
+        for row in refs:
+            f.write(",".join(repr(float(v)) for v in row) + "\r\n")
+    pt = os.path.join(tmp, "t.csv")
+    np.savetxt(pt, tests, delimiter=",", header="a,b,c,d,e")  # '# a,b,c,d,e'
+    pq = os.path.join(tmp, "q.csv")
+    with open(pq, "w") as f:
+        f.write('"x 1","x,2","x3","x4","x5"\n')
+        for row in tests:
+            f.write(",".join(f' "{v!r}" ' for v in row) + "\n")
+    pn = os.path.join(tmp, "n.csv")
+    np.savetxt(pn, tests, delimiter=",")
+    for test_file in (pt, pq, pn):
+        out = os.path.join(tmp, "s.csv")
+        run("score", "--ref", pr, "--test", test_file, "--out", out, "--nearest",
+            os.path.join(tmp, "near.csv"))
+        close(read_csv_column(out, "score"), want, what=os.path.basename(test_file))
+        assert (read_csv_column(os.path.join(tmp, "near.csv"), "nearest") == arg).all()
+    stdout, _ = run("score", "--ref", pr, "--test", pt)
+    lines = stdout.splitlines()
+    assert lines[0] == "score" and len(lines) == 13
+    close([float(v) for v in lines[1:]], want, what="stdout scores")
+    # '-' reads the tests from standard input.
+    with open(pn) as f:
+        stdout, _ = run("score", "--ref", pr, "--test", "-", stdin=f.read())
+    close([float(v) for v in stdout.splitlines()[1:]], want, what="stdin scores")
+
+
+def test_demo(tmp):
+    """The demo runs, is deterministic, shows the paper's effect, and its data set
+    round-trips through score and eval to the same numbers."""
+    out1, _ = run("demo")
+    out2, _ = run("demo")
+    assert out1 == out2, "the demo must be deterministic"
+    rows = {}
+    for line in out1.splitlines():
+        m = re.match(r"(.+?)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d\.\d{3})$", line)
+        if m:
+            rows[m.group(1)] = [float(m.group(i)) for i in range(2, 7)]
+    for name in ("k-NN, no normalization", "k-NN K=1, ratio (paper)", "k-NN K=1, difference",
+                 "GWRP r=0.9, ratio", "LOF k=16", "source k-means, 16 means", "SMOTE target, k=4",
+                 "domain-wise standardization"):
+        assert name in rows, f"demo row {name!r} missing:\n{out1}"
+    plain, ratio = rows["k-NN, no normalization"], rows["k-NN K=1, ratio (paper)"]
+    # Within each domain plain k-NN is good; across domains it is not, and the
+    # normalization fixes that: mixed AUC and the official score rise markedly.
+    assert plain[0] > 0.9 and plain[1] > 0.85
+    assert ratio[2] > plain[2] + 0.1, (plain, ratio)
+    assert ratio[4] > plain[4] + 0.1, (plain, ratio)
+    assert rows["k-NN K=1, difference"][2] > plain[2] + 0.1
+    # The saved data set gives the same numbers through the ordinary commands.
+    d = os.path.join(tmp, "demo")
+    run("demo", "--save", d)
+    for args, row in ((["--density", "none", "--norm", "none"], plain), ([], ratio)):
+        s = os.path.join(tmp, "s.npy")
+        run("score", "--ref", f"{d}/refs.npy", "--ref-domains", f"{d}/ref_domains.npy", "--test",
+            f"{d}/test.npy", "--out", s, *args)
+        got = json.loads(run("eval", "--scores", s, "--labels", f"{d}/test_labels.npy",
+                             "--domains", f"{d}/test_domains.npy", "--json")[0])
+        assert abs(got["official"] - row[4]) < 6e-4, (got, row)
+        sc = np.load(s).astype(np.float64)
+        lab = np.load(f"{d}/test_labels.npy")
+        assert abs(auc(lab, sc) - row[2]) < 6e-4
+        # Independent check of the saved scores themselves.
+        refs = np.load(f"{d}/refs.npy")
+        want, _, _ = scores_ref(refs, np.load(f"{d}/test.npy"), "cosine",
+                                "none" if args else "knn", 1, "none" if args else "ratio")
+        close(sc, want, what="demo scores")
+
+
+def test_plot(tmp):
+    """--plot writes well-formed SVG with the three histograms, the threshold at the
+    chosen FPR and the ROC curves."""
+    rng = np.random.default_rng(6)
+    n = 300
+    labels = (np.arange(n) % 3 == 0).astype(np.int64)
+    domains = np.where(np.arange(n) % 2 == 0, 1, 2)
+    scores = rng.normal(size=n) + 2 * labels + 0.8 * (domains == 2)
+    for name, arr in (("s", scores), ("l", labels), ("d", domains)):
+        np.save(os.path.join(tmp, name + ".npy"), arr)
+    svg = os.path.join(tmp, "p.svg")
+    run("eval", "--scores", f"{tmp}/s.npy", "--labels", f"{tmp}/l.npy", "--domains", f"{tmp}/d.npy",
+        "--plot", svg, "--plot-fpr", "0.05")
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == ns + "svg"
+    ids = {e.get("id"): e for e in root.iter() if e.get("id")}
+    for h in ("hist-source", "hist-target", "hist-anomaly"):
+        assert h in ids, f"{h} missing"
+        paths = ids[h].findall(ns + "path")
+        assert len(paths) == 1 and len(paths[0].get("d").split("L")) > 10, h
+    roc = ids["roc"]
+    assert roc.tag == ns + "path" and roc.get("d").startswith("M")
+    pts = [tuple(map(float, p.split())) for p in roc.get("d")[1:].split(" L")]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    assert xs == sorted(xs) and ys == sorted(ys, reverse=True), "ROC must be monotone"
+    assert "roc-source" in ids and "roc-target" in ids
+    # The threshold: at most 5% of all normals above it, the smallest such score.
+    normals = np.sort(scores[labels == 0])
+    k = int(np.ceil(0.95 * len(normals)))
+    thr = normals[k - 1]
+    text = " ".join(t.text or "" for t in root.iter(ns + "text"))
+    assert f"threshold {thr:.4g}" in text, (thr, text)
+    src_fa = np.mean(scores[(labels == 0) & (domains == 1)] > thr) * 100
+    assert f"{src_fa:.1f}% false alarms" in text
+    # Without domains: one normal histogram.
+    svg2 = os.path.join(tmp, "p2.svg")
+    run("eval", "--scores", f"{tmp}/s.npy", "--labels", f"{tmp}/l.npy", "--plot", svg2)
+    ids2 = {e.get("id") for e in ET.parse(svg2).getroot().iter() if e.get("id")}
+    assert {"hist-normal", "hist-anomaly", "roc", "threshold"} <= ids2 and "hist-target" not in ids2
+    fails("eval", "--scores", f"{tmp}/s.npy", "--labels", f"{tmp}/l.npy", "--plot",
+          f"{tmp}/p.npy", code=2, needles=(".svg",))
+
+
+def test_baselines(tmp):
+    """--method lof against scikit-learn, --method standardize against numpy, and
+    --source-kmeans / --smote run with their references mapped in --nearest."""
+    sk = sklearn()
+    from sklearn.neighbors import LocalOutlierFactor
+    refs, ref_dom, tests, labels, test_dom = office_protocol(normal_class=5, n_src=60, n_tgt=6,
+                                                             n_anom=20)
+    # Duplicate references make LOF's densities infinite; keep unique rows.
+    _, first = np.unique(refs, axis=0, return_index=True)
+    keep = np.sort(first)
+    refs, ref_dom = refs[keep], ref_dom[keep]
+    pr, pd, pt, pl, ptd = save_protocol(tmp, refs, ref_dom, tests, labels, test_dom)
+    out = os.path.join(tmp, "s.npy")
+    run("score", "--ref", pr, "--test", pt, "--method", "lof", "--k", "8", "--distance",
+        "euclidean", "--out", out)
+    lof = LocalOutlierFactor(n_neighbors=8, novelty=True).fit(refs.astype(np.float64))
+    close(np.load(out), -lof.score_samples(tests.astype(np.float64)), rtol=1e-4, what="LOF")
+
+    run("score", "--ref", pr, "--ref-domains", pd, "--test", pt, "--standardize", "--out", out)
+    finals = []
+    for d in (1, 2):
+        s, _, _ = scores_ref(refs[ref_dom == d], tests)
+        finals.append((s - s.mean()) / s.std(ddof=1))
+    close(np.load(out), np.min(finals, axis=0), rtol=1e-4, atol=1e-4, what="standardized")
+
+    near = os.path.join(tmp, "n.npy")
+    run("score", "--ref", pr, "--ref-domains", pd, "--test", pt, "--source-kmeans", "4",
+        "--density", "none", "--norm", "none", "--out", out, "--nearest", near)
+    s, nearest = np.load(out), np.load(near)
+    # A test closest to a target reference gets exactly that plain distance.
+    tgt = nearest >= 0
+    assert (ref_dom[nearest[tgt]] == 2).all()
+    close(s[tgt], distances(tests[tgt], refs[nearest[tgt]], "cosine").diagonal(), what="kmeans")
+    assert (~tgt).any(), "some tests should be nearest to a centroid"
+    run("score", "--ref", pr, "--ref-domains", pd, "--test", pt, "--smote", "3", "--seed", "7",
+        "--out", out, "--nearest", near)
+    nearest = np.load(near)
+    assert ((nearest == -1) | ((nearest >= 0) & (nearest < len(refs)))).all()
+    # Seeded: the same run gives the same scores.
+    s1 = np.load(out)
+    run("score", "--ref", pr, "--ref-domains", pd, "--test", pt, "--smote", "3", "--seed", "7",
+        "--out", out)
+    assert (np.load(out) == s1).all()
+    fails("score", "--ref", pr, "--test", pt, "--smote", "3", needles=("--smote", "target"))
+    fails("score", "--ref", pr, "--test", pt, "--source-kmeans", "3", needles=("source",))
+
+
+def test_index(tmp):
+    """index build / info / score --index: the saved index scores exactly as the
+    one built from the references; sections give one file each."""
+    refs, ref_dom, tests, labels, test_dom = office_protocol(normal_class=6, n_src=60, n_tgt=5,
+                                                             n_anom=15)
+    pr, pd, pt, pl, ptd = save_protocol(tmp, refs, ref_dom, tests, labels, test_dom)
+    ix = os.path.join(tmp, "refs.asdx")
+    run("index", "build", "--ref", pr, "--ref-domains", pd, "--density", "gwrp", "--r", "0.8",
+        "--out", ix)
+    info = run("index", "info", ix)[0]
+    assert f"references  {len(refs)} (source 60, target 5, unknown 0)" in info, info
+    assert "dimension   800" in info and "cosine" in info and "gwrp, r = 0.8" in info, info
+    a, b = os.path.join(tmp, "a.npy"), os.path.join(tmp, "b.npy")
+    run("score", "--index", ix, "--test", pt, "--out", a)
+    run("score", "--ref", pr, "--test", pt, "--density", "gwrp", "--r", "0.8", "--out", b)
+    assert (np.load(a) == np.load(b)).all(), "a loaded index scores bit-identically"
+    want, _, _ = scores_ref(refs, tests, "cosine", "gwrp", 0.8, "ratio")
+    close(np.load(a), want, what="index scores")
+    # Sections: a directory of section_<id>.asdx files.
+    sec = np.arange(len(refs)) % 2
+    tsec = np.arange(len(tests)) % 2
+    np.save(os.path.join(tmp, "rs.npy"), sec)
+    np.save(os.path.join(tmp, "ts.npy"), tsec)
+    d = os.path.join(tmp, "ix")
+    run("index", "build", "--ref", pr, "--ref-sections", os.path.join(tmp, "rs.npy"), "--out", d)
+    assert sorted(os.listdir(d)) == ["section_0.asdx", "section_1.asdx"]
+    assert run("index", "info", d)[0].count("references") == 2
+    run("score", "--index", d, "--test", pt, "--test-sections", os.path.join(tmp, "ts.npy"),
+        "--out", a)
+    run("score", "--ref", pr, "--ref-sections", os.path.join(tmp, "rs.npy"), "--test", pt,
+        "--test-sections", os.path.join(tmp, "ts.npy"), "--out", b)
+    assert (np.load(a) == np.load(b)).all()
+    fails("score", "--index", d, "--test", pt, code=2, needles=("--test-sections",))
+    fails("score", "--index", ix, "--test", pt, "--distance", "mse", code=2, needles=("--index",))
+    with open(os.path.join(tmp, "bad.asdx"), "wb") as f:
+        f.write(open(ix, "rb").read()[:100])
+    fails("index", "info", os.path.join(tmp, "bad.asdx"), needles=("bad.asdx",))
+    fails("score", "--index", os.path.join(tmp, "bad.asdx"), "--test", pt, needles=("bad.asdx",))
+
+
+def test_dcase_dir(tmp):
+    """eval --dcase-dir with the challenge's file layout: ground truth directories
+    as the official evaluator has them, and development-set file names alone."""
+    rng = np.random.default_rng(8)
+    teams = os.path.join(tmp, "team")
+    gt = os.path.join(tmp, "gt")
+    os.makedirs(teams)
+    os.makedirs(os.path.join(gt, "ground_truth_data"))
+    os.makedirs(os.path.join(gt, "ground_truth_domain"))
+    all_s, all_l, all_d, all_c = [], [], [], []
+    for c, machine in enumerate(("ToyCar", "fan")):
+        n = 100
+        lab = rng.permutation(np.r_[np.zeros(50), np.ones(50)]).astype(int)
+        dom = rng.permutation(np.r_[np.zeros(50), np.ones(50)]).astype(int)  # 0 source, 1 target
+        sc = rng.normal(size=n) + lab + 0.5 * dom
+        names = [f"section_00_{i:04d}.wav" for i in range(n)]
+        order = rng.permutation(n)  # the score file need not follow the ground truth's order
+        with open(f"{teams}/anomaly_score_{machine}_section_00_test.csv", "w") as f:
+            for i in order:
+                f.write(f"{names[i]},{sc[i]!r}\n")
+        with open(f"{teams}/decision_result_{machine}_section_00_test.csv", "w") as f:
+            f.write("ignored,1\n")
+        with open(f"{gt}/ground_truth_data/ground_truth_{machine}_section_00_test.csv", "w") as f:
+            f.writelines(f"{names[i]},{lab[i]}\n" for i in range(n))
+        with open(f"{gt}/ground_truth_domain/ground_truth_{machine}_section_00_test.csv", "w") as f:
+            f.writelines(f"{names[i]},{dom[i]}\n" for i in range(n))
+        all_s.append(sc)
+        all_l.append(lab)
+        all_d.append(dom + 1)
+        all_c.append(np.full(n, c))
+    s, l, d, c = map(np.concatenate, (all_s, all_l, all_d, all_c))
+    want = dcase2023(s, l, d, c)
+    want["sections"] = {"ToyCar_section_00": want["sections"]["0"],
+                        "fan_section_00": want["sections"]["1"]}
+    got = json.loads(run("eval", "--dcase-dir", teams, "--ground-truth", gt, "--json")[0])
+    same_dict(got, want)
+    table = run("eval", "--dcase-dir", teams, "--ground-truth", gt)[0]
+    assert "ToyCar_section_00" in table and "fan_section_00" in table
+    # Development-set names carry the label and the domain.
+    dev = os.path.join(tmp, "dev")
+    os.makedirs(dev)
+    with open(f"{dev}/anomaly_score_valve_section_01_test.csv", "w") as f:
+        for i in range(100):
+            f.write(f"section_01_{'source' if d[i] == 1 else 'target'}_test_"
+                    f"{'anomaly' if l[i] else 'normal'}_{i:04d}_vel_4.wav,{s[i]!r}\n")
+    got = json.loads(run("eval", "--dcase-dir", dev, "--json")[0])
+    w = dcase2023(s[:100], l[:100], d[:100], np.zeros(100, int))
+    w["sections"] = {"valve_section_01": w["sections"]["0"]}
+    same_dict(got, w)
+    # A score missing from a file is named.
+    with open(f"{teams}/anomaly_score_fan_section_00_test.csv") as f:
+        lines = f.read().splitlines()
+    missing = lines[3].split(",")[0]
+    with open(f"{teams}/anomaly_score_fan_section_00_test.csv", "w") as f:
+        f.write("\n".join(lines[:3] + lines[4:]) + "\n")
+    fails("eval", "--dcase-dir", teams, "--ground-truth", gt,
+          needles=("anomaly_score_fan_section_00_test.csv", missing))
+
+
+def test_errors(tmp):
+    """Each failure: exit 1 (or 2 for usage) and a message naming the file, the
+    row (and column) and what was wrong."""
+    rng = np.random.default_rng(9)
+    refs = rng.normal(size=(20, 4)).astype(np.float32)
+    tests = rng.normal(size=(10, 4)).astype(np.float32)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("r.npy"), refs)
+    np.save(P("t.npy"), tests)
+    np.save(P("s.npy"), rng.normal(size=10))
+    np.save(P("l.npy"), np.r_[np.zeros(5), np.ones(5)].astype(np.int64))
+
+    # Missing file.
+    fails("score", "--ref", P("nope.npy"), "--test", P("t.npy"),
+          needles=("nope.npy", "No such file"))
+    # Wrong dtypes: complex embeddings, string labels, float labels that are not whole.
+    np.save(P("c.npy"), refs.astype(np.complex64))
+    fails("score", "--ref", P("c.npy"), "--test", P("t.npy"), needles=("c.npy", "dtype", "<c8"))
+    np.save(P("u.npy"), np.array(["a", "b"]))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("u.npy"), needles=("u.npy", "dtype"))
+    np.save(P("lf.npy"), np.r_[np.zeros(5), np.full(5, 0.5)])
+    fails("eval", "--scores", P("s.npy"), "--labels", P("lf.npy"),
+          needles=("lf.npy", "row 5 (0-based)", "whole number"))
+    # Fortran order.
+    with open(P("f.npy"), "wb") as f:
+        np.lib.format.write_array(f, np.asfortranarray(refs))
+    fails("score", "--ref", P("f.npy"), "--test", P("t.npy"), needles=("f.npy", "fortran_order"))
+    # Truncated, garbage and 3-D NPY.
+    raw = open(P("r.npy"), "rb").read()
+    open(P("trunc.npy"), "wb").write(raw[:-7])
+    fails("score", "--ref", P("trunc.npy"), "--test", P("t.npy"), needles=("trunc.npy", "truncated"))
+    open(P("junk.npy"), "wb").write(b"hello, world")
+    fails("score", "--ref", P("junk.npy"), "--test", P("t.npy"), needles=("junk.npy", "not an NPY"))
+    np.save(P("3d.npy"), np.zeros((2, 2, 2), np.float32))
+    fails("score", "--ref", P("3d.npy"), "--test", P("t.npy"), needles=("3d.npy", "dimensions"))
+    open(P("v9.npy"), "wb").write(b"\x93NUMPY\x09\x00" + raw[8:])
+    fails("score", "--ref", P("v9.npy"), "--test", P("t.npy"), needles=("v9.npy", "version 9.0"))
+    # Ragged CSV.
+    with open(P("rag.csv"), "w") as f:
+        f.write("a,b,c,d\n1,2,3,4\n5,6,7\n")
+    fails("score", "--ref", P("rag.csv"), "--test", P("t.npy"),
+          needles=("rag.csv", "line 3 has 3 fields, expected 4"))
+    with open(P("word.csv"), "w") as f:
+        f.write("1,2,3,4\n5,six,7,8\n")
+    fails("score", "--ref", P("word.csv"), "--test", P("t.npy"),
+          needles=("word.csv", "line 2, column 2", "'six' is not a number"))
+    # Label length mismatch.
+    np.save(P("l9.npy"), np.zeros(9, np.int64))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l9.npy"), needles=("l9.npy", "9", "s.npy", "10"))
+    np.save(P("d3.npy"), np.ones(3, np.int64))
+    fails("score", "--ref", P("r.npy"), "--ref-domains", P("d3.npy"), "--test", P("t.npy"),
+          needles=("d3.npy", "3 values", "20 rows"))
+    # NaN and inf in a row, in NPY and CSV, in references and tests.
+    bad = refs.copy()
+    bad[7, 2] = np.nan
+    np.save(P("nan.npy"), bad)
+    fails("score", "--ref", P("nan.npy"), "--test", P("t.npy"),
+          needles=("nan.npy", "row 7, column 2 (0-based)", "NaN"))
+    badt = tests.copy()
+    badt[4, 1] = -np.inf
+    np.savetxt(P("inf.csv"), badt, delimiter=",", header="w,x,y,z", comments="")
+    fails("score", "--ref", P("r.npy"), "--test", P("inf.csv"),
+          needles=("inf.csv", "line 6, column 2", "-inf"))
+    bads = np.load(P("s.npy"))
+    bads[3] = np.nan
+    np.save(P("snan.npy"), bads)
+    fails("eval", "--scores", P("snan.npy"), "--labels", P("l.npy"), needles=("snan.npy", "row 3", "NaN"))
+    # A zero vector under cosine; float64 beyond float32.
+    z = refs.copy()
+    z[11] = 0
+    np.save(P("zero.npy"), z)
+    fails("score", "--ref", P("zero.npy"), "--test", P("t.npy"), needles=("zero.npy", "row 11", "zero"))
+    big = refs.astype(np.float64)
+    big[2, 3] = 1e300
+    np.save(P("big.npy"), big)
+    fails("score", "--ref", P("big.npy"), "--test", P("t.npy"),
+          needles=("big.npy", "row 2, column 3", "float32"))
+    # Dimension mismatch, bad labels, bad domains.
+    np.save(P("t5.npy"), rng.normal(size=(3, 5)).astype(np.float32))
+    fails("score", "--ref", P("r.npy"), "--test", P("t5.npy"), needles=("r.npy", "t5.npy", "dimension"))
+    np.save(P("l3.npy"), np.r_[np.zeros(5), np.ones(4), 3].astype(np.int64))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l3.npy"), needles=("l3.npy", "row 9", "label 3"))
+    np.save(P("dom5.npy"), np.r_[np.ones(19), 5].astype(np.int64))
+    fails("score", "--ref", P("r.npy"), "--ref-domains", P("dom5.npy"), "--test", P("t.npy"),
+          needles=("dom5.npy", "row 19", "domain 5"))
+    # Metrics that are undefined name the section.
+    np.save(P("l0.npy"), np.zeros(10, np.int64))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l0.npy"), needles=("section 0", "no anomalous"))
+    np.save(P("dsrc.npy"), np.ones(10, np.int64))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("dsrc.npy"),
+          needles=("section 0", "target"))
+    # A normal sample with an unknown domain under the 2023 rules (fine under 2020).
+    np.save(P("dunk.npy"), np.r_[1, 0, np.ones(8)].astype(np.int64))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("dunk.npy"),
+          needles=("dunk.npy", "row 1", "domain 0"))
+    run("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("dunk.npy"),
+        "--edition", "2020")
+    # Unknown file type; a reference set too small for the estimator.
+    fails("score", "--ref", P("r.txt"), "--test", P("t.npy"), needles=("r.txt", ".npy", ".csv"))
+    np.save(P("one.npy"), refs[:1])
+    fails("score", "--ref", P("one.npy"), "--test", P("t.npy"), needles=("1 reference", "--density none"))
+    run("score", "--ref", P("one.npy"), "--test", P("t.npy"), "--density", "none")
+    # An unwritable output.
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--out", P("no/such/dir/s.npy"),
+          needles=("s.npy",))
+
+    # Usage errors: exit 2.
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--bogus", code=2,
+          needles=("unknown option '--bogus'", "--help"))
+    fails("score", "--test", P("t.npy"), code=2, needles=("--ref",))
+    fails("score", "--ref", P("r.npy"), code=2, needles=("--test",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--distance", "manhattan", code=2,
+          needles=("manhattan",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--k", "0", code=2, needles=("--k",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--k", "2", "--density", "gwrp",
+          code=2, needles=("--k",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--r", "1.5", "--density", "gwrp",
+          code=2, needles=("--r",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--ref-sections", P("l.npy"), code=2,
+          needles=("--test-sections",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--out", code=2,
+          needles=("'--out' needs a value",))
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--smote", "2", "--source-kmeans", "2",
+          code=2)
+    fails("eval", "--scores", P("s.npy"), code=2, needles=("--labels",))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--max-fpr", "0", code=2,
+          needles=("--max-fpr",))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--edition", "2019", code=2,
+          needles=("2019",))
+    fails("index", "launch", code=2, needles=("launch",))
+
+
+def test_man_page(tmp):
+    """asdnorm(1) documents every option that a command's --help lists, and groff
+    formats it without a warning."""
+    man = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "asdnorm.1")
+    with open(man) as f:
+        text = f.read()
+    plain = text.replace("\\-", "-").replace("\\%", "")
+    for cmd in ([], ["score"], ["eval"], ["index", "build"], ["demo"]):
+        out, _ = run(*cmd, "--help")
+        for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", out)):
+            assert opt in plain, f"{opt} (asdnorm {' '.join(cmd)} --help) is not in asdnorm.1"
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "EXAMPLES", "FILES"):
+        assert f".SH {section}" in text, section
+    try:
+        p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", man], capture_output=True,
+                           text=True)
+    except FileNotFoundError:
+        return
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+
+def main():
+    global ASDNORM, DATA
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--asdnorm", required=True)
+    ap.add_argument("--data")
+    ap.add_argument("tests", nargs="*", help=f"one of {sorted(TESTS)}; default all")
+    args = ap.parse_args()
+    ASDNORM = os.path.abspath(args.asdnorm)
+    DATA = args.data
+    names = args.tests or sorted(TESTS)
+    status = 0
+    skipped = 0
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix=f"asdnorm-cli-{name}-") as tmp:
+            try:
+                TESTS[name](tmp)
+                print(f"ok   {name}")
+            except Skip as e:
+                print(f"skip {name}: {e}")
+                skipped += 1
+            except AssertionError as e:
+                print(f"FAIL {name}: {e}")
+                status = 1
+    if status == 0 and skipped == len(names):
+        return SKIP
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

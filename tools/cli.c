@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/* Messages, option parsing, file loading and writing, progress. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "npy.h"
+#include "strbuf.h"
+
+/* ---- messages ------------------------------------------------------------------- */
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("asdnorm: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_ERROR;
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("asdnorm: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "asdnorm%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'asdnorm%s%s --help' for more information.\n", cmd ? " " : "",
+            cmd ? cmd : "");
+    return EXIT_USAGE;
+}
+
+/* ---- options -------------------------------------------------------------------- */
+
+int cli_next(cli_args *a, const cli_option *opts, const char **value)
+{
+    *value = NULL;
+    if (a->i >= a->argc)
+        return CLI_END;
+    const char *arg = a->argv[a->i++];
+    if (!a->options_done && strcmp(arg, "--") == 0) {
+        a->options_done = 1;
+        return cli_next(a, opts, value);
+    }
+    if (a->options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+        *value = arg;
+        return CLI_POSITIONAL;
+    }
+    const char *eq = strchr(arg, '=');
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    for (const cli_option *o = opts; o->name; o++) {
+        if (strlen(o->name) != name_len || strncmp(o->name, arg, name_len) != 0)
+            continue;
+        if (!o->takes_value) {
+            if (eq) {
+                cli_usage(a->cmd, "option '%s' takes no value", o->name);
+                return CLI_BAD;
+            }
+            return o->id;
+        }
+        if (eq) {
+            *value = eq + 1;
+        } else if (a->i < a->argc) {
+            *value = a->argv[a->i++];
+        } else {
+            cli_usage(a->cmd, "option '%s' needs a value", o->name);
+            return CLI_BAD;
+        }
+        return o->id;
+    }
+    cli_usage(a->cmd, "unknown option '%.*s'", (int)name_len, arg);
+    return CLI_BAD;
+}
+
+int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
+{
+    char *end;
+    errno = 0;
+    if (s[0] == '-' || !isdigit((unsigned char)s[0])) {
+        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0' || v > SIZE_MAX || v < min) {
+        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int parse_u64_arg(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit((unsigned char)s[0])) {
+        cli_usage(cmd, "%s: '%s' is not a non-negative whole number", opt, s);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0') {
+        cli_usage(cmd, "%s: '%s' is not a non-negative whole number below 2^64", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int parse_double_arg(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v)) {
+        cli_usage(cmd, "%s: '%s' is not a number", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_distance(const char *s, asdnorm_distance *out)
+{
+    if (strcmp(s, "cosine") == 0)
+        *out = ASDNORM_DISTANCE_COSINE;
+    else if (strcmp(s, "euclidean") == 0)
+        *out = ASDNORM_DISTANCE_EUCLIDEAN;
+    else if (strcmp(s, "mse") == 0)
+        *out = ASDNORM_DISTANCE_MSE;
+    else
+        return -1;
+    return 0;
+}
+
+int parse_density(const char *s, asdnorm_density *out)
+{
+    if (strcmp(s, "none") == 0)
+        *out = ASDNORM_DENSITY_NONE;
+    else if (strcmp(s, "knn") == 0)
+        *out = ASDNORM_DENSITY_KNN;
+    else if (strcmp(s, "gwrp") == 0)
+        *out = ASDNORM_DENSITY_GWRP;
+    else
+        return -1;
+    return 0;
+}
+
+int parse_norm(const char *s, asdnorm_norm *out)
+{
+    if (strcmp(s, "ratio") == 0)
+        *out = ASDNORM_NORM_RATIO;
+    else if (strcmp(s, "difference") == 0)
+        *out = ASDNORM_NORM_DIFFERENCE;
+    else if (strcmp(s, "none") == 0)
+        *out = ASDNORM_NORM_NONE;
+    else
+        return -1;
+    return 0;
+}
+
+const char *distance_name(asdnorm_distance d)
+{
+    switch (d) {
+    case ASDNORM_DISTANCE_COSINE: return "cosine";
+    case ASDNORM_DISTANCE_EUCLIDEAN: return "euclidean";
+    case ASDNORM_DISTANCE_MSE: return "mse";
+    }
+    return "?";
+}
+
+const char *density_name(asdnorm_density d)
+{
+    switch (d) {
+    case ASDNORM_DENSITY_NONE: return "none";
+    case ASDNORM_DENSITY_KNN: return "knn";
+    case ASDNORM_DENSITY_GWRP: return "gwrp";
+    }
+    return "?";
+}
+
+const char *norm_name(asdnorm_norm n)
+{
+    switch (n) {
+    case ASDNORM_NORM_NONE: return "none";
+    case ASDNORM_NORM_RATIO: return "ratio";
+    case ASDNORM_NORM_DIFFERENCE: return "difference";
+    }
+    return "?";
+}
+
+void format_double(double v, char *buf, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* ---- files ---------------------------------------------------------------------- */
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+file_type file_type_of(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return FILE_CSV;
+    if (has_suffix(path, ".npy"))
+        return FILE_NPY;
+    if (has_suffix(path, ".csv"))
+        return FILE_CSV;
+    return FILE_UNKNOWN;
+}
+
+int read_whole_file(const char *path, unsigned char **buf, size_t *len)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        cli_error("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap);
+    if (b == NULL) {
+        if (!is_stdin)
+            fclose(f);
+        cli_error("%s: out of memory", path);
+        return -1;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap > SIZE_MAX / 2) {
+                cli_error("%s: file too large", path);
+                goto fail;
+            }
+            unsigned char *nb = realloc(b, cap * 2);
+            if (nb == NULL) {
+                cli_error("%s: out of memory reading the file", path);
+                goto fail;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                cli_error("%s: read error: %s", path, strerror(errno));
+                goto fail;
+            }
+            break;
+        }
+    }
+    if (!is_stdin)
+        fclose(f);
+    *buf = b;
+    *len = n;
+    return 0;
+fail:
+    if (!is_stdin)
+        fclose(f);
+    free(b);
+    return -1;
+}
+
+int write_whole_file(const char *path, const void *buf, size_t len)
+{
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+            cli_error("standard output: write error: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        cli_error("%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(buf, 1, len, f) == len;
+    int saved = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        remove(path);
+        cli_error("%s: write error: %s", path, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+void describe_row(const row_origin *o, size_t row, char *buf, size_t cap)
+{
+    if (o->lines)
+        snprintf(buf, cap, "line %zu", o->lines[row]);
+    else
+        snprintf(buf, cap, "row %zu (0-based)", row);
+}
+
+void describe_cell(const row_origin *o, size_t row, size_t col, char *buf, size_t cap)
+{
+    if (o->lines)
+        snprintf(buf, cap, "line %zu, column %zu", o->lines[row], col + 1);
+    else
+        snprintf(buf, cap, "row %zu, column %zu (0-based)", row, col);
+}
+
+void row_origin_free(row_origin *o)
+{
+    free(o->lines);
+    o->lines = NULL;
+}
+
+static void shape_text(const npy_view *v, char *buf, size_t cap)
+{
+    if (v->ndim == 1)
+        snprintf(buf, cap, "(%zu,)", v->rows);
+    else
+        snprintf(buf, cap, "(%zu, %zu)", v->rows, v->cols);
+}
+
+/* A loaded numeric file before conversion. */
+typedef struct loaded {
+    unsigned char *bytes; /* the file */
+    npy_view npy;         /* NPY */
+    csv_table csv;        /* CSV */
+    int is_csv;
+    size_t rows, cols;
+    int ndim;
+} loaded;
+
+static void loaded_free(loaded *l)
+{
+    free(l->bytes);
+    csv_table_free(&l->csv);
+}
+
+static int load_any(const char *path, loaded *l, row_origin *origin)
+{
+    memset(l, 0, sizeof *l);
+    origin->path = path;
+    origin->lines = NULL;
+    file_type t = file_type_of(path);
+    if (t == FILE_UNKNOWN)
+        return cli_error("%s: unknown file type: name it .npy (numpy) or .csv", path), -1;
+    size_t len;
+    if (read_whole_file(path, &l->bytes, &len) != 0)
+        return -1;
+    if (t == FILE_NPY) {
+        char err[NPY_ERR_LEN];
+        if (npy_parse(l->bytes, len, &l->npy, err) != 0) {
+            cli_error("%s: %s", path, err);
+            loaded_free(l);
+            return -1;
+        }
+        l->rows = l->npy.rows;
+        l->cols = l->npy.cols;
+        l->ndim = l->npy.ndim;
+    } else {
+        char err[CSV_ERR_LEN];
+        if (csv_read_numbers(l->bytes, len, &l->csv, err) != 0) {
+            cli_error("%s: %s", path, err);
+            loaded_free(l);
+            return -1;
+        }
+        free(l->bytes);
+        l->bytes = NULL;
+        l->is_csv = 1;
+        l->rows = l->csv.rows;
+        l->cols = l->csv.cols;
+        l->ndim = 2;
+        origin->lines = l->csv.lines;
+        l->csv.lines = NULL; /* owned by origin now */
+    }
+    if (l->rows == 0) {
+        cli_error("%s: no data rows", path);
+        loaded_free(l);
+        row_origin_free(origin);
+        return -1;
+    }
+    return 0;
+}
+
+int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin *origin)
+{
+    loaded l;
+    if (load_any(path, &l, origin) != 0)
+        return -1;
+    if (!l.is_csv && l.ndim != 2) {
+        cli_error("%s: expected a 2-D array (samples x dimensions), found shape (%zu,); "
+              "save x.reshape(1, -1) for a single sample",
+              path, l.rows);
+        goto fail;
+    }
+    if (l.cols == 0) {
+        cli_error("%s: the rows have no columns (shape (%zu, 0))", path, l.rows);
+        goto fail;
+    }
+    size_t count;
+    if (__builtin_mul_overflow(l.rows, l.cols, &count) || count > SIZE_MAX / sizeof(float)) {
+        cli_error("%s: too large", path);
+        goto fail;
+    }
+    float *out = malloc(count * sizeof *out);
+    if (out == NULL) {
+        cli_error("%s: out of memory (%zu x %zu floats)", path, l.rows, l.cols);
+        goto fail;
+    }
+    if (l.is_csv) {
+        for (size_t i = 0; i < count; i++) {
+            double d = l.csv.values[i];
+            if (isfinite(d) && fabs(d) > FLT_MAX) {
+                char where[96];
+                describe_cell(origin, i / l.cols, i % l.cols, where, sizeof where);
+                cli_error("%s: %s: value %g is outside the float32 range", path, where, d);
+                free(out);
+                goto fail;
+            }
+            out[i] = (float)d;
+        }
+    } else {
+        char err[NPY_ERR_LEN];
+        size_t bad;
+        if (npy_to_float(&l.npy, out, &bad, err) != 0) {
+            char where[96];
+            describe_cell(origin, bad / l.cols, bad % l.cols, where, sizeof where);
+            cli_error("%s: %s: %s", path, where, err);
+            free(out);
+            goto fail;
+        }
+    }
+    *x = out;
+    *n = l.rows;
+    *dim = l.cols;
+    loaded_free(&l);
+    return 0;
+fail:
+    loaded_free(&l);
+    row_origin_free(origin);
+    return -1;
+}
+
+static int check_vector_shape(const char *path, const loaded *l)
+{
+    if (l->is_csv && l->cols != 1)
+        return cli_error("%s: expected one column of values, found %zu columns", path, l->cols), -1;
+    if (!l->is_csv && l->ndim == 2 && l->cols != 1) {
+        char s[64];
+        shape_text(&l->npy, s, sizeof s);
+        return cli_error("%s: expected a 1-D array, found shape %s", path, s), -1;
+    }
+    return 0;
+}
+
+int load_vector_double(const char *path, double **v, size_t *n, row_origin *origin)
+{
+    loaded l;
+    if (load_any(path, &l, origin) != 0)
+        return -1;
+    if (check_vector_shape(path, &l) != 0)
+        goto fail;
+    double *out = malloc(l.rows * sizeof *out);
+    if (out == NULL) {
+        cli_error("%s: out of memory", path);
+        goto fail;
+    }
+    if (l.is_csv)
+        memcpy(out, l.csv.values, l.rows * sizeof *out);
+    else
+        npy_to_double(&l.npy, out);
+    *v = out;
+    *n = l.rows;
+    loaded_free(&l);
+    return 0;
+fail:
+    loaded_free(&l);
+    row_origin_free(origin);
+    return -1;
+}
+
+int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin)
+{
+    loaded l;
+    if (load_any(path, &l, origin) != 0)
+        return -1;
+    if (check_vector_shape(path, &l) != 0)
+        goto fail;
+    int64_t *out = malloc(l.rows * sizeof *out);
+    if (out == NULL) {
+        cli_error("%s: out of memory", path);
+        goto fail;
+    }
+    if (l.is_csv) {
+        for (size_t i = 0; i < l.rows; i++) {
+            double d = l.csv.values[i];
+            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != floor(d)) {
+                char where[96];
+                describe_row(origin, i, where, sizeof where);
+                cli_error("%s: %s: %g is not a whole number (labels and ids are integers)", path,
+                      where, d);
+                free(out);
+                goto fail;
+            }
+            out[i] = (int64_t)d;
+        }
+    } else {
+        char err[NPY_ERR_LEN];
+        size_t bad;
+        if (npy_to_int64(&l.npy, out, &bad, err) != 0) {
+            char where[96];
+            describe_row(origin, bad, where, sizeof where);
+            cli_error("%s: %s: %s (labels and ids are integers)", path, where, err);
+            free(out);
+            goto fail;
+        }
+    }
+    *v = out;
+    *n = l.rows;
+    loaded_free(&l);
+    return 0;
+fail:
+    loaded_free(&l);
+    row_origin_free(origin);
+    return -1;
+}
+
+int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance distance,
+                      const row_origin *origin)
+{
+    size_t bad = n;
+    asdnorm_status st = asdnorm_check_rows(x, n, dim, distance, &bad);
+    if (st == ASDNORM_OK)
+        return 0;
+    char where[96];
+    if (bad >= n) {
+        cli_error("%s: %s", origin->path, asdnorm_strerror(st));
+        return -1;
+    }
+    const float *row = x + bad * dim;
+    switch (st) {
+    case ASDNORM_E_NONFINITE:
+        for (size_t j = 0; j < dim; j++) {
+            if (!isfinite(row[j])) {
+                describe_cell(origin, bad, j, where, sizeof where);
+                cli_error("%s: %s: value is %s (every value must be finite)", origin->path, where,
+                      isnan(row[j]) ? "NaN" : row[j] > 0 ? "+inf" : "-inf");
+                return -1;
+            }
+        }
+        break;
+    case ASDNORM_E_ZERO_VECTOR:
+        describe_row(origin, bad, where, sizeof where);
+        cli_error("%s: %s: all zeros, which has no direction under the cosine distance "
+              "(remove the row or use --distance euclidean)",
+              origin->path, where);
+        return -1;
+    case ASDNORM_E_RANGE:
+        describe_row(origin, bad, where, sizeof where);
+        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's limit under the "
+              "%s distance); rescale the embeddings",
+              origin->path, where, distance_name(distance));
+        return -1;
+    default:
+        break;
+    }
+    describe_row(origin, bad, where, sizeof where);
+    cli_error("%s: %s: %s", origin->path, where, asdnorm_strerror(st));
+    return -1;
+}
+
+static int write_vector(const char *path, const char *name, const void *v, size_t n, int is_int)
+{
+    file_type t = file_type_of(path);
+    if (t == FILE_UNKNOWN)
+        return cli_error("%s: unknown output type: name it .npy or .csv (or '-' for standard output)",
+                     path),
+               -1;
+    if (t == FILE_NPY) {
+        unsigned char *buf;
+        size_t len;
+        if (npy_serialize(is_int ? NPY_OUT_I8 : NPY_OUT_F4, v, 1, n, 1, &buf, &len) != 0)
+            return cli_error("%s: out of memory", path), -1;
+        int r = write_whole_file(path, buf, len);
+        free(buf);
+        return r;
+    }
+    strbuf s = {0};
+    sb_printf(&s, "%s\n", name);
+    for (size_t i = 0; i < n && !s.failed; i++) {
+        if (is_int) {
+            sb_printf(&s, "%lld\n", (long long)((const int64_t *)v)[i]);
+        } else {
+            /* 9 significant digits read back to the same float32. */
+            sb_printf(&s, "%.9g\n", (double)((const float *)v)[i]);
+        }
+    }
+    if (s.failed) {
+        sb_free(&s);
+        return cli_error("%s: out of memory", path), -1;
+    }
+    int r = write_whole_file(path, s.p, s.len);
+    sb_free(&s);
+    return r;
+}
+
+int write_vector_float(const char *path, const char *name, const float *v, size_t n)
+{
+    return write_vector(path, name, v, n, 0);
+}
+
+int write_vector_int(const char *path, const char *name, const int64_t *v, size_t n)
+{
+    return write_vector(path, name, v, n, 1);
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+struct progress {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    int shown;   /* the spinner has printed something */
+    int running; /* the thread exists */
+    struct timespec start;
+    char message[160];
+};
+
+static double elapsed_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static void *spin(void *arg)
+{
+    progress *p = arg;
+    static const char frames[] = "|/-\\";
+    unsigned frame = 0;
+    pthread_mutex_lock(&p->lock);
+    while (!p->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200L * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &until);
+        if (p->done)
+            break;
+        /* Quick work shows nothing: only after half a second does the line appear. */
+        double t = elapsed_since(&p->start);
+        if (t < 0.5)
+            continue;
+        fprintf(stderr, "\rasdnorm: %s %c %.1f s ", p->message, frames[frame++ % 4], t);
+        fflush(stderr);
+        p->shown = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+progress *progress_begin(const char *message)
+{
+    if (!isatty(STDERR_FILENO))
+        return NULL;
+    progress *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    snprintf(p->message, sizeof p->message, "%s", message);
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    if (pthread_cond_init(&p->cond, NULL) != 0) {
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return NULL;
+    }
+    p->running = pthread_create(&p->thread, NULL, spin, p) == 0;
+    return p;
+}
+
+void progress_end(progress *p)
+{
+    if (p == NULL)
+        return;
+    if (p->running) {
+        pthread_mutex_lock(&p->lock);
+        p->done = 1;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->thread, NULL);
+    }
+    if (p->shown)
+        fprintf(stderr, "\rasdnorm: %s done in %.1f s\n", p->message, elapsed_since(&p->start));
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pieces of the asdnorm command-line program: exit codes, messages,
+ * option parsing, loading and writing NPY/CSV files, progress on a terminal. */
+#ifndef ASDNORM_TOOLS_CLI_H
+#define ASDNORM_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <asdnorm/asdnorm.h>
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* "asdnorm: <message>" on stderr. Returns EXIT_ERROR, so `return cli_error(...)`. */
+int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "asdnorm <cmd>: <message>" and a hint to --help on stderr; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "asdnorm: warning: <message>" on stderr. */
+void cli_warning(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* ---- options ------------------------------------------------------------------ */
+
+/* A command's option table entry. */
+typedef struct cli_option {
+    const char *name; /* "--ref" */
+    int takes_value;
+    int id;
+} cli_option;
+
+/* Walks argv: options as "--name value" or "--name=value", "--" ends options,
+ * anything else is a positional argument. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;
+    int options_done; /* after "--" */
+    const char *cmd;  /* for messages: "score", "index build" */
+} cli_args;
+
+enum { CLI_END = -1, CLI_POSITIONAL = -2, CLI_BAD = -3 };
+
+/* The next option's id (its value in *value), CLI_POSITIONAL with the argument
+ * in *value, CLI_END, or CLI_BAD after printing a usage error. */
+int cli_next(cli_args *a, const cli_option *opts, const char **value);
+
+/* Parse option values; each prints a usage error and returns -1 when invalid. */
+int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
+int parse_double_arg(const char *cmd, const char *opt, const char *s, double *out);
+int parse_u64_arg(const char *cmd, const char *opt, const char *s, uint64_t *out);
+
+int parse_distance(const char *s, asdnorm_distance *out);
+int parse_density(const char *s, asdnorm_density *out);
+int parse_norm(const char *s, asdnorm_norm *out);
+const char *distance_name(asdnorm_distance d);
+const char *density_name(asdnorm_density d);
+const char *norm_name(asdnorm_norm n);
+
+/* ---- files -------------------------------------------------------------------- */
+
+typedef enum file_type { FILE_NPY, FILE_CSV, FILE_UNKNOWN } file_type;
+
+/* By extension (case-insensitive .npy / .csv); "-" is CSV on stdin/stdout. */
+file_type file_type_of(const char *path);
+
+/* Read a whole file ("-": stdin). On failure prints "asdnorm: PATH: reason" and returns -1. */
+int read_whole_file(const char *path, unsigned char **buf, size_t *len);
+/* Write len bytes to path ("-": stdout); a partial file is removed on failure. */
+int write_whole_file(const char *path, const void *buf, size_t len);
+
+/* Where each row of a loaded file came from, so that messages can point at it:
+ * NPY rows by their 0-based index, CSV rows by their 1-based line number. */
+typedef struct row_origin {
+    const char *path;
+    size_t *lines; /* CSV: the line of each row; NULL for NPY */
+} row_origin;
+
+/* "line 14" or "row 12 (0-based)". */
+void describe_row(const row_origin *o, size_t row, char *buf, size_t cap);
+/* "line 14, column 3" (both 1-based) or "row 12, column 2 (0-based)". */
+void describe_cell(const row_origin *o, size_t row, size_t col, char *buf, size_t cap);
+void row_origin_free(row_origin *o);
+
+/* An n × dim float32 matrix (n, dim ≥ 1) from a 2-D NPY or a CSV. Every failure
+ * is printed, naming the file, the row and the column where there is one; origin
+ * receives the rows' positions in the file for later messages. */
+int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin *origin);
+/* A vector (n ≥ 1): 1-D NPY, (n, 1) NPY, or a one-column CSV. Integers must be
+ * whole numbers (an integer dtype, or floats such as 0.0 / 1.0). */
+int load_vector_double(const char *path, double **v, size_t *n, row_origin *origin);
+int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin);
+
+/* Check the rows of a matrix the way the library will (asdnorm_check_rows) and,
+ * for a bad row, name the file, the row, the column and the problem. */
+int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance distance,
+                      const row_origin *origin);
+
+/* Write a vector as .npy (float32 / int64) or CSV (with a header line `name`). */
+int write_vector_float(const char *path, const char *name, const float *v, size_t n);
+int write_vector_int(const char *path, const char *name, const int64_t *v, size_t n);
+
+/* ---- progress ------------------------------------------------------------------ */
+
+/* A spinner with the elapsed time on stderr while long work runs, only when
+ * stderr is a terminal (the library has no progress callback, so a helper
+ * thread animates it). progress_begin never fails: without a terminal or a
+ * thread it just stays quiet. */
+typedef struct progress progress;
+progress *progress_begin(const char *message);
+void progress_end(progress *p);
+
+/* ---- commands ------------------------------------------------------------------ */
+
+int cmd_score(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Shortest decimal that reads back to the same double (as Python's repr). */
+void format_double(double v, char *buf, size_t cap);
+
+#endif /* ASDNORM_TOOLS_CLI_H */

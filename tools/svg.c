@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* SVG plot of score distributions and ROC curves. Pure text generation: no
+ * library, so the picture is the same wherever the tool runs. */
+#include "svg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+/* Canvas layout in px. */
+enum { W = 980, H = 430 };
+static const double HX0 = 70, HX1 = 580, HY0 = 60, HY1 = 360; /* histogram panel */
+static const double RX0 = 650, RX1 = 940, RY0 = 70, RY1 = 360; /* ROC panel (square) */
+
+typedef struct group {
+    const char *id, *name, *color;
+    double *v; /* sorted scores */
+    size_t n;
+} group;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Value at quantile q of sorted v (linear interpolation). */
+static double quantile(const double *v, size_t n, double q)
+{
+    if (n == 1)
+        return v[0];
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)pos;
+    if (i >= n - 1)
+        return v[n - 1];
+    double f = pos - (double)i;
+    return v[i] * (1 - f) + v[i + 1] * f;
+}
+
+/* About 5 round tick values covering [lo, hi]. */
+static double tick_step(double lo, double hi)
+{
+    double span = hi - lo;
+    if (!(span > 0))
+        return 1;
+    double raw = span / 5;
+    double mag = pow(10, floor(log10(raw)));
+    double r = raw / mag;
+    double step = r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10;
+    return step * mag;
+}
+
+static void axis_label(strbuf *s, double x, double y, const char *anchor, const char *text)
+{
+    sb_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
+    sb_xml(s, text);
+    sb_printf(s, "</text>\n");
+}
+
+/* Fraction of sorted v strictly above t. */
+static double frac_above(const double *v, size_t n, double t)
+{
+    if (n == 0)
+        return 0;
+    size_t lo = 0, hi = n; /* first index with v > t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] > t)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (double)(n - lo) / (double)n;
+}
+
+/* ROC of anomalies (pos) against normals (neg), both sorted ascending, as an SVG
+ * path in the ROC panel; points closer than half a pixel are merged. */
+static void roc_path(strbuf *s, const char *id, const char *color, const char *dash,
+                     const double *neg, size_t nn, const double *pos, size_t np, double width)
+{
+    double sx = RX1 - RX0, sy = RY1 - RY0;
+    sb_printf(s, "<path id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s d=\"M%.1f %.1f", id,
+              color, width, dash, RX0, RY1);
+    /* Sweep the threshold from the top score down; tied scores move together. */
+    size_t i = nn, j = np; /* remaining counts at or below the threshold */
+    double lx = RX0, ly = RY1;
+    while (i > 0 || j > 0) {
+        double t = -INFINITY;
+        if (i > 0)
+            t = neg[i - 1];
+        if (j > 0 && pos[j - 1] > t)
+            t = pos[j - 1];
+        while (i > 0 && neg[i - 1] == t)
+            i--;
+        while (j > 0 && pos[j - 1] == t)
+            j--;
+        double fpr = (double)(nn - i) / (double)nn, tpr = (double)(np - j) / (double)np;
+        double x = RX0 + fpr * sx, y = RY1 - tpr * sy;
+        if (fabs(x - lx) + fabs(y - ly) >= 0.5 || (i == 0 && j == 0)) {
+            sb_printf(s, " L%.1f %.1f", x, y);
+            lx = x;
+            ly = y;
+        }
+    }
+    sb_printf(s, "\"/>\n");
+}
+
+static void histogram(strbuf *s, const group *g, double lo, double hi, size_t bins, double ymax)
+{
+    sb_printf(s, "<g id=\"%s\">\n", g->id);
+    if (g->n > 0) {
+        double bw = (hi - lo) / (double)bins;
+        size_t *count = calloc(bins, sizeof *count);
+        if (count == NULL) {
+            s->failed = 1;
+            return;
+        }
+        for (size_t i = 0; i < g->n; i++) {
+            double f = (g->v[i] - lo) / bw;
+            size_t b = f <= 0 ? 0 : f >= (double)bins ? bins - 1 : (size_t)f;
+            count[b]++;
+        }
+        /* Densities, so that a domain with few samples is as visible as a large one. */
+        double sx = (HX1 - HX0) / (double)bins, sy = HY1 - HY0;
+        sb_printf(s, "<path fill=\"%s\" fill-opacity=\"0.25\" stroke=\"%s\" stroke-width=\"1.5\" d=\"M%.1f %.1f",
+                  g->color, g->color, HX0, HY1);
+        for (size_t b = 0; b < bins; b++) {
+            double dens = (double)count[b] / ((double)g->n * bw);
+            double y = HY1 - fmin(dens / ymax, 1.0) * sy;
+            sb_printf(s, " L%.1f %.1f L%.1f %.1f", HX0 + (double)b * sx, y, HX0 + (double)(b + 1) * sx, y);
+        }
+        sb_printf(s, " L%.1f %.1f Z\"/>\n", HX1, HY1);
+        free(count);
+    }
+    sb_printf(s, "</g>\n");
+}
+
+static double max_density(const group *g, double lo, double hi, size_t bins)
+{
+    if (g->n == 0)
+        return 0;
+    double bw = (hi - lo) / (double)bins, best = 0;
+    size_t *count = calloc(bins, sizeof *count);
+    if (count == NULL)
+        return 1;
+    for (size_t i = 0; i < g->n; i++) {
+        double f = (g->v[i] - lo) / bw;
+        size_t b = f <= 0 ? 0 : f >= (double)bins ? bins - 1 : (size_t)f;
+        count[b]++;
+    }
+    for (size_t b = 0; b < bins; b++)
+        best = fmax(best, (double)count[b] / ((double)g->n * bw));
+    free(count);
+    return best;
+}
+
+int svg_plot(const svg_plot_input *in, char **svg, size_t *len)
+{
+    size_t n = in->n;
+    if (n == 0 || !(in->fpr > 0 && in->fpr < 1))
+        return -1;
+    double *all = malloc(n * sizeof *all);
+    double *buf = malloc(n * sizeof *buf);
+    if (all == NULL || buf == NULL) {
+        free(all);
+        free(buf);
+        return -1;
+    }
+    /* Partition into buf: [source normals | target normals | anomalies]; without
+     * domains all normals form one group. */
+    group g[3] = {
+        {in->domains ? "hist-source" : "hist-normal", in->domains ? "normal, source" : "normal",
+         "#1f77b4", NULL, 0},
+        {"hist-target", "normal, target", "#ff7f0e", NULL, 0},
+        {"hist-anomaly", "anomalous", "#d62728", NULL, 0},
+    };
+    for (size_t i = 0; i < n; i++) {
+        if (in->labels[i])
+            g[2].n++;
+        else if (in->domains && in->domains[i] == 2)
+            g[1].n++;
+        else
+            g[0].n++;
+    }
+    g[0].v = buf;
+    g[1].v = buf + g[0].n;
+    g[2].v = buf + g[0].n + g[1].n;
+    size_t fill[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        int k = in->labels[i] ? 2 : (in->domains && in->domains[i] == 2) ? 1 : 0;
+        g[k].v[fill[k]++] = in->scores[i];
+        all[i] = in->scores[i];
+    }
+    size_t n_norm = g[0].n + g[1].n;
+    if (n_norm == 0 || g[2].n == 0) {
+        free(all);
+        free(buf);
+        return -1;
+    }
+    for (int k = 0; k < 3; k++)
+        qsort(g[k].v, g[k].n, sizeof(double), cmp_double);
+    qsort(all, n, sizeof(double), cmp_double);
+
+    /* The one threshold: the smallest normal score with at most fpr of the
+     * normals above it (score > threshold means "anomalous"). */
+    double *normals = malloc(n_norm * sizeof *normals);
+    if (normals == NULL) {
+        free(all);
+        free(buf);
+        return -1;
+    }
+    memcpy(normals, g[0].v, g[0].n * sizeof(double));
+    memcpy(normals + g[0].n, g[1].v, g[1].n * sizeof(double));
+    qsort(normals, n_norm, sizeof(double), cmp_double);
+    size_t k_thr = (size_t)ceil((1.0 - in->fpr) * (double)n_norm);
+    if (k_thr < 1)
+        k_thr = 1;
+    double thr = normals[k_thr - 1];
+
+    /* Heavy tails (a ratio score near a duplicate reference) would squash the
+     * histograms into one bin: clip the axis to the central 99% and count the
+     * rest into the edge bins. */
+    double lo = all[0], hi = all[n - 1];
+    double qlo = quantile(all, n, 0.005), qhi = quantile(all, n, 0.995);
+    int clipped = 0;
+    if (qhi > qlo && hi - lo > 4 * (qhi - qlo)) {
+        lo = qlo;
+        hi = qhi;
+        clipped = 1;
+    }
+    if (!(hi > lo)) {
+        double pad = fabs(lo) > 0 ? fabs(lo) * 0.05 : 0.5;
+        lo -= pad;
+        hi += pad;
+    }
+    double margin = (hi - lo) * 0.03;
+    lo -= margin;
+    hi += margin;
+    size_t bins = (size_t)fmin(60, fmax(10, 2 * sqrt((double)n)));
+    double ymax = 0;
+    for (int k = 0; k < 3; k++)
+        ymax = fmax(ymax, max_density(&g[k], lo, hi, bins));
+    if (!(ymax > 0))
+        ymax = 1;
+    /* Headroom above the tallest bar for the legend. */
+    ymax *= 1.45;
+
+    strbuf s = {0};
+    sb_printf(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sb_printf(&s,
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+              "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
+              W, H, W, H);
+    sb_printf(&s, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
+    sb_printf(&s, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">", W / 2);
+    sb_xml(&s, in->title ? in->title : "anomaly scores");
+    sb_printf(&s, "</text>\n");
+
+    /* ---- histogram panel ---- */
+    sb_printf(&s, "<g id=\"histograms\">\n");
+    sb_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n",
+              HX0, HY0, HX1 - HX0, HY1 - HY0);
+    double step = tick_step(lo, hi);
+    /* Integer tick indices: adding step repeatedly would accumulate rounding. */
+    double first = ceil(lo / step), last = floor(hi / step);
+    for (double k = first; k <= last && k - first < 20; k++) {
+        double t = k * step;
+        double x = HX0 + (t - lo) / (hi - lo) * (HX1 - HX0);
+        char lab[32];
+        snprintf(lab, sizeof lab, "%.4g", fabs(t) < step * 1e-9 ? 0.0 : t);
+        sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, HY1, x,
+                  HY1 + 5);
+        axis_label(&s, x, HY1 + 18, "middle", lab);
+    }
+    axis_label(&s, (HX0 + HX1) / 2, HY1 + 38, "middle",
+               clipped ? "anomaly score (axis clipped to the central 99%)" : "anomaly score");
+    sb_printf(&s, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\">density</text>\n",
+              HX0 - 15, (HY0 + HY1) / 2);
+    for (int k = 0; k < 3; k++)
+        if (k != 1 || in->domains)
+            histogram(&s, &g[k], lo, hi, bins, ymax);
+
+    double tx = HX0 + (thr - lo) / (hi - lo) * (HX1 - HX0);
+    tx = fmin(fmax(tx, HX0), HX1);
+    char thr_text[48];
+    snprintf(thr_text, sizeof thr_text, "threshold %.4g", thr);
+    sb_printf(&s,
+              "<line id=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" "
+              "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
+              tx, HY0, tx, HY1);
+    axis_label(&s, tx, HY0 - 6, "middle", thr_text);
+
+    /* Legend: what the one threshold does to each group, on a white ground so
+     * that the threshold line does not run through its text. */
+    double ly = HY0 + 16;
+    char line[160];
+    sb_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"%d\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
+              HX0 + 4, HY0 + 3, in->domains ? 74 : 57);
+    snprintf(line, sizeof line, "one threshold at %.3g%% FPR on all normals:", 100 * in->fpr);
+    axis_label(&s, HX0 + 10, ly, "start", line);
+    for (int k = 0; k < 3; k++) {
+        if (k == 1 && !in->domains)
+            continue;
+        ly += 17;
+        double above = frac_above(g[k].v, g[k].n, thr);
+        snprintf(line, sizeof line, "%s (n=%zu): %.1f%% %s", g[k].name, g[k].n, 100 * above,
+                 k == 2 ? "detected" : "false alarms");
+        sb_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\" fill-opacity=\"0.5\" stroke=\"%s\"/>\n",
+                  HX0 + 10, ly - 10, g[k].color, g[k].color);
+        axis_label(&s, HX0 + 28, ly, "start", line);
+    }
+    sb_printf(&s, "</g>\n");
+
+    /* ---- ROC panel ---- */
+    sb_printf(&s, "<g id=\"roc-panel\">\n");
+    double px = RX0 + in->max_fpr * (RX1 - RX0);
+    sb_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eeeeee\"/>\n", RX0, RY0,
+              px - RX0, RY1 - RY0);
+    sb_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n",
+              RX0, RY0, RX1 - RX0, RY1 - RY0);
+    sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"3 3\"/>\n",
+              RX0, RY1, RX1, RY0);
+    for (int i = 0; i <= 5; i++) {
+        double f = i / 5.0;
+        char lab[16];
+        snprintf(lab, sizeof lab, "%.1f", f);
+        double x = RX0 + f * (RX1 - RX0), y = RY1 - f * (RY1 - RY0);
+        sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, RY1, x, RY1 + 5);
+        axis_label(&s, x, RY1 + 18, "middle", lab);
+        sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", RX0 - 5, y, RX0, y);
+        axis_label(&s, RX0 - 8, y + 4, "end", lab);
+    }
+    axis_label(&s, (RX0 + RX1) / 2, RY1 + 38, "middle", "false-positive rate");
+    sb_printf(&s, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\">true-positive rate</text>\n",
+              RX0 - 35, (RY0 + RY1) / 2);
+    char pl[48];
+    snprintf(pl, sizeof pl, "pAUC range (FPR < %.3g)", in->max_fpr);
+    axis_label(&s, RX0 + 4, RY0 - 6, "start", pl);
+    if (in->domains) {
+        if (g[0].n > 0)
+            roc_path(&s, "roc-source", g[0].color, " stroke-dasharray=\"5 3\"", g[0].v, g[0].n, g[2].v, g[2].n, 1.5);
+        if (g[1].n > 0)
+            roc_path(&s, "roc-target", g[1].color, " stroke-dasharray=\"5 3\"", g[1].v, g[1].n, g[2].v, g[2].n, 1.5);
+    }
+    roc_path(&s, "roc", "black", "", normals, n_norm, g[2].v, g[2].n, 2.0);
+    /* The threshold's operating point on the pooled curve. */
+    double opx = RX0 + frac_above(normals, n_norm, thr) * (RX1 - RX0);
+    double opy = RY1 - frac_above(g[2].v, g[2].n, thr) * (RY1 - RY0);
+    sb_printf(&s, "<circle id=\"operating-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"black\"/>\n", opx, opy);
+    double ky = RY1 - 60;
+    axis_label(&s, RX1 - 110, ky, "start", "all normals");
+    sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" stroke-width=\"2\"/>\n",
+              RX1 - 135, ky - 4, RX1 - 115, ky - 4);
+    if (in->domains) {
+        for (int k = 0; k < 2; k++) {
+            ky += 16;
+            axis_label(&s, RX1 - 110, ky, "start", k == 0 ? "source normals" : "target normals");
+            sb_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
+                      RX1 - 135, ky - 4, RX1 - 115, ky - 4, g[k].color);
+        }
+    }
+    sb_printf(&s, "</g>\n</svg>\n");
+
+    free(normals);
+    free(all);
+    free(buf);
+    if (s.failed) {
+        sb_free(&s);
+        return -1;
+    }
+    *svg = s.p;
+    *len = s.len;
+    return 0;
+}
