@@ -36,19 +36,44 @@ double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q
          * is exactly unit for normalized rows (c_j > 1, see index.c), so the
          * second term is only computed for raw rows (c_j = 1: centroids). */
         const double qi = 1.0 / q_norm, c = ix->scale[j];
+        if (c != 1.0) {
+            /* Four partial sums in a fixed order: independent chains that the
+             * compiler can vectorize, and the same result on every call. */
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            size_t i = 0;
+            for (; i + 4 <= dim; i += 4) {
+                double d0 = (double)q[i] * qi - (double)y[i] * c;
+                double d1 = (double)q[i + 1] * qi - (double)y[i + 1] * c;
+                double d2 = (double)q[i + 2] * qi - (double)y[i + 2] * c;
+                double d3 = (double)q[i + 3] * qi - (double)y[i + 3] * c;
+                s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+            }
+            for (; i < dim; i++) {
+                double d = (double)q[i] * qi - (double)y[i] * c;
+                s0 += d * d;
+            }
+            return clamp01(0.25 * ((s0 + s1) + (s2 + s3)));
+        }
         double ss = 0, yy = 0;
         for (size_t i = 0; i < dim; i++) {
             double yc = (double)y[i] * c, d = (double)q[i] * qi - yc;
             ss += d * d;
             yy += yc * yc;
         }
-        return clamp01(0.25 * ss + (c == 1.0 ? 0.25 * (1.0 - yy) : 0.0));
+        return clamp01(0.25 * ss + 0.25 * (1.0 - yy));
     }
-    double ss = 0;
-    for (size_t i = 0; i < dim; i++) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= dim; i += 4) {
+        double d0 = (double)q[i] - y[i], d1 = (double)q[i + 1] - y[i + 1];
+        double d2 = (double)q[i + 2] - y[i + 2], d3 = (double)q[i + 3] - y[i + 3];
+        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+    }
+    for (; i < dim; i++) {
         double d = (double)q[i] - y[i];
-        ss += d * d;
+        s0 += d * d;
     }
+    const double ss = (s0 + s1) + (s2 + s3);
     return ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(ss) : ss / (double)dim;
 }
 
@@ -118,8 +143,11 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nr, (int)dim, 1.0f,
                     Q, (int)dim, Y, (int)dim, 0.0f, out, (int)ld);
 
+    /* The transform is a pass over the whole block: split its rows between the
+     * threads (element-wise, so the values do not depend on the split). */
     switch (ix->distance) {
     case ASDNORM_DISTANCE_COSINE:
+#pragma omp parallel for schedule(static) if (nq >= 16)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             for (size_t j = 0; j < nr; j++) {
@@ -132,6 +160,7 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
     case ASDNORM_DISTANCE_MSE: {
         const float scale = ix->distance == ASDNORM_DISTANCE_MSE ? 1.0f / (float)dim : 1.0f;
         const bool root = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN;
+#pragma omp parallel for schedule(static) if (nq >= 16)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];

@@ -9,7 +9,12 @@
  * bounds the true k-th distance, so every reference with lower bound ≤ U may be
  * among the k nearest and nothing else can be. Those are recomputed exactly in
  * double (distance.c), sorted (ties by position) and the first k handed to the
- * caller. Rows are independent, so results do not depend on the thread count. */
+ * caller. Rows are independent, so results do not depend on the thread count.
+ * asdnorm__knn_self (finalize) uses the symmetry d(i, j) = d(j, i) when it holds
+ * and the per-row heaps fit in SYM_HEAP_BYTES: each pair computed once, see
+ * run_sym below; its results are the same as run()'s. */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #ifdef _OPENMP
@@ -63,6 +68,26 @@ static void sift_down(struct hcand *h, size_t n, size_t i)
     }
 }
 
+/* Columns per cheap-reject chunk. */
+#define CHUNK 64
+
+/* An upper bound on asdnorm__err(ix, E, d) for every d: E (cosine, mse) or √E
+ * (euclidean: E/d < √E when d > √E), widened to cover the rounding of √ and /.
+ * Since d̃ − err ≥ d̃ − cap, d̃ − cap > t proves the lower bound exceeds t. */
+static float err_cap(const asdnorm_index *ix, float E)
+{
+    return ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrtf(E) * (1.0f + 0x1p-20f) : E;
+}
+
+/* 1 when some v[t] − cap ≤ thr, t < n. Branch-free, so it vectorizes. */
+static inline int any_below(const float *v, size_t n, float cap, float thr)
+{
+    int any = 0;
+    for (size_t t = 0; t < n; t++)
+        any |= v[t] - cap <= thr;
+    return any;
+}
+
 /* The c smallest lower bounds of row[0 … m−1] (skipping column `skip`) into h,
  * unordered. E is the row's error scale (asdnorm__error_scale). */
 static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t m, size_t skip,
@@ -74,14 +99,22 @@ static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t 
             h[n++] = (struct hcand){row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
     for (size_t i = n / 2; i-- > 0;)
         sift_down(h, n, i);
-    for (; j < m; j++) {
-        /* Cheap reject first: the lower bound is at least d̃ − √E or d̃ − E. */
-        if (j == skip || row[j] - asdnorm__err(ix, E, row[j]) > h[0].v)
+    const float cap = err_cap(ix, E);
+    while (j < m) {
+        /* Cheap reject of a whole chunk first (vectorized), then per element. */
+        const size_t end = m - j < CHUNK ? m : j + CHUNK;
+        if (!any_below(row + j, end - j, cap, h[0].v)) {
+            j = end;
             continue;
-        struct hcand e = {row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
-        if (hless(e, h[0])) {
-            h[0] = e;
-            sift_down(h, n, 0);
+        }
+        for (; j < end; j++) {
+            if (j == skip || row[j] - asdnorm__err(ix, E, row[j]) > h[0].v)
+                continue;
+            struct hcand e = {row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
+            if (hless(e, h[0])) {
+                h[0] = e;
+                sift_down(h, n, 0);
+            }
         }
     }
     return n;
@@ -155,6 +188,9 @@ static float max_lower(const struct hcand *h, size_t n)
     return mx;
 }
 
+static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t r, size_t qi,
+                                 const float *qraw, double qnorm);
+
 static asdnorm_status process_row(const struct job *jb, struct scratch *s, const float *row,
                                   size_t qi, const float *qraw, double qnorm, float E)
 {
@@ -181,6 +217,15 @@ static asdnorm_status process_row(const struct job *jb, struct scratch *s, const
             if (s->heap[t].v <= U)
                 s->heap[r++] = s->heap[t];
     }
+    return finish_row(jb, s, r, qi, qraw, qnorm);
+}
+
+/* Refine the r candidates in s->heap exactly, sort them (ties by position) and
+ * hand the first k to the callback. */
+static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t r, size_t qi,
+                                 const float *qraw, double qnorm)
+{
+    const asdnorm_index *ix = jb->ix;
     if (r > MAX_REFINE)
         qsort(s->heap, r, sizeof *s->heap, cmp_hcand);
     for (size_t t = 0; t < r; t++) {
@@ -285,19 +330,136 @@ static asdnorm_status run(const struct job *jb)
     return st;
 }
 
+/* ---- finalize with symmetry ---------------------------------------------------
+ * When d(i, j) = d(j, i) — euclidean and mse always, cosine when every row was
+ * added by asdnorm_index_add (c_j ≠ 1: both are exact unit vectors; a raw row,
+ * c_j = 1, is not normalized as a reference but is as a query) — each pair
+ * needs computing once. Rows are taken in strips I = [r0, r0 + nb); one sgemm
+ * gives the strip against the references j ≥ r0 only (the upper triangle, half
+ * the flops of run()). Every row keeps a persistent bounded max-heap of its
+ * SYM_MARGIN-widened c smallest lower bounds across strips; the strip feeds row
+ * i ∈ I its columns j ≥ r0, and column j ≥ r0 + nb the entries (i, j), i ∈ I —
+ * row j's columns below r0 + nb — so each row sees every other reference once.
+ * One error scale E serves all rows (the largest: with qaux the largest query
+ * norm², euclidean and mse; cosine's does not depend on the row), so the bound
+ * err(E, d̃(i, j)) holds for d(j, i) too as the distances are equal. The heap of a row holds the c smallest (v, j) of a
+ * strict order whatever the order of the offers, and only one thread touches a
+ * heap during a strip, so the result does not depend on the thread count; after
+ * the last strip each row is finished as in run() (refined exactly), and a row
+ * whose heap overflowed is recomputed from scratch (one sgemv).
+ * Memory: M · c heap entries of 12 bytes, used only while it stays below
+ * SYM_HEAP_BYTES (else run(), which needs per-thread heaps only). */
+#define SYM_MARGIN 32
+#define SYM_HEAP_BYTES ((size_t)256 << 20)
+#define SYM_COLS 512 /* columns per work item of the column phase */
+
+struct sent {
+    float v, d; /* lower bound (the key) and d̃ */
+    uint32_t j;
+};
+
+static bool sless(struct sent a, struct sent b)
+{
+    return a.v < b.v || (a.v == b.v && a.j < b.j);
+}
+
+static void ssift_down(struct sent *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, big = i;
+        if (l < n && sless(h[big], h[l]))
+            big = l;
+        if (l + 1 < n && sless(h[big], h[l + 1]))
+            big = l + 1;
+        if (big == i)
+            return;
+        struct sent t = h[i];
+        h[i] = h[big];
+        h[big] = t;
+        i = big;
+    }
+}
+
+struct symheaps {
+    struct sent *h; /* M × cap */
+    uint32_t *n;    /* entries per row */
+    float *thr;     /* per row: the heap's largest key once full, else +∞ */
+    size_t cap;
+};
+
+/* Offer (lo, d, j) to row i's heap. */
+static inline void sym_offer(struct symheaps *H, size_t i, float lo, float d, size_t j)
+{
+    struct sent *h = H->h + i * H->cap;
+    struct sent e = {lo, d, (uint32_t)j};
+    size_t n = H->n[i];
+    if (n < H->cap) {
+        size_t p = n;
+        while (p > 0 && sless(h[(p - 1) / 2], e)) {
+            h[p] = h[(p - 1) / 2];
+            p = (p - 1) / 2;
+        }
+        h[p] = e;
+        H->n[i] = (uint32_t)(n + 1);
+        if (n + 1 == H->cap)
+            H->thr[i] = h[0].v;
+    } else if (sless(e, h[0])) {
+        h[0] = e;
+        ssift_down(h, n, 0);
+        H->thr[i] = h[0].v;
+    }
+}
+
+static bool symmetric(const asdnorm_index *ix)
+{
+    if (ix->distance != ASDNORM_DISTANCE_COSINE)
+        return true;
+    for (size_t j = 0; j < ix->size; j++)
+        if (ix->scale[j] == 1.0)
+            return false;
+    return true;
+}
+
+/* The end of a row once all strips are in: its candidates (lower bound ≤ U),
+ * refined exactly. rowbuf (M floats) and q (dim floats) are the thread's. */
+static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, struct symheaps *H,
+                                 size_t i, float E, float *rowbuf, float *q)
+{
+    const asdnorm_index *ix = jb->ix;
+    const size_t m = ix->size, dim = ix->dim, n = H->n[i];
+    const float *raw = ix->vectors + i * dim;
+    const struct sent *h = H->h + i * H->cap;
+    float qaux;
+    double qnorm;
+    asdnorm__prepare_queries(ix, raw, 1, q, &qaux, &qnorm);
+    float maxlo = -INFINITY;
+    for (size_t t = 0; t < n; t++) {
+        s->ub[t] = h[t].d + asdnorm__err(ix, E, h[t].d);
+        maxlo = h[t].v > maxlo ? h[t].v : maxlo;
+    }
+    const float U = kth_smallest(s->ub, n, jb->k);
+    size_t r = 0;
+    if (n == H->cap && n < m - 1 && maxlo <= U) {
+        asdnorm__block_distances(ix, q, &qaux, 1, 0, m, rowbuf, m);
+        for (size_t j = 0; j < m; j++) {
+            if (j == i)
+                continue;
+            float lo = rowbuf[j] - asdnorm__err(ix, E, rowbuf[j]);
+            if (lo <= U)
+                s->heap[r++] = (struct hcand){lo, rowbuf[j], j};
+        }
+    } else {
+        for (size_t t = 0; t < n; t++)
+            if (h[t].v <= U)
+                s->heap[r++] = (struct hcand){h[t].v, h[t].d, h[t].j};
+    }
+    return finish_row(jb, s, r, i, raw, qnorm);
+}
+
 static size_t with_margin(size_t k, size_t available)
 {
     size_t extra = k > MARGIN ? k : MARGIN;
     return available - k < extra ? available : k + extra;
-}
-
-asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
-                                 void *ctx)
-{
-    if (ix->size < 2 || k < 1 || k > ix->size - 1)
-        return ASDNORM_E_ARG;
-    struct job jb = {ix, NULL, ix->size, k, with_margin(k, ix->size - 1), fn, ctx};
-    return run(&jb);
 }
 
 struct query_out {
@@ -325,5 +487,146 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
         return ASDNORM_OK;
     struct query_out o = {dist, idx};
     struct job jb = {ix, x, n, k, with_margin(k, ix->size), store_row, &o};
+    return run(&jb);
+}
+
+static asdnorm_status run_sym(const struct job *jb, size_t cap)
+{
+    const asdnorm_index *ix = jb->ix;
+    const size_t m = ix->size, dim = ix->dim;
+    size_t rows = BLOCK_BYTES / (m * sizeof(float));
+    rows = rows < 1 ? 1 : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
+    if (rows > m)
+        rows = m;
+
+    const int nt = thread_count();
+    struct symheaps H = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
+                         asdnorm__calloc(m, sizeof(uint32_t)), asdnorm__mallocn(m, sizeof(float)),
+                         cap};
+    float *block = asdnorm__mallocn(rows * m, sizeof *block);
+    float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
+    float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
+    double *qnorm = asdnorm__mallocn(rows, sizeof *qnorm);
+    float *rowbuf = asdnorm__mallocn((size_t)nt * m, sizeof *rowbuf);
+    float *qbuf = asdnorm__mallocn((size_t)nt * dim, sizeof *qbuf);
+    struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
+    asdnorm_status st = H.h && H.n && H.thr && block && Q && qaux && qnorm && rowbuf && qbuf && s
+                            ? ASDNORM_OK
+                            : ASDNORM_E_NOMEM;
+    for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
+        s[t].ub = asdnorm__mallocn(cap, sizeof *s[t].ub);
+        s[t].heap = asdnorm__mallocn(m, sizeof *s[t].heap);
+        s[t].cand = asdnorm__mallocn(m, sizeof *s[t].cand);
+        s[t].dist = asdnorm__mallocn(jb->k, sizeof *s[t].dist);
+        s[t].idx = asdnorm__mallocn(jb->k, sizeof *s[t].idx);
+        if (!s[t].ub || !s[t].heap || !s[t].cand || !s[t].dist || !s[t].idx)
+            st = ASDNORM_E_NOMEM;
+    }
+    if (st != ASDNORM_OK)
+        goto out;
+    for (size_t i = 0; i < m; i++)
+        H.thr[i] = INFINITY;
+
+    const float aux_max = asdnorm__aux_max(ix, 0, m);
+    float qmax = 0.0f;
+    if (ix->distance != ASDNORM_DISTANCE_COSINE)
+        for (size_t i = 0; i < m; i++) {
+            double nrm = asdnorm__norm2(ix->vectors + i * dim, dim);
+            float qa = (float)(nrm * nrm); /* as asdnorm__prepare_queries computes it */
+            qmax = qa > qmax ? qa : qmax;
+        }
+    const float E = asdnorm__error_scale(ix, qmax, aux_max);
+    const float cap_e = err_cap(ix, E);
+
+    for (size_t r0 = 0; r0 < m; r0 += rows) {
+        const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
+        asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
+        asdnorm__block_distances(ix, Q, qaux, nb, r0, w, block, w);
+        /* Work items: the nb rows of the strip, then the columns past it in
+         * chunks of SYM_COLS. They touch disjoint heaps. */
+        const size_t ncol = w - nb, nchunks = (ncol + SYM_COLS - 1) / SYM_COLS;
+        const long items = (long)(nb + nchunks);
+#pragma omp parallel for schedule(dynamic, 1)
+        for (long it = 0; it < items; it++) {
+            if ((size_t)it < nb) {
+                const size_t ii = (size_t)it, i = r0 + ii;
+                const float *row = block + ii * w;
+                for (size_t t0 = 0; t0 < w; t0 += CHUNK) {
+                    const size_t t1 = w - t0 < CHUNK ? w : t0 + CHUNK;
+                    if (!any_below(row + t0, t1 - t0, cap_e, H.thr[i]))
+                        continue;
+                    for (size_t t = t0; t < t1; t++) {
+                        if (t == ii)
+                            continue;
+                        const float lo = row[t] - asdnorm__err(ix, E, row[t]);
+                        if (lo <= H.thr[i])
+                            sym_offer(&H, i, lo, row[t], r0 + t);
+                    }
+                }
+            } else {
+                const size_t a = nb + ((size_t)it - nb) * SYM_COLS;
+                const size_t b = w - a < SYM_COLS ? w : a + SYM_COLS;
+                const float *thr = H.thr + r0;
+                for (size_t ii = 0; ii < nb; ii++) {
+                    const float *row = block + ii * w;
+                    for (size_t t0 = a; t0 < b; t0 += CHUNK) {
+                        const size_t t1 = b - t0 < CHUNK ? b : t0 + CHUNK;
+                        int any = 0;
+                        for (size_t t = t0; t < t1; t++)
+                            any |= row[t] - cap_e <= thr[t];
+                        if (!any)
+                            continue;
+                        for (size_t t = t0; t < t1; t++) {
+                            const float lo = row[t] - asdnorm__err(ix, E, row[t]);
+                            if (lo <= thr[t])
+                                sym_offer(&H, r0 + t, lo, row[t], r0 + ii);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    asdnorm_status bst = ASDNORM_OK;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t i = 0; i < m; i++) {
+        const int tid = thread_id();
+        asdnorm_status rst = sym_finish(jb, &s[tid], &H, i, E, rowbuf + (size_t)tid * m,
+                                        qbuf + (size_t)tid * dim);
+        if (rst != ASDNORM_OK) {
+#pragma omp critical(asdnorm_knn_status)
+            if (bst == ASDNORM_OK)
+                bst = rst;
+        }
+    }
+    st = bst;
+out:
+    free_scratch(s, nt);
+    asdnorm__free(H.h);
+    asdnorm__free(H.n);
+    asdnorm__free(H.thr);
+    asdnorm__free(block);
+    asdnorm__free(Q);
+    asdnorm__free(qaux);
+    asdnorm__free(qnorm);
+    asdnorm__free(rowbuf);
+    asdnorm__free(qbuf);
+    return st;
+}
+
+asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
+                                 void *ctx)
+{
+    if (ix->size < 2 || k < 1 || k > ix->size - 1)
+        return ASDNORM_E_ARG;
+    const size_t m = ix->size;
+    struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx};
+    /* The symmetric path's per-row heap: k plus a margin, at most M − 1. */
+    const size_t extra = k > SYM_MARGIN ? k : SYM_MARGIN;
+    const size_t cap = m - 1 - k < extra ? m - 1 : k + extra;
+    size_t bytes;
+    if (m <= UINT32_MAX && asdnorm__mul_ok(m, cap * sizeof(struct sent), &bytes) &&
+        bytes <= SYM_HEAP_BYTES && symmetric(ix))
+        return run_sym(&jb, cap);
     return run(&jb);
 }

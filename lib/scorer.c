@@ -19,6 +19,7 @@
 #define ROWS 256
 #define COLS 2048
 #define TOP 16
+#define CHUNK 64 /* references per cheap-reject chunk in scan_block */
 
 struct asdnorm_scorer {
     const asdnorm_index *ix;
@@ -121,13 +122,15 @@ static inline void offer(float *tv, size_t *tj, float *U, float lb, float ub, si
     tj[p] = j;
 }
 
+/* The widening that covers the float coefficients' rounding in score_bounds. */
+static const float wide = 1.0f + 0x1p-22f;
+
 /* Bounds [*lo, *hi] on the normalized score of a float distance d with error
  * scale E; coef is 1/max(n_j, ε) (ratio) or n_j (difference). The float
  * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
 static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
                                 float coef, float *lo, float *hi)
 {
-    const float wide = 1.0f + 0x1p-22f;
     const float e = asdnorm__err(ix, E, d);
     *lo = d - e;
     *hi = d + e;
@@ -170,10 +173,35 @@ static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, s
         size_t *tj = sc->topj + i * TOP;
         float *U = sc->upper + i;
         const float E = asdnorm__error_scale(ix, sc->qaux[i], aux_max);
-        for (size_t j = 0; j < mb; j++) {
-            float lo, hi;
-            score_bounds(ix, norm, E, row[j], coef[j], &lo, &hi);
-            offer(tv, tj, U, lo, hi, j0 + j);
+        /* cap ≥ asdnorm__err(ix, E, d) for every d: E, or √E under euclidean
+         * (E/d < √E when d > √E), widened for the rounding of √ and /. With it
+         * the lower bound of score_bounds is at least low(d − cap), which a
+         * branch-free (vectorized) pass compares with U for a chunk of CHUNK
+         * references at a time: a chunk none of whose lower bounds can reach
+         * U can neither lower U nor enter the TOP list, and is skipped. */
+        const float cap = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN
+                              ? sqrtf(E) * (1.0f + 0x1p-20f)
+                              : E;
+        for (size_t c0 = 0; c0 < mb; c0 += CHUNK) {
+            const size_t c1 = mb - c0 < CHUNK ? mb : c0 + CHUNK;
+            const float u = *U;
+            int any = 0;
+            if (norm == ASDNORM_NORM_RATIO)
+                for (size_t j = c0; j < c1; j++)
+                    any |= (row[j] - cap) * coef[j] / wide <= u;
+            else if (norm == ASDNORM_NORM_DIFFERENCE)
+                for (size_t j = c0; j < c1; j++)
+                    any |= (row[j] - cap) - coef[j] * wide <= u;
+            else
+                for (size_t j = c0; j < c1; j++)
+                    any |= row[j] - cap <= u;
+            if (!any)
+                continue;
+            for (size_t j = c0; j < c1; j++) {
+                float lo, hi;
+                score_bounds(ix, norm, E, row[j], coef[j], &lo, &hi);
+                offer(tv, tj, U, lo, hi, j0 + j);
+            }
         }
     }
 }
