@@ -19,6 +19,7 @@ start=$SECONDS
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
+# shellcheck disable=SC2054  # the comma is meson's list separator, inside one word
 opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
       -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all)
 if [[ -f $dir/build.ninja ]]; then

@@ -26,9 +26,9 @@ fi
 rm -f "$dir.setup.log"
 meson compile -C "$dir"
 
-wrapper="valgrind --quiet --error-exitcode=1 --leak-check=full
-  --errors-for-leak-kinds=definite,indirect,possible
-  --show-leak-kinds=definite,indirect,possible"
+wrapper="valgrind --quiet --error-exitcode=1 --leak-check=full"
+wrapper+=" --errors-for-leak-kinds=definite,indirect,possible"
+wrapper+=" --show-leak-kinds=definite,indirect,possible"
 if [[ -f tests/valgrind.supp ]]; then
     wrapper+=" --suppressions=$PWD/tests/valgrind.supp"
 fi
@@ -37,7 +37,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 rc=0
 meson test -C "$dir" --no-rebuild --print-errorlogs --suite unit --timeout-multiplier 10 \
-    --wrapper "$(echo $wrapper)" 2>&1 | tee "$log" || rc=1
+    --wrapper "$wrapper" 2>&1 | tee "$log" || rc=1
 
 ok=$(awk '/^Ok:/ {print $2}' "$log")
 fail=$(awk '/^Fail:/ {print $2}' "$log")

@@ -7,9 +7,9 @@
  * valgrind (.ci/valgrind.sh), which fail on any leak at exit.
  *
  * The hook counts the calling thread's allocations only, so OpenMP regions run
- * on one thread here (omp_set_num_threads(1)); omp_worker_allocations reports
+ * on one thread here (omp_set_num_threads(1)); test_omp_worker_allocations reports
  * whether the library allocates inside parallel regions at all. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, strdup, pthread barriers under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp under -std=c11 */
 
 #include <dirent.h>
 #include <errno.h>
