@@ -147,7 +147,7 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * threads (element-wise, so the values do not depend on the split). */
     switch (ix->distance) {
     case ASDNORM_DISTANCE_COSINE:
-#pragma omp parallel for schedule(static) if (nq >= 16)
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             for (size_t j = 0; j < nr; j++) {
@@ -160,7 +160,7 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
     case ASDNORM_DISTANCE_MSE: {
         const float scale = ix->distance == ASDNORM_DISTANCE_MSE ? 1.0f / (float)dim : 1.0f;
         const bool root = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN;
-#pragma omp parallel for schedule(static) if (nq >= 16)
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];

@@ -40,6 +40,11 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
     return asdnorm__mul_ok(n, dim, &elems) && asdnorm__mul_ok(elems, sizeof(float), &bytes);
 }
 
+/* Below this many element operations a loop runs on the calling thread alone:
+ * starting a team, and libgomp's busy-waiting when the cores are shared, cost
+ * more than the work (small batches took 4–20× the CPU with threads). */
+#define ASDNORM_PARALLEL_WORK ((size_t)1 << 20)
+
 /* ---- the index (index.c) ---------------------------------------------------- */
 struct asdnorm_index {
     size_t dim;

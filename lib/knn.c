@@ -308,7 +308,7 @@ static asdnorm_status run(const struct job *jb)
         asdnorm__prepare_queries(ix, raw, nb, Q, qaux, qnorm);
         asdnorm__block_distances(ix, Q, qaux, nb, 0, m, block, m);
         asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (nb * m >= ASDNORM_PARALLEL_WORK)
         for (size_t i = 0; i < nb; i++) {
             const float E = asdnorm__error_scale(ix, qaux[i], aux_max);
             asdnorm_status rst = process_row(jb, &s[thread_id()], block + i * m, r0 + i,
@@ -546,7 +546,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
          * chunks of SYM_COLS. They touch disjoint heaps. */
         const size_t ncol = w - nb, nchunks = (ncol + SYM_COLS - 1) / SYM_COLS;
         const long items = (long)(nb + nchunks);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nb * w >= ASDNORM_PARALLEL_WORK)
         for (long it = 0; it < items; it++) {
             if ((size_t)it < nb) {
                 const size_t ii = (size_t)it, i = r0 + ii;
@@ -588,7 +588,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     }
 
     asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (m * ix->dim >= ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < m; i++) {
         const int tid = thread_id();
         asdnorm_status rst = sym_finish(jb, &s[tid], &H, i, E, rowbuf + (size_t)tid * m,

@@ -58,13 +58,9 @@ static bool roc_next(roc_walk *w, size_t *d_pos, size_t *d_neg)
 {
     if (w->i == 0 && w->j == 0)
         return false;
-    double v;
-    if (w->i == 0)
-        v = w->neg[w->j - 1];
-    else if (w->j == 0 || w->pos[w->i - 1] > w->neg[w->j - 1])
-        v = w->pos[w->i - 1];
-    else
-        v = w->neg[w->j - 1];
+    /* The highest remaining score of either class. */
+    const bool take_pos = w->i > 0 && (w->j == 0 || w->pos[w->i - 1] > w->neg[w->j - 1]);
+    const double v = take_pos ? w->pos[w->i - 1] : w->neg[w->j - 1];
     size_t p = 0, q = 0;
     while (w->i > 0 && w->pos[w->i - 1] == v) {
         w->i--;

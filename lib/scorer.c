@@ -166,7 +166,7 @@ static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, s
     fill_coef(ix, norm, j0, mb, sc->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
 
-#pragma omp parallel for schedule(static) if (nb > 1)
+#pragma omp parallel for schedule(static) if (nb > 1 && nb * mb >= ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
         const float *row = sc->block + i * ld;
         float *tv = sc->topv + i * TOP;
@@ -244,7 +244,7 @@ static void refine(const asdnorm_scorer *sc, asdnorm_norm norm, const float *x, 
                    float *scores, size_t *nearest)
 {
     const asdnorm_index *ix = sc->ix;
-#pragma omp parallel for schedule(static) if (nb > 1)
+#pragma omp parallel for schedule(static) if (nb > 1 && nb * TOP * ix->dim >= ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
         const float *tv = sc->topv + i * TOP;
         const size_t *tj = sc->topj + i * TOP;

@@ -136,7 +136,8 @@ typedef struct asdnorm_index asdnorm_index;
  * @param[in]  dim       embedding dimension, ≥ 1
  * @param[in]  distance  one of ::asdnorm_distance
  * @param[out] out       the new index; NULL on failure
- * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (dim 0), ASDNORM_E_ENUM, ASDNORM_E_NOMEM
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (dim 0), ASDNORM_E_ENUM,
+ *         ASDNORM_E_OVERFLOW (dim · sizeof(float) overflows), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distance,
