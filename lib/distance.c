@@ -128,13 +128,11 @@ void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq
     }
 }
 
-void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
-                              size_t nq, size_t j0, size_t nr, float *out, size_t ld)
+void asdnorm__block_dots(const asdnorm_index *ix, const float *Q, size_t nq, size_t j0, size_t nr,
+                         float *out, size_t ld)
 {
     const size_t dim = ix->dim;
     const float *Y = ix->vectors + j0 * dim;
-    const float *aux = ix->aux + j0;
-
     /* BLAS takes int dimensions; callers keep blocks far below INT_MAX. */
     if (nq == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)dim, 1.0f, Y, (int)dim, Q, 1,
@@ -142,35 +140,48 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nr, (int)dim, 1.0f,
                     Q, (int)dim, Y, (int)dim, 0.0f, out, (int)ld);
+}
+
+void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
+                              size_t nq, size_t j0, size_t nr, float *out, size_t ld)
+{
+    const float *aux = ix->aux + j0;
+    asdnorm__block_dots(ix, Q, nq, j0, nr, out, ld);
 
     /* The transform is a pass over the whole block: split its rows between the
-     * threads (element-wise, so the values do not depend on the split). */
+     * threads (element-wise, so the values do not depend on the split). The
+     * distance is a constant in each loop, so asdnorm__dot_to_dist reduces to
+     * its one case there and the loop vectorizes. */
+    const float mse_scale = 1.0f / (float)ix->dim;
     switch (ix->distance) {
     case ASDNORM_DISTANCE_COSINE:
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
-            for (size_t j = 0; j < nr; j++) {
-                float d = 0.5f * (1.0f - row[j] * aux[j]);
-                row[j] = d < 0.0f ? 0.0f : d;
-            }
+            for (size_t j = 0; j < nr; j++)
+                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_COSINE, row[j], 0.0f, aux[j],
+                                              mse_scale);
         }
         break;
     case ASDNORM_DISTANCE_EUCLIDEAN:
-    case ASDNORM_DISTANCE_MSE: {
-        const float scale = ix->distance == ASDNORM_DISTANCE_MSE ? 1.0f / (float)dim : 1.0f;
-        const bool root = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN;
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];
-            for (size_t j = 0; j < nr; j++) {
-                float d2 = qa + aux[j] - 2.0f * row[j];
-                d2 = d2 < 0.0f ? 0.0f : d2;
-                row[j] = root ? sqrtf(d2) : d2 * scale;
-            }
+            for (size_t j = 0; j < nr; j++)
+                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_EUCLIDEAN, row[j], qa, aux[j],
+                                              mse_scale);
         }
         break;
-    }
+    case ASDNORM_DISTANCE_MSE:
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
+        for (size_t i = 0; i < nq; i++) {
+            float *row = out + i * ld;
+            const float qa = qaux[i];
+            for (size_t j = 0; j < nr; j++)
+                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_MSE, row[j], qa, aux[j],
+                                              mse_scale);
+        }
+        break;
     }
 }

@@ -95,6 +95,28 @@ double asdnorm__norm2(const float *v, size_t dim);
  * qaux: per query, ‖q‖² (euclidean/mse) or unused (cosine). */
 void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
                               size_t nq, size_t j0, size_t nr, float *out, size_t ld);
+/* The same products as asdnorm__block_distances, without the transform: out
+ * holds the float dot products ⟨q, y_j⟩ (one sgemm, or sgemv when nq = 1), for a
+ * caller that applies asdnorm__dot_to_dist itself in the pass that reads the
+ * block anyway (the scorer: one read of each block instead of two). */
+void asdnorm__block_dots(const asdnorm_index *ix, const float *Q, size_t nq, size_t j0, size_t nr,
+                         float *out, size_t ld);
+/* The transform of asdnorm__block_distances for one pair: float dot product s
+ * of the prepared query (qaux qa) and reference j (aux a) into d̃. Shared, so
+ * that a fused pass computes bitwise the same d̃ (and the error bound of
+ * docs/math.md §5, which covers these operations, holds unchanged).
+ * mse_scale is 1/dim (mse only). */
+static inline float asdnorm__dot_to_dist(asdnorm_distance distance, float s, float qa, float a,
+                                         float mse_scale)
+{
+    if (distance == ASDNORM_DISTANCE_COSINE) {
+        float d = 0.5f * (1.0f - s * a);
+        return d < 0.0f ? 0.0f : d;
+    }
+    float d2 = qa + a - 2.0f * s;
+    d2 = d2 < 0.0f ? 0.0f : d2;
+    return distance == ASDNORM_DISTANCE_EUCLIDEAN ? __builtin_sqrtf(d2) : d2 * mse_scale;
+}
 /* Copy nq raw query rows into Q (normalized under cosine) and fill qaux and
  * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
 void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,

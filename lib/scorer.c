@@ -2,12 +2,12 @@
 /* Scoring (docs/math.md §2.3): s(x) = min_j norm(d(x, y_j), n_j).
  *
  * Tests are processed in blocks of ROWS against references in blocks of COLS:
- * one sgemm (sgemv for a single test) per block, then one pass over the block
- * that turns each float distance d̃ ± e (e its rigorous error bound, distance.c)
- * into bounds [lb, ub] on the normalized score, keeps U = min ub and the TOP
- * smallest lb per test, so the N × M matrix never exists. Every candidate with
- * lb ≤ U may be the true minimum; those are rescored exactly in double and the
- * best is reported (ties to the lower position). When more than TOP references
+ * one sgemm (sgemv for a single test) gives the block's dot products, then one
+ * pass over the block turns each into its float distance d̃ ± e (e its rigorous
+ * error bound, distance.c) and into bounds [lb, ub] on the normalized score,
+ * keeps U = min ub and the TOP smallest lb per test, so the N × M matrix never
+ * exists. Every candidate with lb ≤ U may be the true minimum; those are
+ * rescored exactly in double and the best is reported (ties to the lower position). When more than TOP references
  * are within rounding of the minimum (clusters tighter than float resolution),
  * the row is rescanned and every one of them is rescored: the result is exact
  * either way, only slower for such rows.
@@ -28,7 +28,7 @@ struct asdnorm_scorer {
     float *Q;      /* ROWS × dim prepared queries */
     float *qaux;   /* ROWS */
     double *qnorm; /* ROWS */
-    float *block;  /* ROWS × COLS distances */
+    float *block;  /* ROWS × COLS dot products (asdnorm__block_dots) */
     float *coef;   /* ROWS · COLS per-reference normalization terms */
     float *topv;   /* ROWS × TOP lower bounds, ascending */
     size_t *topj;  /* ROWS × TOP positions */
@@ -158,49 +158,87 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
             coef[j] = 1.0f;
 }
 
+/* d̃ of n references from their dot products s with a query (qaux qa): the
+ * transform of asdnorm__block_distances, with the distance constant in each
+ * loop so that it vectorizes. */
+static inline void chunk_dist(asdnorm_distance distance, const float *s, const float *aux,
+                              float qa, float mse_scale, size_t n, float *d)
+{
+    switch (distance) {
+    case ASDNORM_DISTANCE_COSINE:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_COSINE, s[t], qa, aux[t], mse_scale);
+        break;
+    case ASDNORM_DISTANCE_EUCLIDEAN:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_EUCLIDEAN, s[t], qa, aux[t], mse_scale);
+        break;
+    case ASDNORM_DISTANCE_MSE:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_MSE, s[t], qa, aux[t], mse_scale);
+        break;
+    }
+}
+
+/* One pass over a block of dot products (asdnorm__block_dots): each chunk of
+ * CHUNK references is turned into float distances in a small local buffer (the
+ * same d̃, bitwise, as asdnorm__block_distances gives), cheaply rejected, and
+ * only then offered; the block is read once and never rewritten. */
 static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, size_t j0,
                        size_t mb, size_t ld)
 {
     const asdnorm_index *ix = sc->ix;
     const float *coef = sc->coef;
+    const float *aux = ix->aux + j0;
+    const asdnorm_distance distance = ix->distance;
+    const float mse_scale = 1.0f / (float)ix->dim;
     fill_coef(ix, norm, j0, mb, sc->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
 
+    /* A full block (ROWS × COLS = 2¹⁹ pairs) stays on the calling thread. Split
+     * between two OpenMP threads it was slower on the 2-core machine (scoring
+     * 10,000 × 10,000 × 512: 1.4 s → 2.3 s): the OpenMP worker competes for the
+     * second core with the BLAS's worker, which spins between calls, and then
+     * spins itself during the next sgemm. */
 #pragma omp parallel for schedule(static) if (nb > 1 && nb * mb >= ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
-        const float *row = sc->block + i * ld;
+        const float *dots = sc->block + i * ld;
+        const float qa = sc->qaux[i];
         float *tv = sc->topv + i * TOP;
         size_t *tj = sc->topj + i * TOP;
         float *U = sc->upper + i;
-        const float E = asdnorm__error_scale(ix, sc->qaux[i], aux_max);
+        const float E = asdnorm__error_scale(ix, qa, aux_max);
         /* cap ≥ asdnorm__err(ix, E, d) for every d: E, or √E under euclidean
          * (E/d < √E when d > √E), widened for the rounding of √ and /. With it
          * the lower bound of score_bounds is at least low(d − cap), which a
          * branch-free (vectorized) pass compares with U for a chunk of CHUNK
          * references at a time: a chunk none of whose lower bounds can reach
          * U can neither lower U nor enter the TOP list, and is skipped. */
-        const float cap = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN
+        const float cap = distance == ASDNORM_DISTANCE_EUCLIDEAN
                               ? sqrtf(E) * (1.0f + 0x1p-20f)
                               : E;
+        float row[CHUNK];
         for (size_t c0 = 0; c0 < mb; c0 += CHUNK) {
-            const size_t c1 = mb - c0 < CHUNK ? mb : c0 + CHUNK;
+            const size_t n = mb - c0 < CHUNK ? mb - c0 : CHUNK;
+            const float *cf = coef + c0;
+            chunk_dist(distance, dots + c0, aux + c0, qa, mse_scale, n, row);
             const float u = *U;
             int any = 0;
             if (norm == ASDNORM_NORM_RATIO)
-                for (size_t j = c0; j < c1; j++)
-                    any |= (row[j] - cap) * coef[j] / wide <= u;
+                for (size_t t = 0; t < n; t++)
+                    any |= (row[t] - cap) * cf[t] / wide <= u;
             else if (norm == ASDNORM_NORM_DIFFERENCE)
-                for (size_t j = c0; j < c1; j++)
-                    any |= (row[j] - cap) - coef[j] * wide <= u;
+                for (size_t t = 0; t < n; t++)
+                    any |= (row[t] - cap) - cf[t] * wide <= u;
             else
-                for (size_t j = c0; j < c1; j++)
-                    any |= row[j] - cap <= u;
+                for (size_t t = 0; t < n; t++)
+                    any |= row[t] - cap <= u;
             if (!any)
                 continue;
-            for (size_t j = c0; j < c1; j++) {
+            for (size_t t = 0; t < n; t++) {
                 float lo, hi;
-                score_bounds(ix, norm, E, row[j], coef[j], &lo, &hi);
-                offer(tv, tj, U, lo, hi, j0 + j);
+                score_bounds(ix, norm, E, row[t], cf[t], &lo, &hi);
+                offer(tv, tj, U, lo, hi, j0 + c0 + t);
             }
         }
     }
@@ -244,7 +282,13 @@ static void refine(const asdnorm_scorer *sc, asdnorm_norm norm, const float *x, 
                    float *scores, size_t *nearest)
 {
     const asdnorm_index *ix = sc->ix;
-#pragma omp parallel for schedule(static) if (nb > 1 && nb * TOP * ix->dim >= ASDNORM_PARALLEL_WORK)
+    /* Usually one to three candidates per test: at D = 512 a block's
+     * refinement is ≈ 0.2 ms, less than what an OpenMP team costs here: after
+     * the region libgomp's idle thread spin-waits (milliseconds, by default)
+     * on the core that the BLAS's threads need for the next block's sgemm
+     * (measured: scoring 10,000 × 10,000 × 512 took 1.3–1.4× longer). So only
+     * large refinements (large D) are split between the threads. */
+#pragma omp parallel for schedule(static) if (nb > 1 && nb * TOP * ix->dim >= 16 * ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
         const float *tv = sc->topv + i * TOP;
         const size_t *tj = sc->topj + i * TOP;
@@ -310,7 +354,7 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
             sc->upper[i] = INFINITY;
         for (size_t j0 = 0; j0 < m; j0 += cols) {
             const size_t mb = m - j0 < cols ? m - j0 : cols;
-            asdnorm__block_distances(ix, sc->Q, sc->qaux, nb, j0, mb, sc->block, mb);
+            asdnorm__block_dots(ix, sc->Q, nb, j0, mb, sc->block, mb);
             scan_block(sc, norm, nb, j0, mb, mb);
         }
         refine(sc, norm, xb, nb, scores + r0, nearest ? nearest + r0 : NULL);
