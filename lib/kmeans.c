@@ -13,63 +13,13 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* ---- seeded generator: xoshiro256** seeded by splitmix64 -------------------- */
-typedef struct {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+#include "rng.h"
 
 /* One independent stream per (seed, restart), so that restart r does not
  * depend on how many numbers restart r − 1 drew. */
-static void rng_seed(rng_t *r, uint64_t seed, uint64_t stream)
+static void rng_seed(asdnorm__rng *r, uint64_t seed, uint64_t stream)
 {
-    uint64_t x = seed ^ (0xD1B54A32D192ED03ull * (stream + 1));
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static double rng_uniform(rng_t *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Uniform in [0, n), n ≥ 1, unbiased (rejection of the short last bucket). */
-static uint64_t rng_below(rng_t *r, uint64_t n)
-{
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t v;
-    do
-        v = rng_next(r);
-    while (v >= limit);
-    return v % n;
+    asdnorm__rng_init(r, seed ^ (0xD1B54A32D192ED03ull * (stream + 1)));
 }
 
 /* Rows × dim of exact work below which a parallel region costs more than it
@@ -348,11 +298,11 @@ static size_t search_left(const double *cumsum, size_t n, double r)
 /* Greedy k-means++ as scikit-learn seeds: the first centre uniformly, then
  * per centre `trials` candidates drawn with probability ∝ D², keeping the one
  * that lowers the potential most. closest (= w->dmin) holds exact D². */
-static void seed_plusplus(kmeans_ws *w, rng_t *rng)
+static void seed_plusplus(kmeans_ws *w, asdnorm__rng *rng)
 {
     size_t n = w->n, dim = w->dim, t = w->trials;
     double *closest = w->dmin;
-    size_t first = (size_t)rng_below(rng, n);
+    size_t first = (size_t)asdnorm__rng_below(rng, n);
     memcpy(w->cent, w->x + first * dim, dim * sizeof *w->cent);
     for (size_t i = 0; i < n; i++)
         closest[i] = sqdist(w->x + i * dim, w->x + first * dim, dim);
@@ -364,7 +314,7 @@ static void seed_plusplus(kmeans_ws *w, rng_t *rng)
             w->cumsum[i] = acc;
         }
         for (size_t q = 0; q < t; q++)
-            w->cand[q] = search_left(w->cumsum, n, rng_uniform(rng) * acc);
+            w->cand[q] = search_left(w->cumsum, n, asdnorm__rng_uniform(rng) * acc);
         for (size_t q = 0; q < t; q++)
             memcpy(w->cc_rows + q * dim, w->xc + w->cand[q] * dim, dim * sizeof *w->cc_rows);
         for (size_t q = 0; q < t; q++)
@@ -407,7 +357,7 @@ static void seed_plusplus(kmeans_ws *w, rng_t *rng)
 /* One restart: seed, Lloyd until labels are stable, the squared centroid
  * shift is within tol, or max_iter; then a last E-step so that the inertia is
  * the exact distance of every point to its nearest final centroid. */
-static double run_once(kmeans_ws *w, rng_t *rng, size_t max_iter)
+static double run_once(kmeans_ws *w, asdnorm__rng *rng, size_t max_iter)
 {
     size_t n = w->n;
     seed_plusplus(w, rng);
@@ -479,7 +429,7 @@ asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, size_t k, si
 
     double best = INFINITY;
     for (size_t r = 0; r < n_init; r++) {
-        rng_t rng;
+        asdnorm__rng rng;
         rng_seed(&rng, seed, r);
         double in = run_once(&w, &rng, max_iter);
         if (in < best) {

@@ -5,62 +5,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rng.h"
 
-/* ---- seeded generator: xoshiro256** seeded by splitmix64 ----------------------
- * The same construction as kmeans.c, kept private to each module. */
-typedef struct {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix64(uint64_t *x)
+/* A different stream constant from kmeans.c: the same seed given to both
+ * baselines need not produce correlated draws. */
+static void rng_seed(asdnorm__rng *r, uint64_t seed)
 {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng_t *r, uint64_t seed)
-{
-    /* A different stream constant from kmeans.c: the same seed given to both
-     * baselines need not produce correlated draws. */
-    uint64_t x = seed ^ 0x5EED5307E5EED530ull;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-static double rng_uniform(rng_t *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static uint64_t rng_below(rng_t *r, uint64_t n)
-{
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t v;
-    do
-        v = rng_next(r);
-    while (v >= limit);
-    return v % n;
+    asdnorm__rng_init(r, seed ^ 0x5EED5307E5EED530ull);
 }
 
 /* ---- neighbours ---------------------------------------------------------------- */
@@ -117,13 +68,13 @@ static asdnorm_status neighbours(const float *x, size_t n, size_t dim, size_t k,
 static void synthesize(const float *x, size_t n, size_t dim, const size_t *nbr, size_t k,
                        size_t n_new, uint64_t seed, float *out)
 {
-    rng_t rng;
+    asdnorm__rng rng;
     rng_seed(&rng, seed);
     for (size_t s = 0; s < n_new; s++) {
-        size_t pick = (size_t)rng_below(&rng, (uint64_t)n * k);
+        size_t pick = (size_t)asdnorm__rng_below(&rng, (uint64_t)n * k);
         const float *a = x + (pick / k) * dim;
         const float *b = x + nbr[pick] * dim;
-        double u = rng_uniform(&rng);
+        double u = asdnorm__rng_uniform(&rng);
         float *o = out + s * dim;
         for (size_t j = 0; j < dim; j++)
             o[j] = (float)((double)a[j] + u * ((double)b[j] - a[j]));
