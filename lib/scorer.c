@@ -258,13 +258,11 @@ static double rescan_row(const asdnorm_scorer *sc, asdnorm_norm norm, size_t i, 
         asdnorm__block_distances(ix, sc->Q + i * ix->dim, sc->qaux + i, 1, j0, mb, sc->rescan,
                                  mb);
         const float E = asdnorm__error_scale(ix, sc->qaux[i], asdnorm__aux_max(ix, j0, mb));
+        /* The block scan is over, so its coefficient buffer (ROWS · COLS) is free. */
+        fill_coef(ix, norm, j0, mb, sc->coef);
         for (size_t j = 0; j < mb; j++) {
-            float coef = norm == ASDNORM_NORM_RATIO
-                             ? (float)(1.0 / fmax(ix->density[j0 + j], ASDNORM_EPSILON))
-                         : norm == ASDNORM_NORM_DIFFERENCE ? (float)ix->density[j0 + j]
-                                                           : 1.0f;
             float lo, hi;
-            score_bounds(ix, norm, E, sc->rescan[j], coef, &lo, &hi);
+            score_bounds(ix, norm, E, sc->rescan[j], sc->coef[j], &lo, &hi);
             if (lo > U)
                 continue;
             double d = asdnorm__exact_distance(ix, xi, sc->qnorm[i], j0 + j);
