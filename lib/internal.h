@@ -45,6 +45,18 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
  * more than the work (small batches took 4–20× the CPU with threads). */
 #define ASDNORM_PARALLEL_WORK ((size_t)1 << 20)
 
+/* ---- threads (threads.c) ------------------------------------------------------
+ * The number of threads a parallel region of the library would use now (1
+ * inside the application's own parallel region). */
+int asdnorm__threads(void);
+/* This thread's number in the current team (0 outside a parallel region). */
+int asdnorm__thread_id(void);
+/* Around a parallel region whose threads each call the BLAS: ask a BLAS with
+ * its own thread pool to run single-threaded meanwhile, so that one pool works
+ * the cores. Pass begin's result to end. Nestable and thread-safe. */
+bool asdnorm__blas_serial_begin(void);
+void asdnorm__blas_serial_end(bool began);
+
 /* ---- the index (index.c) ---------------------------------------------------- */
 struct asdnorm_index {
     size_t dim;

@@ -17,10 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "internal.h"
 
 #define BLOCK_BYTES ((size_t)32 << 20)
@@ -242,24 +238,6 @@ static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t
     return jb->fn(jb->ctx, qi, s->dist, s->idx, jb->k);
 }
 
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static void free_scratch(struct scratch *s, int n)
 {
     if (!s)
@@ -283,7 +261,7 @@ static asdnorm_status run(const struct job *jb)
     if (rows > jb->n)
         rows = jb->n;
 
-    const int nt = thread_count();
+    const int nt = asdnorm__threads();
     float *block = asdnorm__mallocn(rows * m, sizeof *block);
     float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
     float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
@@ -308,10 +286,10 @@ static asdnorm_status run(const struct job *jb)
         asdnorm__prepare_queries(ix, raw, nb, Q, qaux, qnorm);
         asdnorm__block_distances(ix, Q, qaux, nb, 0, m, block, m);
         asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 4) if (nb * m >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(dynamic, 4) if (nb * m >= ASDNORM_PARALLEL_WORK) num_threads(nt)
         for (size_t i = 0; i < nb; i++) {
             const float E = asdnorm__error_scale(ix, qaux[i], aux_max);
-            asdnorm_status rst = process_row(jb, &s[thread_id()], block + i * m, r0 + i,
+            asdnorm_status rst = process_row(jb, &s[asdnorm__thread_id()], block + i * m, r0 + i,
                                              raw + i * dim, qnorm[i], E);
             if (rst != ASDNORM_OK) {
 #pragma omp critical(asdnorm_knn_status)
@@ -507,7 +485,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     if (rows > m)
         rows = m;
 
-    const int nt = thread_count();
+    const int nt = asdnorm__threads();
     struct symheaps H = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
                          asdnorm__calloc(m, sizeof(uint32_t)), asdnorm__mallocn(m, sizeof(float)),
                          cap};
@@ -554,7 +532,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
          * chunks of SYM_COLS. They touch disjoint heaps. */
         const size_t ncol = w - nb, nchunks = (ncol + SYM_COLS - 1) / SYM_COLS;
         const long items = (long)(nb + nchunks);
-#pragma omp parallel for schedule(dynamic, 1) if (nb * w >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(dynamic, 1) if (nb * w >= ASDNORM_PARALLEL_WORK) num_threads(nt)
         for (long it = 0; it < items; it++) {
             if ((size_t)it < nb) {
                 const size_t ii = (size_t)it, i = r0 + ii;
@@ -596,9 +574,9 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     }
 
     asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 16) if (m * ix->dim >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(dynamic, 16) if (m * ix->dim >= ASDNORM_PARALLEL_WORK) num_threads(nt)
     for (size_t i = 0; i < m; i++) {
-        const int tid = thread_id();
+        const int tid = asdnorm__thread_id();
         asdnorm_status rst = sym_finish(jb, &s[tid], &H, i, E, rowbuf + (size_t)tid * m,
                                         qbuf + (size_t)tid * dim);
         if (rst != ASDNORM_OK) {

@@ -11,30 +11,66 @@
  * are within rounding of the minimum (clusters tighter than float resolution),
  * the row is rescanned and every one of them is rescored: the result is exact
  * either way, only slower for such rows.
- * All memory is allocated in asdnorm_scorer_new: scoring allocates nothing. */
+ * A batch is split into groups of up to ROWS tests, each scored whole by one
+ * thread (its own workspace, single-threaded BLAS calls: threads.c), so the
+ * scan and refinement run on every core and only one pool of threads is busy.
+ * All memory is allocated in asdnorm_scorer_new, one workspace per thread:
+ * scoring allocates nothing. */
 #include <math.h>
 
 #include "internal.h"
 
-#define ROWS 256
+#define ROWS 512
 #define COLS 2048
 #define TOP 16
 #define CHUNK 64 /* references per cheap-reject chunk in scan_block */
+
+/* One thread's buffers: a group of up to ROWS tests is scored by one thread. */
+struct work {
+    float *Q;      /* ROWS × dim prepared queries */
+    float *qaux;   /* ROWS */
+    double *qnorm; /* ROWS */
+    float *block;  /* ROWS · COLS dot products (asdnorm__block_dots); after the scan,
+                    * one test's float distances for rescan_row */
+    float *coef;   /* COLS per-reference normalization terms */
+    float *topv;   /* ROWS × TOP lower bounds, ascending */
+    size_t *topj;  /* ROWS × TOP positions */
+    float *upper;  /* ROWS: least upper bound seen */
+};
 
 struct asdnorm_scorer {
     const asdnorm_index *ix;
     asdnorm_norm norm;
     size_t dim;
-    float *Q;      /* ROWS × dim prepared queries */
-    float *qaux;   /* ROWS */
-    double *qnorm; /* ROWS */
-    float *block;  /* ROWS × COLS dot products (asdnorm__block_dots) */
-    float *coef;   /* ROWS · COLS per-reference normalization terms */
-    float *topv;   /* ROWS × TOP lower bounds, ascending */
-    size_t *topj;  /* ROWS × TOP positions */
-    float *upper;  /* ROWS: least upper bound seen */
-    float *rescan; /* ROWS · COLS: one test's float distances, for rows whose TOP overflowed */
+    int nw;          /* workspaces: the thread count at asdnorm_scorer_new */
+    struct work *w;
 };
+
+static bool work_alloc(struct work *w, size_t dim)
+{
+    w->Q = asdnorm__mallocn((size_t)ROWS * dim, sizeof *w->Q);
+    w->qaux = asdnorm__mallocn(ROWS, sizeof *w->qaux);
+    w->qnorm = asdnorm__mallocn(ROWS, sizeof *w->qnorm);
+    w->block = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *w->block);
+    w->coef = asdnorm__mallocn(COLS, sizeof *w->coef);
+    w->topv = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *w->topv);
+    w->topj = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *w->topj);
+    w->upper = asdnorm__mallocn(ROWS, sizeof *w->upper);
+    return w->Q && w->qaux && w->qnorm && w->block && w->coef && w->topv && w->topj &&
+           w->upper;
+}
+
+static void work_free(struct work *w)
+{
+    asdnorm__free(w->Q);
+    asdnorm__free(w->qaux);
+    asdnorm__free(w->qnorm);
+    asdnorm__free(w->block);
+    asdnorm__free(w->coef);
+    asdnorm__free(w->topv);
+    asdnorm__free(w->topj);
+    asdnorm__free(w->upper);
+}
 
 asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
                                   asdnorm_scorer **out)
@@ -53,20 +89,18 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
     sc->ix = ix;
     sc->norm = norm;
     sc->dim = ix->dim;
-    sc->Q = asdnorm__mallocn((size_t)ROWS * ix->dim, sizeof *sc->Q);
-    sc->qaux = asdnorm__mallocn(ROWS, sizeof *sc->qaux);
-    sc->qnorm = asdnorm__mallocn(ROWS, sizeof *sc->qnorm);
-    sc->block = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->block);
-    sc->coef = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->coef);
-    sc->topv = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *sc->topv);
-    sc->topj = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *sc->topj);
-    sc->upper = asdnorm__mallocn(ROWS, sizeof *sc->upper);
-    sc->rescan = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *sc->rescan);
-    if (!sc->Q || !sc->qaux || !sc->qnorm || !sc->block || !sc->coef || !sc->topv ||
-        !sc->topj || !sc->upper || !sc->rescan) {
-        asdnorm_scorer_free(sc);
+    const int nw = asdnorm__threads();
+    sc->w = asdnorm__calloc((size_t)nw, sizeof *sc->w);
+    if (!sc->w) {
+        asdnorm__free(sc);
         return ASDNORM_E_NOMEM;
     }
+    sc->nw = nw;
+    for (int t = 0; t < nw; t++)
+        if (!work_alloc(&sc->w[t], ix->dim)) {
+            asdnorm_scorer_free(sc);
+            return ASDNORM_E_NOMEM;
+        }
     *out = sc;
     return ASDNORM_OK;
 }
@@ -75,15 +109,9 @@ void asdnorm_scorer_free(asdnorm_scorer *sc)
 {
     if (!sc)
         return;
-    asdnorm__free(sc->Q);
-    asdnorm__free(sc->qaux);
-    asdnorm__free(sc->qnorm);
-    asdnorm__free(sc->block);
-    asdnorm__free(sc->coef);
-    asdnorm__free(sc->topv);
-    asdnorm__free(sc->topj);
-    asdnorm__free(sc->upper);
-    asdnorm__free(sc->rescan);
+    for (int t = 0; t < sc->nw; t++)
+        work_free(&sc->w[t]);
+    asdnorm__free(sc->w);
     asdnorm__free(sc);
 }
 
@@ -184,29 +212,22 @@ static inline void chunk_dist(asdnorm_distance distance, const float *s, const f
  * CHUNK references is turned into float distances in a small local buffer (the
  * same d̃, bitwise, as asdnorm__block_distances gives), cheaply rejected, and
  * only then offered; the block is read once and never rewritten. */
-static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, size_t j0,
-                       size_t mb, size_t ld)
+static void scan_block(const asdnorm_index *ix, struct work *w, asdnorm_norm norm,
+                       const float *block, size_t nb, size_t j0, size_t mb, size_t ld)
 {
-    const asdnorm_index *ix = sc->ix;
-    const float *coef = sc->coef;
+    const float *coef = w->coef;
     const float *aux = ix->aux + j0;
     const asdnorm_distance distance = ix->distance;
     const float mse_scale = 1.0f / (float)ix->dim;
-    fill_coef(ix, norm, j0, mb, sc->coef);
+    fill_coef(ix, norm, j0, mb, w->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
 
-    /* A full block (ROWS × COLS = 2¹⁹ pairs) stays on the calling thread. Split
-     * between two OpenMP threads it was slower on the 2-core machine (scoring
-     * 10,000 × 10,000 × 512: 1.4 s → 2.3 s): the OpenMP worker competes for the
-     * second core with the BLAS's worker, which spins between calls, and then
-     * spins itself during the next sgemm. */
-#pragma omp parallel for schedule(static) if (nb > 1 && nb * mb >= ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
-        const float *dots = sc->block + i * ld;
-        const float qa = sc->qaux[i];
-        float *tv = sc->topv + i * TOP;
-        size_t *tj = sc->topj + i * TOP;
-        float *U = sc->upper + i;
+        const float *dots = block + i * ld;
+        const float qa = w->qaux[i];
+        float *tv = w->topv + i * TOP;
+        size_t *tj = w->topj + i * TOP;
+        float *U = w->upper + i;
         const float E = asdnorm__error_scale(ix, qa, aux_max);
         /* cap ≥ asdnorm__err(ix, E, d) for every d: E, or √E under euclidean
          * (E/d < √E when d > √E), widened for the rounding of √ and /. With it
@@ -246,26 +267,25 @@ static void scan_block(const asdnorm_scorer *sc, asdnorm_norm norm, size_t nb, s
 
 /* Row i's TOP list overflowed: rescore exactly every reference whose lower
  * bound does not exceed U, recomputing the row's float distances block by block. */
-static double rescan_row(const asdnorm_scorer *sc, asdnorm_norm norm, size_t i, const float *xi,
-                         size_t *arg)
+static double rescan_row(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
+                         const float *xi, size_t *arg)
 {
-    const asdnorm_index *ix = sc->ix;
-    const size_t m = ix->size, cols = (size_t)ROWS * COLS;
-    const float U = sc->upper[i];
+    const size_t m = ix->size;
+    const float U = w->upper[i];
     double best = INFINITY;
-    for (size_t j0 = 0; j0 < m; j0 += cols) {
-        const size_t mb = m - j0 < cols ? m - j0 : cols;
-        asdnorm__block_distances(ix, sc->Q + i * ix->dim, sc->qaux + i, 1, j0, mb, sc->rescan,
-                                 mb);
-        const float E = asdnorm__error_scale(ix, sc->qaux[i], asdnorm__aux_max(ix, j0, mb));
-        /* The block scan is over, so its coefficient buffer (ROWS · COLS) is free. */
-        fill_coef(ix, norm, j0, mb, sc->coef);
+    /* The group's scan is over: its block and coefficient buffers are free. */
+    float *dist = w->block;
+    for (size_t j0 = 0; j0 < m; j0 += COLS) {
+        const size_t mb = m - j0 < COLS ? m - j0 : COLS;
+        asdnorm__block_distances(ix, w->Q + i * ix->dim, w->qaux + i, 1, j0, mb, dist, mb);
+        const float E = asdnorm__error_scale(ix, w->qaux[i], asdnorm__aux_max(ix, j0, mb));
+        fill_coef(ix, norm, j0, mb, w->coef);
         for (size_t j = 0; j < mb; j++) {
             float lo, hi;
-            score_bounds(ix, norm, E, sc->rescan[j], sc->coef[j], &lo, &hi);
+            score_bounds(ix, norm, E, dist[j], w->coef[j], &lo, &hi);
             if (lo > U)
                 continue;
-            double d = asdnorm__exact_distance(ix, xi, sc->qnorm[i], j0 + j);
+            double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j0 + j);
             double s = normalize(norm, d, ix->density[j0 + j]);
             if (s < best) { /* ascending j: ties keep the lower position */
                 best = s;
@@ -276,46 +296,57 @@ static double rescan_row(const asdnorm_scorer *sc, asdnorm_norm norm, size_t i, 
     return best;
 }
 
-static void refine(const asdnorm_scorer *sc, asdnorm_norm norm, const float *x, size_t nb,
-                   float *scores, size_t *nearest)
+/* Every candidate of each test (lower bound ≤ U) rescored exactly in double;
+ * the best, ties to the lower position, is the test's score. */
+static void refine(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, const float *x,
+                   size_t nb, float *scores, size_t *nearest)
 {
-    const asdnorm_index *ix = sc->ix;
-    /* Usually one to three candidates per test: at D = 512 a block's
-     * refinement is ≈ 0.2 ms, less than what an OpenMP team costs here: after
-     * the region libgomp's idle thread spin-waits (milliseconds, by default)
-     * on the core that the BLAS's threads need for the next block's sgemm
-     * (measured: scoring 10,000 × 10,000 × 512 took 1.3–1.4× longer). So only
-     * large refinements (large D) are split between the threads. */
-#pragma omp parallel for schedule(static) if (nb > 1 && nb * TOP * ix->dim >= 16 * ASDNORM_PARALLEL_WORK)
     for (size_t i = 0; i < nb; i++) {
-        const float *tv = sc->topv + i * TOP;
-        const size_t *tj = sc->topj + i * TOP;
-        if (tv[TOP - 1] <= sc->upper[i])
-            continue; /* overflowed: rescanned below */
+        const float *tv = w->topv + i * TOP;
+        const size_t *tj = w->topj + i * TOP;
         double best = INFINITY;
         size_t arg = tj[0];
-        for (size_t t = 0; t < TOP && tv[t] <= sc->upper[i]; t++) {
-            size_t j = tj[t];
-            double d = asdnorm__exact_distance(ix, x + i * ix->dim, sc->qnorm[i], j);
-            double s = normalize(norm, d, ix->density[j]);
-            if (s < best || (s == best && j < arg)) {
-                best = s;
-                arg = j;
+        if (tv[TOP - 1] <= w->upper[i]) {
+            /* overflowed: more than TOP references within rounding of the minimum */
+            best = rescan_row(ix, w, norm, i, x + i * ix->dim, &arg);
+        } else {
+            for (size_t t = 0; t < TOP && tv[t] <= w->upper[i]; t++) {
+                size_t j = tj[t];
+                double d = asdnorm__exact_distance(ix, x + i * ix->dim, w->qnorm[i], j);
+                double s = normalize(norm, d, ix->density[j]);
+                if (s < best || (s == best && j < arg)) {
+                    best = s;
+                    arg = j;
+                }
             }
         }
         scores[i] = (float)best;
         if (nearest)
             nearest[i] = arg;
     }
-    /* Rare, and it uses the scorer's one rescan buffer: serially. */
-    for (size_t i = 0; i < nb; i++) {
-        if (sc->topv[i * TOP + TOP - 1] <= sc->upper[i]) {
-            size_t arg = 0;
-            scores[i] = (float)rescan_row(sc, norm, i, x + i * ix->dim, &arg);
-            if (nearest)
-                nearest[i] = arg;
-        }
+}
+
+/* Score nb ≤ ROWS tests with one workspace: the whole job of one thread. */
+static void score_group(const asdnorm_index *ix, struct work *w, asdnorm_norm norm,
+                        const float *xb, size_t nb, float *scores, size_t *nearest)
+{
+    const size_t m = ix->size;
+    /* A single test is a matrix–vector product: give it the whole buffer. */
+    const size_t cols = nb == 1 ? (size_t)ROWS * COLS : COLS;
+    asdnorm__prepare_queries(ix, xb, nb, w->Q, w->qaux, w->qnorm);
+    for (size_t i = 0; i < nb * TOP; i++) {
+        w->topv[i] = INFINITY;
+        w->topj[i] = 0;
     }
+    for (size_t i = 0; i < nb; i++)
+        w->upper[i] = INFINITY;
+    for (size_t j0 = 0; j0 < m; j0 += cols) {
+        const size_t mb = m - j0 < cols ? m - j0 : cols;
+        asdnorm__block_dots(ix, w->Q, nb, j0, mb, w->block, mb);
+        for (size_t c = 0; c < mb; c += COLS)
+            scan_block(ix, w, norm, w->block + c, nb, j0 + c, mb - c < COLS ? mb - c : COLS, mb);
+    }
+    refine(ix, w, norm, xb, nb, scores, nearest);
 }
 
 asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
@@ -338,24 +369,38 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
 
     const asdnorm_norm norm = effective_norm(sc);
     const size_t m = ix->size, dim = ix->dim;
-    for (size_t r0 = 0; r0 < n; r0 += ROWS) {
-        const size_t nb = n - r0 < ROWS ? n - r0 : ROWS;
-        const float *xb = x + r0 * dim;
-        /* A single test is a matrix–vector product: give it the whole buffer. */
-        const size_t cols = nb == 1 ? (size_t)ROWS * COLS : COLS;
-        asdnorm__prepare_queries(ix, xb, nb, sc->Q, sc->qaux, sc->qnorm);
-        for (size_t i = 0; i < nb * TOP; i++) {
-            sc->topv[i] = INFINITY;
-            sc->topj[i] = 0;
+    int nt = asdnorm__threads();
+    nt = nt < sc->nw ? nt : sc->nw;
+    if (nt > 1 && (n < 2 || n * m * dim < ASDNORM_PARALLEL_WORK))
+        nt = 1;
+    if (nt == 1) {
+        /* One test (a matrix–vector product, the BLAS's own threads split it),
+         * or too little work to share: the calling thread alone. */
+        for (size_t r0 = 0; r0 < n; r0 += ROWS) {
+            const size_t nb = n - r0 < ROWS ? n - r0 : ROWS;
+            score_group(ix, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
+                        nearest ? nearest + r0 : NULL);
         }
-        for (size_t i = 0; i < nb; i++)
-            sc->upper[i] = INFINITY;
-        for (size_t j0 = 0; j0 < m; j0 += cols) {
-            const size_t mb = m - j0 < cols ? m - j0 : cols;
-            asdnorm__block_dots(ix, sc->Q, nb, j0, mb, sc->block, mb);
-            scan_block(sc, norm, nb, j0, mb, mb);
-        }
-        refine(sc, norm, xb, nb, scores + r0, nearest ? nearest + r0 : NULL);
+        return ASDNORM_OK;
     }
+    /* Groups of tests, each scored whole by one thread with a single-threaded
+     * BLAS call per block: one pool of threads, no switching between the
+     * library's threads and the BLAS's (threads.c). A test's result does not
+     * depend on its group, so not on the thread count either. */
+    size_t g = (n + (size_t)nt - 1) / (size_t)nt;
+    g = g < ROWS ? g : ROWS;
+    const size_t groups = (n + g - 1) / g;
+    const bool serial = asdnorm__blas_serial_begin();
+#pragma omp parallel num_threads(nt)
+    {
+        struct work *w = &sc->w[asdnorm__thread_id()];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q = 0; q < groups; q++) {
+            const size_t r0 = q * g, nb = n - r0 < g ? n - r0 : g;
+            score_group(ix, w, norm, x + r0 * dim, nb, scores + r0,
+                        nearest ? nearest + r0 : NULL);
+        }
+    }
+    asdnorm__blas_serial_end(serial);
     return ASDNORM_OK;
 }

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* The library's own threads: finalize and batch scoring split their work
+ * between OpenMP threads (scoring: groups of tests, each on one thread with a
+ * single-threaded BLAS call per block). Whatever the thread count, every
+ * density constant, score and nearest position must be bitwise the same, and
+ * equal to a double brute force within float rounding. The data hold a cluster
+ * tighter than float resolution and exact duplicates, so that rows whose
+ * candidate lists overflow (the rescan paths) run inside the worker threads.
+ * When the BLAS is OpenBLAS, its thread count must be what it was before. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "testutil.h"
+
+/* Present when the BLAS is OpenBLAS. */
+extern int openblas_get_num_threads(void) __attribute__((weak));
+
+#define DIM 48
+#define M 1500
+#define N 900 /* N · M · DIM far above the library's threshold for threads */
+#define CLUSTER 40
+
+static const int k_threads[] = {1, 2, 3, 4};
+#define NT (sizeof k_threads / sizeof k_threads[0])
+
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* References: a Gaussian mixture, CLUSTER rows within 2⁻³⁰ (relative) of one
+ * point, and 5 exact duplicates. Tests: the same mixture, and 30 tests near
+ * the tight cluster. */
+static void make_data(uint64_t *seed, float **y, float **x)
+{
+    float *ref = tu_gauss(seed, M, DIM, 0.0, 1.0);
+    float *tst = tu_gauss(seed, N, DIM, 0.0, 1.0);
+    float *base = ref; /* row 0 */
+    for (size_t i = 0; i < M; i++)
+        for (size_t k = 0; k < DIM; k++)
+            ref[i * DIM + k] += (float)(i % 7) * 0.5f; /* 7 clusters */
+    for (size_t c = 1; c <= CLUSTER; c++)
+        for (size_t k = 0; k < DIM; k++)
+            ref[(7 * c) * DIM + k] = base[k] * (1.0f + (float)((c * 31 + k) % 5) * 0x1p-23f);
+    for (size_t c = 0; c < 5; c++)
+        memcpy(ref + (M - 1 - c) * DIM, ref + 100 * DIM, DIM * sizeof *ref);
+    for (size_t t = 0; t < 30; t++)
+        for (size_t k = 0; k < DIM; k++)
+            tst[(t * 29) * DIM + k] = base[k] + 1e-3f * tst[(t * 29) * DIM + k];
+    *y = ref;
+    *x = tst;
+}
+
+static void check_config(asdnorm_distance dist, asdnorm_density est, double param,
+                         asdnorm_norm norm)
+{
+    uint64_t seed = 0x7ea3 + (uint64_t)dist * 31 + (uint64_t)norm;
+    float *y, *x;
+    make_data(&seed, &y, &x);
+
+    double *dens[NT];
+    float *scores[NT];
+    size_t *nearest[NT];
+    const int before = openblas_get_num_threads ? openblas_get_num_threads() : 0;
+    for (size_t t = 0; t < NT; t++) {
+        set_threads(k_threads[t]);
+        asdnorm_index *ix = NULL;
+        asdnorm_scorer *sc = NULL;
+        assert_int_equal(asdnorm_index_new(DIM, dist, &ix), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_add(ix, y, M, NULL), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_finalize(ix, est, param), ASDNORM_OK);
+        dens[t] = malloc(M * sizeof *dens[t]);
+        assert_int_equal(asdnorm_index_get_density(ix, dens[t], M), ASDNORM_OK);
+        assert_int_equal(asdnorm_scorer_new(ix, norm, &sc), ASDNORM_OK);
+        scores[t] = malloc(N * sizeof *scores[t]);
+        nearest[t] = malloc(N * sizeof *nearest[t]);
+        assert_int_equal(asdnorm_scorer_score(sc, x, N, scores[t], nearest[t]), ASDNORM_OK);
+        if (openblas_get_num_threads)
+            assert_int_equal(openblas_get_num_threads(), before);
+        asdnorm_scorer_free(sc);
+        asdnorm_index_free(ix);
+    }
+    set_threads(k_threads[NT - 1]);
+
+    for (size_t t = 1; t < NT; t++) {
+        assert_memory_equal(dens[t], dens[0], M * sizeof *dens[0]);
+        assert_memory_equal(scores[t], scores[0], N * sizeof *scores[0]);
+        assert_memory_equal(nearest[t], nearest[0], N * sizeof *nearest[0]);
+    }
+
+    double *want_dens = malloc(M * sizeof *want_dens);
+    double *want = malloc(N * sizeof *want);
+    tu_density(dist, y, M, DIM, est, param, want_dens);
+    /* Absolute slack: the brute force normalizes cosine rows by division, off
+     * by double rounding (≈ 1e-16 · ‖x̂ − ŷ‖) from the library's exact unit
+     * vectors, which shows on near-duplicates; GWRP does not visit ranks whose
+     * weight is below 2⁻⁴⁵ (docs/math.md §2.2: error ≤ 2⁻⁴⁵ · d_max / (1 − r),
+     * d_max ≤ 1 under cosine, the only distance GWRP is used with here). */
+    const double slack = est == ASDNORM_DENSITY_GWRP ? 0x1p-45 / (1.0 - param) : 1e-20;
+    for (size_t j = 0; j < M; j++)
+        if (!tu_close(dens[0][j], want_dens[j], 1e-12, slack))
+            fail_msg("density %zu: %.17g, brute force %.17g", j, dens[0][j], want_dens[j]);
+    tu_scores(dist, y, M, DIM, want_dens, est, norm, x, N, want, NULL);
+    for (size_t i = 0; i < N; i++)
+        if (!tu_close(scores[0][i], want[i], 0x1p-23, 0))
+            fail_msg("score %zu: %.9g, brute force %.17g", i, (double)scores[0][i], want[i]);
+
+    for (size_t t = 0; t < NT; t++) {
+        free(dens[t]);
+        free(scores[t]);
+        free(nearest[t]);
+    }
+    free(want_dens);
+    free(want);
+    free(y);
+    free(x);
+}
+
+static void test_cosine_ratio(void **state)
+{
+    (void)state;
+    check_config(ASDNORM_DISTANCE_COSINE, ASDNORM_DENSITY_KNN, 5, ASDNORM_NORM_RATIO);
+}
+
+static void test_cosine_difference(void **state)
+{
+    (void)state;
+    check_config(ASDNORM_DISTANCE_COSINE, ASDNORM_DENSITY_GWRP, 0.6, ASDNORM_NORM_DIFFERENCE);
+}
+
+static void test_euclidean_ratio(void **state)
+{
+    (void)state;
+    check_config(ASDNORM_DISTANCE_EUCLIDEAN, ASDNORM_DENSITY_KNN, 1, ASDNORM_NORM_RATIO);
+}
+
+static void test_mse_none(void **state)
+{
+    (void)state;
+    check_config(ASDNORM_DISTANCE_MSE, ASDNORM_DENSITY_KNN, 16, ASDNORM_NORM_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cosine_ratio),
+        cmocka_unit_test(test_cosine_difference),
+        cmocka_unit_test(test_euclidean_ratio),
+        cmocka_unit_test(test_mse_none),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
