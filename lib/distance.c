@@ -153,9 +153,12 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * distance is a constant in each loop, so asdnorm__dot_to_dist reduces to
      * its one case there and the loop vectorizes. */
     const float mse_scale = 1.0f / (float)ix->dim;
+    /* One thread when called from inside the library's own parallel region. */
+    const int nt = asdnorm__threads();
     switch (ix->distance) {
     case ASDNORM_DISTANCE_COSINE:
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
+    num_threads(nt)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             for (size_t j = 0; j < nr; j++)
@@ -167,7 +170,8 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * conversion, which is the point: each loop is compiled for its case. */
     /* NOLINTNEXTLINE(bugprone-branch-clone) */
     case ASDNORM_DISTANCE_EUCLIDEAN:
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
+    num_threads(nt)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];
@@ -177,7 +181,8 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
         }
         break;
     case ASDNORM_DISTANCE_MSE:
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
+    num_threads(nt)
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];

@@ -314,29 +314,28 @@ static asdnorm_status run(const struct job *jb)
  * c_j = 1, is not normalized as a reference but is as a query) — each pair
  * needs computing once. Rows are taken in strips I = [r0, r0 + nb); one sgemm
  * gives the strip against the references j ≥ r0 only (the upper triangle, half
- * the flops of run()). Every row keeps a persistent bounded max-heap of its
- * SYM_MARGIN-widened c smallest lower bounds across strips; the strip feeds row
- * i ∈ I its columns j ≥ r0, and column j ≥ r0 + nb the entries (i, j), i ∈ I —
- * row j's columns below r0 + nb — so each row sees every other reference once.
+ * the flops of run()). Every row keeps, across strips, the k smallest upper
+ * bounds seen (their largest is U) and the list of references whose lower
+ * bound was ≤ U when offered (struct symrows); the strip feeds row i ∈ I its
+ * columns j ≥ r0, and column j ≥ r0 + nb the entries (i, j), i ∈ I — row j's
+ * columns below r0 + nb — so each row sees every other reference once.
  * One error scale E serves all rows (the largest: with qaux the largest query
  * norm², euclidean and mse; cosine's does not depend on the row), so the bound
- * err(E, d̃(i, j)) holds for d(j, i) too as the distances are equal. The heap of a row holds the c smallest (v, j) of a
- * strict order whatever the order of the offers, and only one thread touches a
- * heap during a strip, so the result does not depend on the thread count; after
- * the last strip each row is finished as in run() (refined exactly), and a row
- * whose heap overflowed is recomputed from scratch (one sgemv).
- * Memory: M · c heap entries of 12 bytes, used only while it stays below
- * SYM_HEAP_BYTES (else run(), which needs per-thread heaps only). */
+ * err(E, d̃(i, j)) holds for d(j, i) too as the distances are equal. After the
+ * last strip a row's candidates are the references with lower bound ≤ its
+ * final U whatever the order of the offers, and only one thread touches a row
+ * during a strip, so the result does not depend on the thread count; each row
+ * is finished as in run() (refined exactly), and a row whose list overflowed
+ * is recomputed from scratch (one sgemv).
+ * Memory: per row, c list entries of 12 bytes and k upper bounds, used only
+ * while it stays below SYM_HEAP_BYTES (else run(), which needs per-thread
+ * heaps only). */
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
 #define SYM_COLS 512 /* columns per work item of the column phase */
-/* Strip height, within BLOCK_BYTES. Taller than run()'s blocks: every strip is
- * one BLAS call followed by OpenMP regions, and each switch between the two
- * thread pools costs milliseconds of spin-waiting (libgomp's idle thread spins
- * after a region on the core the next sgemm needs); fewer, taller strips pay it
- * less often (10,000 × 10,000 × 512: 0.94–0.99 s → 0.87–0.88 s). The price is
- * the strip's own nb × nb square, computed whole: about M · nb / 2 extra pairs,
- * 8 % of the M² / 2 at M = 10,000 (nb = 838). */
+/* Strip height, within BLOCK_BYTES. Taller strips mean fewer BLAS calls and
+ * barriers; the price is the strip's own nb × nb square, computed whole: about
+ * M · nb / 2 extra pairs, 8 % of the M² / 2 at M = 10,000 (nb = 838). */
 #define SYM_MAX_ROWS 1024
 
 struct sent {
@@ -344,56 +343,80 @@ struct sent {
     uint32_t j;
 };
 
-static bool sless(struct sent a, struct sent b)
-{
-    return a.v < b.v || (a.v == b.v && a.j < b.j);
-}
+/* Per row, across the strips: the k smallest upper bounds seen (a max-heap,
+ * whose top is U, the row's current bound on its k-th distance), and the
+ * candidates, every reference whose lower bound was ≤ U when offered. U only
+ * decreases, so after the last strip the candidates with lower bound ≤ the
+ * final U are exactly those of the whole row, whatever the order of the
+ * offers. A full list is compacted (entries above the current U dropped);
+ * when it is still full, more than cap references are within rounding of each
+ * other and the row is marked to be recomputed whole at the end. */
+struct symrows {
+    struct sent *c; /* M × cap candidates */
+    float *ub;      /* M × k max-heaps of upper bounds */
+    uint32_t *nc;   /* candidates per row */
+    uint32_t *nub;  /* upper bounds per row (≤ k) */
+    float *thr;     /* U per row: the heap's top once it holds k, else +∞ */
+    uint8_t *over;  /* the row's list overflowed */
+    size_t cap, k;
+};
 
-static void ssift_down(struct sent *h, size_t n, size_t i)
+static void fsift_down(float *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, big = i;
-        if (l < n && sless(h[big], h[l]))
+        if (l < n && h[l] > h[big])
             big = l;
-        if (l + 1 < n && sless(h[big], h[l + 1]))
+        if (l + 1 < n && h[l + 1] > h[big])
             big = l + 1;
         if (big == i)
             return;
-        struct sent t = h[i];
+        float t = h[i];
         h[i] = h[big];
         h[big] = t;
         i = big;
     }
 }
 
-struct symheaps {
-    struct sent *h; /* M × cap */
-    uint32_t *n;    /* entries per row */
-    float *thr;     /* per row: the heap's largest key once full, else +∞ */
-    size_t cap;
-};
-
-/* Offer (lo, d, j) to row i's heap. */
-static inline void sym_offer(struct symheaps *H, size_t i, float lo, float d, size_t j)
+/* Offer reference j, float distance d with bounds [lo, ub], to row i; the
+ * caller has checked lo ≤ R->thr[i]. */
+static inline void sym_offer(struct symrows *R, size_t i, float lo, float d, float ub, size_t j)
 {
-    struct sent *h = H->h + i * H->cap;
-    struct sent e = {lo, d, (uint32_t)j};
-    size_t n = H->n[i];
-    if (n < H->cap) {
-        size_t p = n;
-        while (p > 0 && sless(h[(p - 1) / 2], e)) {
-            h[p] = h[(p - 1) / 2];
+    float *u = R->ub + i * R->k;
+    const size_t n = R->nub[i];
+    if (n < R->k) {
+        size_t p = n; /* sift up */
+        while (p > 0 && u[(p - 1) / 2] < ub) {
+            u[p] = u[(p - 1) / 2];
             p = (p - 1) / 2;
         }
-        h[p] = e;
-        H->n[i] = (uint32_t)(n + 1);
-        if (n + 1 == H->cap)
-            H->thr[i] = h[0].v;
-    } else if (sless(e, h[0])) {
-        h[0] = e;
-        ssift_down(h, n, 0);
-        H->thr[i] = h[0].v;
+        u[p] = ub;
+        R->nub[i] = (uint32_t)(n + 1);
+        if (n + 1 == R->k)
+            R->thr[i] = u[0];
+    } else if (ub < u[0]) {
+        u[0] = ub;
+        fsift_down(u, n, 0);
+        R->thr[i] = u[0];
     }
+    if (R->over[i] || lo > R->thr[i])
+        return;
+    struct sent *c = R->c + i * R->cap;
+    size_t nc = R->nc[i];
+    if (nc == R->cap) {
+        const float U = R->thr[i];
+        size_t r = 0;
+        for (size_t t = 0; t < nc; t++)
+            if (c[t].v <= U)
+                c[r++] = c[t];
+        nc = r;
+        if (nc == R->cap) {
+            R->over[i] = 1;
+            return;
+        }
+    }
+    c[nc] = (struct sent){lo, d, (uint32_t)j};
+    R->nc[i] = (uint32_t)(nc + 1);
 }
 
 static bool symmetric(const asdnorm_index *ix)
@@ -408,24 +431,19 @@ static bool symmetric(const asdnorm_index *ix)
 
 /* The end of a row once all strips are in: its candidates (lower bound ≤ U),
  * refined exactly. rowbuf (M floats) and q (dim floats) are the thread's. */
-static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, struct symheaps *H,
+static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const struct symrows *R,
                                  size_t i, float E, float *rowbuf, float *q)
 {
     const asdnorm_index *ix = jb->ix;
-    const size_t m = ix->size, dim = ix->dim, n = H->n[i];
+    const size_t m = ix->size, dim = ix->dim, n = R->nc[i];
     const float *raw = ix->vectors + i * dim;
-    const struct sent *h = H->h + i * H->cap;
+    const struct sent *c = R->c + i * R->cap;
+    const float U = R->thr[i];
     float qaux;
     double qnorm;
     asdnorm__prepare_queries(ix, raw, 1, q, &qaux, &qnorm);
-    float maxlo = -INFINITY;
-    for (size_t t = 0; t < n; t++) {
-        s->ub[t] = h[t].d + asdnorm__err(ix, E, h[t].d);
-        maxlo = h[t].v > maxlo ? h[t].v : maxlo;
-    }
-    const float U = kth_smallest(s->ub, n, jb->k);
     size_t r = 0;
-    if (n == H->cap && n < m - 1 && maxlo <= U) {
+    if (R->over[i]) {
         asdnorm__block_distances(ix, q, &qaux, 1, 0, m, rowbuf, m);
         for (size_t j = 0; j < m; j++) {
             if (j == i)
@@ -436,8 +454,8 @@ static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, struct
         }
     } else {
         for (size_t t = 0; t < n; t++)
-            if (h[t].v <= U)
-                s->heap[r++] = (struct hcand){h[t].v, h[t].d, h[t].j};
+            if (c[t].v <= U)
+                s->heap[r++] = (struct hcand){c[t].v, c[t].d, c[t].j};
     }
     return finish_row(jb, s, r, i, raw, qnorm);
 }
@@ -486,9 +504,14 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
         rows = m;
 
     const int nt = asdnorm__threads();
-    struct symheaps H = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
-                         asdnorm__calloc(m, sizeof(uint32_t)), asdnorm__mallocn(m, sizeof(float)),
-                         cap};
+    struct symrows R = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
+                        asdnorm__mallocn(m * jb->k, sizeof(float)),
+                        asdnorm__calloc(m, sizeof(uint32_t)),
+                        asdnorm__calloc(m, sizeof(uint32_t)),
+                        asdnorm__mallocn(m, sizeof(float)),
+                        asdnorm__calloc(m, sizeof(uint8_t)),
+                        cap,
+                        jb->k};
     float *block = asdnorm__mallocn(rows * m, sizeof *block);
     float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
     float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
@@ -496,7 +519,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     float *rowbuf = asdnorm__mallocn((size_t)nt * m, sizeof *rowbuf);
     float *qbuf = asdnorm__mallocn((size_t)nt * dim, sizeof *qbuf);
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
-    asdnorm_status st = H.h && H.n && H.thr && block && Q && qaux && qnorm && rowbuf && qbuf && s
+    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && block && Q && qaux && qnorm && rowbuf && qbuf && s
                             ? ASDNORM_OK
                             : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
@@ -511,7 +534,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     if (st != ASDNORM_OK)
         goto out;
     for (size_t i = 0; i < m; i++)
-        H.thr[i] = INFINITY;
+        R.thr[i] = INFINITY;
 
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     float qmax = 0.0f;
@@ -524,35 +547,50 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     const float E = asdnorm__error_scale(ix, qmax, aux_max);
     const float cap_e = err_cap(ix, E);
 
+    /* One pool of threads (threads.c): the team computes each strip's
+     * distances, its columns split evenly between the threads, each a
+     * single-threaded BLAS call; then the same team scans the strip. */
+    const bool par = nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK;
+    const bool serial = par && asdnorm__blas_serial_begin();
+#pragma omp parallel num_threads(nt) if (par)
     for (size_t r0 = 0; r0 < m; r0 += rows) {
         const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
+#pragma omp single
         asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
-        asdnorm__block_distances(ix, Q, qaux, nb, r0, w, block, w);
+        /* Piece p of nt: columns [w·p/nt, w·(p+1)/nt), starts rounded down to
+         * a multiple of 64. The values do not depend on the split. */
+#pragma omp for schedule(static)
+        for (int p = 0; p < nt; p++) {
+            const size_t a = p == 0 ? 0 : (w * (size_t)p / (size_t)nt) & ~(size_t)63;
+            const size_t b = p == nt - 1 ? w : (w * (size_t)(p + 1) / (size_t)nt) & ~(size_t)63;
+            if (a < b)
+                asdnorm__block_distances(ix, Q, qaux, nb, r0 + a, b - a, block + a, w);
+        }
         /* Work items: the nb rows of the strip, then the columns past it in
          * chunks of SYM_COLS. They touch disjoint heaps. */
         const size_t ncol = w - nb, nchunks = (ncol + SYM_COLS - 1) / SYM_COLS;
         const long items = (long)(nb + nchunks);
-#pragma omp parallel for schedule(dynamic, 1) if (nb * w >= ASDNORM_PARALLEL_WORK) num_threads(nt)
+#pragma omp for schedule(dynamic, 1)
         for (long it = 0; it < items; it++) {
             if ((size_t)it < nb) {
                 const size_t ii = (size_t)it, i = r0 + ii;
                 const float *row = block + ii * w;
                 for (size_t t0 = 0; t0 < w; t0 += CHUNK) {
                     const size_t t1 = w - t0 < CHUNK ? w : t0 + CHUNK;
-                    if (!any_below(row + t0, t1 - t0, cap_e, H.thr[i]))
+                    if (!any_below(row + t0, t1 - t0, cap_e, R.thr[i]))
                         continue;
                     for (size_t t = t0; t < t1; t++) {
                         if (t == ii)
                             continue;
-                        const float lo = row[t] - asdnorm__err(ix, E, row[t]);
-                        if (lo <= H.thr[i])
-                            sym_offer(&H, i, lo, row[t], r0 + t);
+                        const float e = asdnorm__err(ix, E, row[t]);
+                        if (row[t] - e <= R.thr[i])
+                            sym_offer(&R, i, row[t] - e, row[t], row[t] + e, r0 + t);
                     }
                 }
             } else {
                 const size_t a = nb + ((size_t)it - nb) * SYM_COLS;
                 const size_t b = w - a < SYM_COLS ? w : a + SYM_COLS;
-                const float *thr = H.thr + r0;
+                const float *thr = R.thr + r0;
                 for (size_t ii = 0; ii < nb; ii++) {
                     const float *row = block + ii * w;
                     for (size_t t0 = a; t0 < b; t0 += CHUNK) {
@@ -563,9 +601,9 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
                         if (!any)
                             continue;
                         for (size_t t = t0; t < t1; t++) {
-                            const float lo = row[t] - asdnorm__err(ix, E, row[t]);
-                            if (lo <= thr[t])
-                                sym_offer(&H, r0 + t, lo, row[t], r0 + ii);
+                            const float e = asdnorm__err(ix, E, row[t]);
+                            if (row[t] - e <= thr[t])
+                                sym_offer(&R, r0 + t, row[t] - e, row[t], row[t] + e, r0 + ii);
                         }
                     }
                 }
@@ -574,10 +612,10 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     }
 
     asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 16) if (m * ix->dim >= ASDNORM_PARALLEL_WORK) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 16) if (par) num_threads(nt)
     for (size_t i = 0; i < m; i++) {
         const int tid = asdnorm__thread_id();
-        asdnorm_status rst = sym_finish(jb, &s[tid], &H, i, E, rowbuf + (size_t)tid * m,
+        asdnorm_status rst = sym_finish(jb, &s[tid], &R, i, E, rowbuf + (size_t)tid * m,
                                         qbuf + (size_t)tid * dim);
         if (rst != ASDNORM_OK) {
 #pragma omp critical(asdnorm_knn_status)
@@ -586,11 +624,15 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
         }
     }
     st = bst;
+    asdnorm__blas_serial_end(serial);
 out:
     free_scratch(s, nt);
-    asdnorm__free(H.h);
-    asdnorm__free(H.n);
-    asdnorm__free(H.thr);
+    asdnorm__free(R.c);
+    asdnorm__free(R.ub);
+    asdnorm__free(R.nc);
+    asdnorm__free(R.nub);
+    asdnorm__free(R.thr);
+    asdnorm__free(R.over);
     asdnorm__free(block);
     asdnorm__free(Q);
     asdnorm__free(qaux);
@@ -607,11 +649,12 @@ asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn
         return ASDNORM_E_ARG;
     const size_t m = ix->size;
     struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx};
-    /* The symmetric path's per-row heap: k plus a margin, at most M − 1. */
+    /* The symmetric path's per-row list: k plus a margin, at most M − 1. */
     const size_t extra = k > SYM_MARGIN ? k : SYM_MARGIN;
     const size_t cap = m - 1 - k < extra ? m - 1 : k + extra;
     size_t bytes;
-    if (m <= UINT32_MAX && asdnorm__mul_ok(m, cap * sizeof(struct sent), &bytes) &&
+    if (m <= UINT32_MAX &&
+        asdnorm__mul_ok(m, cap * sizeof(struct sent) + k * sizeof(float), &bytes) &&
         bytes <= SYM_HEAP_BYTES && symmetric(ix))
         return run_sym(&jb, cap);
     return run(&jb);
