@@ -8,7 +8,9 @@
  *   asdnorm-bench memcheck M D K      peak RSS of finalize (cosine, KNN K) for M × D
  *   asdnorm-bench scoremem M D N      peak RSS of scoring N tests against M × D
  *
- * Timings are medians over the repetitions. Limits:
+ * Timings are medians over the repetitions; each repetition runs a limit and
+ * the library back to back, and ratios are medians of per-repetition ratios
+ * (with their range). Limits:
  *  - sgemm: cblas_sgemm of the full product (N × M × D), computed as 1024-row
  *    strips into one reused buffer (an N × M result would not fit for M = 50,000),
  *  - sgemv: cblas_sgemv over the M × D references,
@@ -137,44 +139,6 @@ static long peak_rss_kib(void)
 
 /* ---- limits -------------------------------------------------------------- */
 
-/* Median time of the full nq × m × d product (1024-row strips). */
-static double time_sgemm(const float *Q, size_t nq, const float *Y, size_t m, size_t d)
-{
-    const size_t strip = 1024;
-    float *C = xmalloc((nq < strip ? nq : strip) * m * sizeof *C);
-    double t[64], c[64];
-    for (int r = 0; r < REPS + 1; r++) {
-        double t0 = now(), c0 = cpu_now();
-        for (size_t i0 = 0; i0 < nq; i0 += strip) {
-            size_t nb = nq - i0 < strip ? nq - i0 : strip;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0f,
-                        Q + i0 * d, (int)d, Y, (int)d, 0.0f, C, (int)m);
-        }
-        if (r > 0) /* first run warms up */
-            t[r - 1] = now() - t0, c[r - 1] = cpu_now() - c0;
-    }
-    free(C);
-    last_cpu = median(c, REPS);
-    return median(t, REPS);
-}
-
-static double time_sgemv(const float *Y, size_t m, size_t d, const float *q)
-{
-    float *out = xmalloc(m * sizeof *out);
-    double t[256], c[256];
-    int reps = 101;
-    for (int r = 0; r < reps + 5; r++) {
-        double t0 = now(), c0 = cpu_now();
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)d, 1.0f, Y, (int)d, q, 1, 0.0f,
-                    out, 1);
-        if (r >= 5)
-            t[r - 5] = now() - t0, c[r - 5] = cpu_now() - c0;
-    }
-    free(out);
-    last_cpu = median(c, reps);
-    return median(t, reps);
-}
-
 /* Streaming read and copy bandwidth over a 512 MiB buffer, bytes/s. */
 static void bandwidth(double *read_bw, double *copy_bw)
 {
@@ -213,18 +177,6 @@ static asdnorm_index *build(const float *Y, size_t m, size_t d)
     check(asdnorm_index_new(d, ASDNORM_DISTANCE_COSINE, &ix), "index_new");
     check(asdnorm_index_add(ix, Y, m, NULL), "index_add");
     return ix;
-}
-
-static double time_finalize(asdnorm_index *ix, size_t k)
-{
-    double t[64], c[64];
-    for (int r = 0; r < REPS; r++) {
-        double t0 = now(), c0 = cpu_now();
-        check(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, (double)k), "finalize");
-        t[r] = now() - t0, c[r] = cpu_now() - c0;
-    }
-    last_cpu = median(c, REPS);
-    return median(t, REPS);
 }
 
 static double time_score(asdnorm_scorer *sc, const float *X, size_t n, float *s, int reps)
@@ -273,50 +225,119 @@ struct shape {
     size_t m, n, d;
 };
 
+/* One timed call: wall and CPU seconds into *t and *c. */
+#define TIMED(t, c, call)                                                       \
+    do {                                                                        \
+        double t0_ = now(), c0_ = cpu_now();                                    \
+        call;                                                                   \
+        *(t) = now() - t0_, *(c) = cpu_now() - c0_;                             \
+    } while (0)
+
+/* The limit: the full nq × m × d product, as 1024-row strips into one reused
+ * buffer C (a 50,000 × 50,000 result would not fit). */
+static void sgemm_strips(const float *Q, size_t nq, const float *Y, size_t m, size_t d, float *C)
+{
+    const size_t strip = 1024;
+    for (size_t i0 = 0; i0 < nq; i0 += strip) {
+        size_t nb = nq - i0 < strip ? nq - i0 : strip;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0f,
+                    Q + i0 * d, (int)d, Y, (int)d, 0.0f, C, (int)m);
+    }
+}
+
+static void print_ratio(const char *what, const double *r, int n, const char *target)
+{
+    double v[256];
+    memcpy(v, r, (size_t)n * sizeof *v);
+    double med = median(v, n); /* sorts v */
+    printf("   %-44s median %5.3f  (range %5.3f – %5.3f)  %s\n", what, med, v[0], v[n - 1],
+           target);
+}
+
+/* Each repetition measures the limits and the library back to back (sgemm
+ * M×M×D, finalize K = 1 and 16, sgemm N×M×D, scoring), so that a ratio compares
+ * two runs made under the same conditions: the machine's speed drifts by
+ * ±15 % over a minute (shared caches, memory, other tenants). The ratios are
+ * the medians of the per-repetition ratios, with their range; the times are
+ * medians. Single-sample scoring: see below. */
 static void run_shape(struct shape s, int with_single)
 {
     float *Y = make_data(s.m, s.d, 1), *X = make_data(s.n, s.d, 2);
     printf("\n== M = %zu, N = %zu, D = %zu (cosine) ==\n", s.m, s.n, s.d);
-
-    /* Limits: the library's own inputs are normalized; the products are the same shape.
-     * Each line: wall ms, CPU ms (all threads), and the ratio of each to its limit. */
-    double t_mm = time_sgemm(Y, s.m, Y, s.m, s.d), c_mm = last_cpu;
-    double t_nm = time_sgemm(X, s.n, Y, s.m, s.d), c_nm = last_cpu;
-    double f_mm = 2.0 * (double)s.m * (double)s.m * (double)s.d;
-    double f_nm = 2.0 * (double)s.n * (double)s.m * (double)s.d;
-    printf("limit  sgemm M×M×D         wall %9.1f ms  cpu %9.1f ms  %6.1f GFLOP/s\n",
-           1e3 * t_mm, 1e3 * c_mm, 1e-9 * f_mm / t_mm);
-    printf("limit  sgemm N×M×D         wall %9.1f ms  cpu %9.1f ms  %6.1f GFLOP/s\n",
-           1e3 * t_nm, 1e3 * c_nm, 1e-9 * f_nm / t_nm);
-
+    const size_t strip = 1024;
+    size_t rows = s.m > s.n ? s.m : s.n;
+    float *C = xmalloc((rows < strip ? rows : strip) * s.m * sizeof *C);
+    float *scores = xmalloc(s.n * sizeof *scores);
     asdnorm_index *ix = build(Y, s.m, s.d);
-    double t_f1 = time_finalize(ix, 1), c_f1 = last_cpu;
-    double t_f16 = time_finalize(ix, 16), c_f16 = last_cpu;
-    printf("asdnorm finalize K=1       wall %9.1f ms  cpu %9.1f ms  = %5.3f (cpu %5.3f) × sgemm "
-           "M×M×D  (target ≤ 0.6)\n", 1e3 * t_f1, 1e3 * c_f1, t_f1 / t_mm, c_f1 / c_mm);
-    printf("asdnorm finalize K=16      wall %9.1f ms  cpu %9.1f ms  = %5.3f (cpu %5.3f) × sgemm "
-           "M×M×D  (target ≤ 0.6)\n", 1e3 * t_f16, 1e3 * c_f16, t_f16 / t_mm, c_f16 / c_mm);
-
     asdnorm_scorer *sc;
     check(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &sc), "scorer_new");
-    float *scores = xmalloc(s.n * sizeof *scores);
-    double t_sc = time_score(sc, X, s.n, scores, REPS), c_sc = last_cpu;
-    printf("asdnorm score N×M          wall %9.1f ms  cpu %9.1f ms  = %5.3f (cpu %5.3f) of sgemm "
-           "throughput  (target ≥ 0.9)\n", 1e3 * t_sc, 1e3 * c_sc, t_nm / t_sc, c_nm / c_sc);
-    printf("asdnorm finalize K=16 + score       = %5.3f (cpu %5.3f) × (sgemm M×M×D + N×M×D)\n",
-           (t_f16 + t_sc) / (t_mm + t_nm), (c_f16 + c_sc) / (c_mm + c_nm));
+
+    enum { MM, F1, F16, NM, SC, NT_ };
+    double t[NT_][64], c[NT_][64], r_f1[64], r_f16[64], r_sc[64], r_all[64];
+    for (int r = -1; r < REPS; r++) { /* r = −1 warms up */
+        double tt[NT_], cc[NT_];
+        TIMED(&tt[MM], &cc[MM], sgemm_strips(Y, s.m, Y, s.m, s.d, C));
+        TIMED(&tt[F1], &cc[F1],
+              check(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 1.0), "finalize"));
+        TIMED(&tt[F16], &cc[F16],
+              check(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 16.0), "finalize"));
+        TIMED(&tt[NM], &cc[NM], sgemm_strips(X, s.n, Y, s.m, s.d, C));
+        TIMED(&tt[SC], &cc[SC], check(asdnorm_scorer_score(sc, X, s.n, scores, NULL), "score"));
+        if (r < 0)
+            continue;
+        for (int k = 0; k < NT_; k++)
+            t[k][r] = tt[k], c[k][r] = cc[k];
+        r_f1[r] = tt[F1] / tt[MM];
+        r_f16[r] = tt[F16] / tt[MM];
+        r_sc[r] = tt[NM] / tt[SC];
+        r_all[r] = (tt[F16] + tt[SC]) / (tt[MM] + tt[NM]);
+    }
+    double f_mm = 2.0 * (double)s.m * (double)s.m * (double)s.d;
+    double f_nm = 2.0 * (double)s.n * (double)s.m * (double)s.d;
+    static const char *const name[NT_] = {"limit  sgemm M×M×D", "asdnorm finalize K=1",
+                                          "asdnorm finalize K=16", "limit  sgemm N×M×D",
+                                          "asdnorm score N×M"};
+    for (int k = 0; k < NT_; k++) {
+        double tm = median(t[k], REPS), cm = median(c[k], REPS);
+        printf("%-26s wall %9.1f ms  cpu %9.1f ms", name[k], 1e3 * tm, 1e3 * cm);
+        if (k == MM || k == NM)
+            printf("  %6.1f GFLOP/s", 1e-9 * (k == MM ? f_mm : f_nm) / tm);
+        printf("\n");
+    }
+    print_ratio("finalize K=1 / sgemm M×M×D", r_f1, REPS, "(target ≤ 0.6)");
+    print_ratio("finalize K=16 / sgemm M×M×D", r_f16, REPS, "(target ≤ 0.6)");
+    print_ratio("score: fraction of sgemm N×M×D throughput", r_sc, REPS, "(target ≥ 0.9)");
+    print_ratio("finalize K=16 + score / both sgemms", r_all, REPS, "");
 
     if (with_single) {
-        double t_gemv = time_sgemv(Y, s.m, s.d, X), c_gemv = last_cpu;
-        double t_one = time_score(sc, X, 1, scores, 201), c_one = last_cpu;
-        printf("limit  sgemv M×D           wall %9.3f ms  cpu %9.3f ms\n", 1e3 * t_gemv,
-               1e3 * c_gemv);
-        printf("asdnorm score N=1          wall %9.3f ms  cpu %9.3f ms  = %5.3f (cpu %5.3f) × "
-               "sgemv  (target ≤ 1.25)\n", 1e3 * t_one, 1e3 * c_one, t_one / t_gemv,
-               c_one / c_gemv);
+        /* Alternating runs of 25 sgemv calls and 25 scoring calls, the first 5 of each
+         * run warming the caches (the index holds its own copy of the references:
+         * alternating single calls would stream both copies from memory). */
+        enum { RUNS = 15, CALLS = 25, WARM = 5 };
+        double tg[RUNS], to[RUNS], ro[RUNS], v[CALLS];
+        float *out = xmalloc(s.m * sizeof *out);
+        for (int r = 0; r < RUNS; r++) {
+            double cpu;
+            for (int k = 0; k < CALLS; k++)
+                TIMED(&v[k], &cpu,
+                      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)s.m, (int)s.d, 1.0f, Y,
+                                  (int)s.d, X + (size_t)k * s.d, 1, 0.0f, out, 1));
+            tg[r] = median(v + WARM, CALLS - WARM);
+            for (int k = 0; k < CALLS; k++)
+                TIMED(&v[k], &cpu,
+                      check(asdnorm_scorer_score(sc, X + (size_t)k * s.d, 1, scores, NULL),
+                            "score"));
+            to[r] = median(v + WARM, CALLS - WARM);
+            ro[r] = to[r] / tg[r];
+        }
+        free(out);
+        printf("%-26s wall %9.3f ms\n", "limit  sgemv M×D", 1e3 * median(tg, RUNS));
+        printf("%-26s wall %9.3f ms\n", "asdnorm score N=1", 1e3 * median(to, RUNS));
+        print_ratio("score N=1 / sgemv (runs of 20)", ro, RUNS, "(target ≤ 1.25)");
     }
     asdnorm_scorer_free(sc);
     asdnorm_index_free(ix);
+    free(C);
     free(scores);
     free(X);
     free(Y);

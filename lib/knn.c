@@ -333,6 +333,9 @@ static asdnorm_status run(const struct job *jb)
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
 #define SYM_COLS 512 /* columns per work item of the column phase */
+/* Sub-strips per strip: the strip's own square is computed as SYM_SUB
+ * sub-strips from their diagonal on, wasting nb² / (2 · SYM_SUB) pairs. */
+#define SYM_SUB 8
 /* Strip height, within BLOCK_BYTES. Taller strips mean fewer BLAS calls and
  * barriers; the price is the strip's own nb × nb square, computed whole: about
  * M · nb / 2 extra pairs, 8 % of the M² / 2 at M = 10,000 (nb = 838). */
@@ -494,6 +497,50 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     return run(&jb);
 }
 
+/* Row ii of the strip starting at r0: its entries in columns [from, w)
+ * (strip-relative, its own column skipped) offered to row r0 + ii. */
+static void sym_row(const asdnorm_index *ix, struct symrows *R, const float *row, size_t r0,
+                    size_t ii, size_t from, size_t w, float E, float cap_e)
+{
+    const size_t i = r0 + ii;
+    for (size_t t0 = from; t0 < w; t0 += CHUNK) {
+        const size_t t1 = w - t0 < CHUNK ? w : t0 + CHUNK;
+        if (!any_below(row + t0, t1 - t0, cap_e, R->thr[i]))
+            continue;
+        for (size_t t = t0; t < t1; t++) {
+            if (t == ii)
+                continue;
+            const float e = asdnorm__err(ix, E, row[t]);
+            if (row[t] - e <= R->thr[i])
+                sym_offer(R, i, row[t] - e, row[t], row[t] + e, r0 + t);
+        }
+    }
+}
+
+/* The strip's rows [0, nrows), columns [a, b): entry (ii, t) offered to row
+ * r0 + t as its distance to r0 + ii. */
+static void sym_columns(const asdnorm_index *ix, struct symrows *R, const float *block, size_t w,
+                        size_t r0, size_t nrows, size_t a, size_t b, float E, float cap_e)
+{
+    const float *thr = R->thr + r0;
+    for (size_t ii = 0; ii < nrows; ii++) {
+        const float *row = block + ii * w;
+        for (size_t t0 = a; t0 < b; t0 += CHUNK) {
+            const size_t t1 = b - t0 < CHUNK ? b : t0 + CHUNK;
+            int any = 0;
+            for (size_t t = t0; t < t1; t++)
+                any |= row[t] - cap_e <= thr[t];
+            if (!any)
+                continue;
+            for (size_t t = t0; t < t1; t++) {
+                const float e = asdnorm__err(ix, E, row[t]);
+                if (row[t] - e <= thr[t])
+                    sym_offer(R, r0 + t, row[t] - e, row[t], row[t] + e, r0 + ii);
+            }
+        }
+    }
+}
+
 static asdnorm_status run_sym(const struct job *jb, size_t cap)
 {
     const asdnorm_index *ix = jb->ix;
@@ -548,65 +595,56 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     const float cap_e = err_cap(ix, E);
 
     /* One pool of threads (threads.c): the team computes each strip's
-     * distances, its columns split evenly between the threads, each a
-     * single-threaded BLAS call; then the same team scans the strip. */
+     * distances with single-threaded BLAS calls, then scans the strip. */
     const bool par = nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK;
     const bool serial = par && asdnorm__blas_serial_begin();
 #pragma omp parallel num_threads(nt) if (par)
     for (size_t r0 = 0; r0 < m; r0 += rows) {
         const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
+        const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
 #pragma omp single
         asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
-        /* Piece p of nt: columns [w·p/nt, w·(p+1)/nt), starts rounded down to
-         * a multiple of 64. The values do not depend on the split. */
-#pragma omp for schedule(static)
-        for (int p = 0; p < nt; p++) {
-            const size_t a = p == 0 ? 0 : (w * (size_t)p / (size_t)nt) & ~(size_t)63;
-            const size_t b = p == nt - 1 ? w : (w * (size_t)(p + 1) / (size_t)nt) & ~(size_t)63;
-            if (a < b)
-                asdnorm__block_distances(ix, Q, qaux, nb, r0 + a, b - a, block + a, w);
+        /* The strip's distances: sub-strip s (rows [s·q, s·q + q)) against the
+         * columns from s·q on, so that of the strip's own nb × nb square only
+         * the upper triangle and the sub-strips' diagonal squares are computed;
+         * and the columns past the square in nt pieces (starts rounded down to
+         * multiples of 64). The values do not depend on the split. */
+#pragma omp for schedule(dynamic, 1)
+        for (int p = 0; p < SYM_SUB + nt; p++) {
+            if (p < SYM_SUB) {
+                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
+                if (a < b)
+                    asdnorm__block_distances(ix, Q + a * dim, qaux + a, b - a, r0 + a, nb - a,
+                                             block + a * w + a, w);
+            } else {
+                const size_t ncol = w - nb, pp = (size_t)p - SYM_SUB;
+                const size_t a = pp == 0 ? 0 : (ncol * pp / (size_t)nt) & ~(size_t)63;
+                const size_t b = (int)pp == nt - 1 ? ncol
+                                                   : (ncol * (pp + 1) / (size_t)nt) & ~(size_t)63;
+                if (a < b)
+                    asdnorm__block_distances(ix, Q, qaux, nb, r0 + nb + a, b - a,
+                                             block + nb + a, w);
+            }
         }
-        /* Work items: the nb rows of the strip, then the columns past it in
-         * chunks of SYM_COLS. They touch disjoint heaps. */
-        const size_t ncol = w - nb, nchunks = (ncol + SYM_COLS - 1) / SYM_COLS;
-        const long items = (long)(nb + nchunks);
+        /* Work items, touching disjoint rows' state: the SYM_SUB sub-strips
+         * (their rows' entries: the square above them, read down their
+         * columns, and their own rows from the sub-strip's diagonal on), then
+         * the columns past the square in chunks of SYM_COLS. */
+        const size_t nchunks = (w - nb + SYM_COLS - 1) / SYM_COLS;
+        const long items = (long)(SYM_SUB + nchunks);
 #pragma omp for schedule(dynamic, 1)
         for (long it = 0; it < items; it++) {
-            if ((size_t)it < nb) {
-                const size_t ii = (size_t)it, i = r0 + ii;
-                const float *row = block + ii * w;
-                for (size_t t0 = 0; t0 < w; t0 += CHUNK) {
-                    const size_t t1 = w - t0 < CHUNK ? w : t0 + CHUNK;
-                    if (!any_below(row + t0, t1 - t0, cap_e, R.thr[i]))
-                        continue;
-                    for (size_t t = t0; t < t1; t++) {
-                        if (t == ii)
-                            continue;
-                        const float e = asdnorm__err(ix, E, row[t]);
-                        if (row[t] - e <= R.thr[i])
-                            sym_offer(&R, i, row[t] - e, row[t], row[t] + e, r0 + t);
-                    }
-                }
+            if (it < SYM_SUB) {
+                const size_t a = (size_t)it * q, b = a + q < nb ? a + q : nb;
+                if (a >= b)
+                    continue;
+                sym_columns(ix, &R, block, w, r0, a, a, b, E, cap_e);
+                for (size_t ii = a; ii < b; ii++)
+                    sym_row(ix, &R, block + ii * w, r0, ii, a, w, E, cap_e);
             } else {
-                const size_t a = nb + ((size_t)it - nb) * SYM_COLS;
-                const size_t b = w - a < SYM_COLS ? w : a + SYM_COLS;
-                const float *thr = R.thr + r0;
-                for (size_t ii = 0; ii < nb; ii++) {
-                    const float *row = block + ii * w;
-                    for (size_t t0 = a; t0 < b; t0 += CHUNK) {
-                        const size_t t1 = b - t0 < CHUNK ? b : t0 + CHUNK;
-                        int any = 0;
-                        for (size_t t = t0; t < t1; t++)
-                            any |= row[t] - cap_e <= thr[t];
-                        if (!any)
-                            continue;
-                        for (size_t t = t0; t < t1; t++) {
-                            const float e = asdnorm__err(ix, E, row[t]);
-                            if (row[t] - e <= thr[t])
-                                sym_offer(&R, r0 + t, row[t] - e, row[t], row[t] + e, r0 + ii);
-                        }
-                    }
-                }
+                const size_t a = nb + ((size_t)it - SYM_SUB) * SYM_COLS;
+                sym_columns(ix, &R, block, w, r0, nb, a, w - a < SYM_COLS ? w : a + SYM_COLS, E,
+                            cap_e);
             }
         }
     }
