@@ -15,10 +15,20 @@
 
 double asdnorm__norm2(const float *v, size_t dim)
 {
-    double s = 0;
-    for (size_t i = 0; i < dim; i++)
-        s += (double)v[i] * v[i];
-    return sqrt(s);
+    /* Four partial sums in a fixed order: independent chains (a single one
+     * waits on every addition), and the same result on every call. The
+     * products are exact in double. */
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= dim; i += 4) {
+        s0 += (double)v[i] * v[i];
+        s1 += (double)v[i + 1] * v[i + 1];
+        s2 += (double)v[i + 2] * v[i + 2];
+        s3 += (double)v[i + 3] * v[i + 3];
+    }
+    for (; i < dim; i++)
+        s0 += (double)v[i] * v[i];
+    return sqrt((s0 + s1) + (s2 + s3));
 }
 
 static double clamp01(double v)

@@ -2,6 +2,7 @@
 /* The reference index: storage, add, finalize (density constants, docs/math.md
  * §2.2) and accessors. Every mutating call validates all of its input first and
  * mutates only when nothing can fail any more. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,33 +19,37 @@ static bool valid_distance(asdnorm_distance d)
            d == ASDNORM_DISTANCE_MSE;
 }
 
+static asdnorm_status row_status(const float *row, size_t dim, asdnorm_distance distance)
+{
+    /* Finite and the squared norm: |x| ≤ FLT_MAX is false for NaN and ±∞
+     * alike, and branch-free; the norm as asdnorm__norm2 sums it. */
+    bool finite = true;
+    for (size_t k = 0; k < dim; k++)
+        finite &= fabsf(row[k]) <= FLT_MAX;
+    if (!finite)
+        return ASDNORM_E_NONFINITE;
+    double ss = asdnorm__norm2(row, dim);
+    ss *= ss;
+    if (distance == ASDNORM_DISTANCE_COSINE && ss == 0.0)
+        return ASDNORM_E_ZERO_VECTOR;
+    if (distance != ASDNORM_DISTANCE_COSINE && ss > MAX_SQNORM)
+        return ASDNORM_E_RANGE;
+    return ASDNORM_OK;
+}
+
 asdnorm_status asdnorm__check_rows(const float *x, size_t n, size_t dim,
                                    asdnorm_distance distance, size_t *bad_row)
 {
-    for (size_t i = 0; i < n; i++) {
-        const float *row = x + i * dim;
-        double ss = 0;
-        bool finite = true;
-        for (size_t k = 0; k < dim; k++) {
-            finite &= isfinite(row[k]) != 0;
-            ss += (double)row[k] * row[k];
-        }
-        asdnorm_status st = ASDNORM_OK;
-        if (!finite)
-            st = ASDNORM_E_NONFINITE;
-        else if (distance == ASDNORM_DISTANCE_COSINE && ss == 0.0)
-            st = ASDNORM_E_ZERO_VECTOR;
-        else if (distance != ASDNORM_DISTANCE_COSINE && ss > MAX_SQNORM)
-            st = ASDNORM_E_RANGE;
-        if (st != ASDNORM_OK) {
-            if (bad_row)
-                *bad_row = i;
-            return st;
-        }
-    }
+    /* The rows are checked in parallel; the first offending one is reported. */
+    size_t first = n;
+#pragma omp parallel for schedule(static) reduction(min : first) \
+    if (n * dim >= ASDNORM_PARALLEL_WORK) num_threads(asdnorm__threads())
+    for (size_t i = 0; i < n; i++)
+        if (i < first && row_status(x + i * dim, dim, distance) != ASDNORM_OK)
+            first = i;
     if (bad_row)
-        *bad_row = n;
-    return ASDNORM_OK;
+        *bad_row = first;
+    return first < n ? row_status(x + first * dim, dim, distance) : ASDNORM_OK;
 }
 
 asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t dim,
@@ -157,8 +162,10 @@ static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
     if (st != ASDNORM_OK)
         return st;
 
-    /* Nothing can fail from here on. */
+    /* Nothing can fail from here on. Rows are independent: split them. */
     const size_t dim = ix->dim;
+#pragma omp parallel for schedule(static) if (n * dim >= ASDNORM_PARALLEL_WORK) \
+    num_threads(asdnorm__threads())
     for (size_t i = 0; i < n; i++) {
         const size_t j = ix->size + i;
         const float *src = x + i * dim;
@@ -171,8 +178,12 @@ static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
                  * move its direction by ~2⁻²⁴ (docs/math.md §5). */
                 int e;
                 (void)frexp(asdnorm__norm2(src, dim), &e);
+                /* x · 2⁻ᵉ in double is exact, and its one rounding to float is
+                 * ldexpf(x, −e)'s (also for subnormal results), without a libm
+                 * call per element; 2⁻ᵉ itself may be outside float's range. */
+                const double f = ldexp(1.0, -e);
                 for (size_t k = 0; k < dim; k++)
-                    dst[k] = ldexpf(src[k], -e);
+                    dst[k] = (float)((double)src[k] * f);
                 ix->scale[j] = 1.0 / asdnorm__norm2(dst, dim);
             } else {
                 memcpy(dst, src, dim * sizeof *dst);
