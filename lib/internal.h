@@ -129,6 +129,29 @@ static inline float asdnorm__dot_to_dist(asdnorm_distance distance, float s, flo
     d2 = d2 < 0.0f ? 0.0f : d2;
     return distance == ASDNORM_DISTANCE_EUCLIDEAN ? __builtin_sqrtf(d2) : d2 * mse_scale;
 }
+/* asdnorm__dot_to_dist over n references (dot products s, aux values aux) of
+ * one query (qaux qa) into d, with the distance constant in each loop so that
+ * it vectorizes: for the passes that read a block of dot products once. */
+static inline void asdnorm__chunk_dist(asdnorm_distance distance, const float *s,
+                                       const float *aux, float qa, float mse_scale, size_t n,
+                                       float *d)
+{
+    switch (distance) {
+    case ASDNORM_DISTANCE_COSINE:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_COSINE, s[t], qa, aux[t], mse_scale);
+        break;
+    /* NOLINTNEXTLINE(bugprone-branch-clone): each loop is compiled for its case */
+    case ASDNORM_DISTANCE_EUCLIDEAN:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_EUCLIDEAN, s[t], qa, aux[t], mse_scale);
+        break;
+    case ASDNORM_DISTANCE_MSE:
+        for (size_t t = 0; t < n; t++)
+            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_MSE, s[t], qa, aux[t], mse_scale);
+        break;
+    }
+}
 /* Copy nq raw query rows into Q (normalized under cosine) and fill qaux and
  * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
 void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,

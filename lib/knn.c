@@ -497,45 +497,64 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     return run(&jb);
 }
 
-/* Row ii of the strip starting at r0: its entries in columns [from, w)
- * (strip-relative, its own column skipped) offered to row r0 + ii. */
-static void sym_row(const asdnorm_index *ix, struct symrows *R, const float *row, size_t r0,
-                    size_t ii, size_t from, size_t w, float E, float cap_e)
+/* What the scans of a strip share: the strip starts at reference r0, its
+ * rows' prepared qaux, and the error scale E (with its cap). */
+struct strip {
+    const asdnorm_index *ix;
+    const float *block; /* nb × w dot products, row stride w */
+    const float *qaux;
+    size_t r0, w;
+    float E, cap_e, mse_scale;
+};
+
+/* Row ii of the strip: its entries in columns [from, w) (strip-relative, its
+ * own column skipped), turned into float distances chunk by chunk (bitwise
+ * asdnorm__block_distances's) and offered to row r0 + ii. */
+static void sym_row(const struct strip *S, struct symrows *R, size_t ii, size_t from)
 {
-    const size_t i = r0 + ii;
+    const asdnorm_index *ix = S->ix;
+    const size_t r0 = S->r0, w = S->w, i = r0 + ii;
+    const float *row = S->block + ii * w, *aux = ix->aux + r0;
+    float d[CHUNK];
     for (size_t t0 = from; t0 < w; t0 += CHUNK) {
-        const size_t t1 = w - t0 < CHUNK ? w : t0 + CHUNK;
-        if (!any_below(row + t0, t1 - t0, cap_e, R->thr[i]))
+        const size_t n = w - t0 < CHUNK ? w - t0 : CHUNK;
+        asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n, d);
+        if (!any_below(d, n, S->cap_e, R->thr[i]))
             continue;
-        for (size_t t = t0; t < t1; t++) {
-            if (t == ii)
+        for (size_t t = 0; t < n; t++) {
+            if (t0 + t == ii)
                 continue;
-            const float e = asdnorm__err(ix, E, row[t]);
-            if (row[t] - e <= R->thr[i])
-                sym_offer(R, i, row[t] - e, row[t], row[t] + e, r0 + t);
+            const float e = asdnorm__err(ix, S->E, d[t]);
+            if (d[t] - e <= R->thr[i])
+                sym_offer(R, i, d[t] - e, d[t], d[t] + e, r0 + t0 + t);
         }
     }
 }
 
-/* The strip's rows [0, nrows), columns [a, b): entry (ii, t) offered to row
- * r0 + t as its distance to r0 + ii. */
-static void sym_columns(const asdnorm_index *ix, struct symrows *R, const float *block, size_t w,
-                        size_t r0, size_t nrows, size_t a, size_t b, float E, float cap_e)
+/* The strip's rows [0, nrows), columns [a, b): entry (ii, t), as a float
+ * distance, offered to row r0 + t as its distance to r0 + ii. */
+static void sym_columns(const struct strip *S, struct symrows *R, size_t nrows, size_t a,
+                        size_t b)
 {
-    const float *thr = R->thr + r0;
+    const asdnorm_index *ix = S->ix;
+    const size_t r0 = S->r0, w = S->w;
+    const float *thr = R->thr + r0, *aux = ix->aux + r0;
+    float d[CHUNK];
     for (size_t ii = 0; ii < nrows; ii++) {
-        const float *row = block + ii * w;
+        const float *row = S->block + ii * w;
         for (size_t t0 = a; t0 < b; t0 += CHUNK) {
-            const size_t t1 = b - t0 < CHUNK ? b : t0 + CHUNK;
+            const size_t n = b - t0 < CHUNK ? b - t0 : CHUNK;
+            asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n,
+                                d);
             int any = 0;
-            for (size_t t = t0; t < t1; t++)
-                any |= row[t] - cap_e <= thr[t];
+            for (size_t t = 0; t < n; t++)
+                any |= d[t] - S->cap_e <= thr[t0 + t];
             if (!any)
                 continue;
-            for (size_t t = t0; t < t1; t++) {
-                const float e = asdnorm__err(ix, E, row[t]);
-                if (row[t] - e <= thr[t])
-                    sym_offer(R, r0 + t, row[t] - e, row[t], row[t] + e, r0 + ii);
+            for (size_t t = 0; t < n; t++) {
+                const float e = asdnorm__err(ix, S->E, d[t]);
+                if (d[t] - e <= thr[t0 + t])
+                    sym_offer(R, r0 + t0 + t, d[t] - e, d[t], d[t] + e, r0 + ii);
             }
         }
     }
@@ -602,9 +621,11 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     for (size_t r0 = 0; r0 < m; r0 += rows) {
         const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
         const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
+        const struct strip S = {ix, block, qaux, r0, w, E, cap_e, 1.0f / (float)dim};
 #pragma omp single
         asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
-        /* The strip's distances: sub-strip s (rows [s·q, s·q + q)) against the
+        /* The strip's dot products (turned into distances by the scans, in
+         * cache): sub-strip s (rows [s·q, s·q + q)) against the
          * columns from s·q on, so that of the strip's own nb × nb square only
          * the upper triangle and the sub-strips' diagonal squares are computed;
          * and the columns past the square in nt pieces (starts rounded down to
@@ -614,16 +635,15 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
             if (p < SYM_SUB) {
                 const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
                 if (a < b)
-                    asdnorm__block_distances(ix, Q + a * dim, qaux + a, b - a, r0 + a, nb - a,
-                                             block + a * w + a, w);
+                    asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a,
+                                        block + a * w + a, w);
             } else {
                 const size_t ncol = w - nb, pp = (size_t)p - SYM_SUB;
                 const size_t a = pp == 0 ? 0 : (ncol * pp / (size_t)nt) & ~(size_t)63;
                 const size_t b = (int)pp == nt - 1 ? ncol
                                                    : (ncol * (pp + 1) / (size_t)nt) & ~(size_t)63;
                 if (a < b)
-                    asdnorm__block_distances(ix, Q, qaux, nb, r0 + nb + a, b - a,
-                                             block + nb + a, w);
+                    asdnorm__block_dots(ix, Q, nb, r0 + nb + a, b - a, block + nb + a, w);
             }
         }
         /* Work items, touching disjoint rows' state: the SYM_SUB sub-strips
@@ -638,13 +658,12 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
                 const size_t a = (size_t)it * q, b = a + q < nb ? a + q : nb;
                 if (a >= b)
                     continue;
-                sym_columns(ix, &R, block, w, r0, a, a, b, E, cap_e);
+                sym_columns(&S, &R, a, a, b);
                 for (size_t ii = a; ii < b; ii++)
-                    sym_row(ix, &R, block + ii * w, r0, ii, a, w, E, cap_e);
+                    sym_row(&S, &R, ii, a);
             } else {
                 const size_t a = nb + ((size_t)it - SYM_SUB) * SYM_COLS;
-                sym_columns(ix, &R, block, w, r0, nb, a, w - a < SYM_COLS ? w : a + SYM_COLS, E,
-                            cap_e);
+                sym_columns(&S, &R, nb, a, w - a < SYM_COLS ? w : a + SYM_COLS);
             }
         }
     }

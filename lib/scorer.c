@@ -186,28 +186,6 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
             coef[j] = 1.0f;
 }
 
-/* d̃ of n references from their dot products s with a query (qaux qa): the
- * transform of asdnorm__block_distances, with the distance constant in each
- * loop so that it vectorizes. */
-static inline void chunk_dist(asdnorm_distance distance, const float *s, const float *aux,
-                              float qa, float mse_scale, size_t n, float *d)
-{
-    switch (distance) {
-    case ASDNORM_DISTANCE_COSINE:
-        for (size_t t = 0; t < n; t++)
-            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_COSINE, s[t], qa, aux[t], mse_scale);
-        break;
-    case ASDNORM_DISTANCE_EUCLIDEAN:
-        for (size_t t = 0; t < n; t++)
-            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_EUCLIDEAN, s[t], qa, aux[t], mse_scale);
-        break;
-    case ASDNORM_DISTANCE_MSE:
-        for (size_t t = 0; t < n; t++)
-            d[t] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_MSE, s[t], qa, aux[t], mse_scale);
-        break;
-    }
-}
-
 /* One pass over a block of dot products (asdnorm__block_dots): each chunk of
  * CHUNK references is turned into float distances in a small local buffer (the
  * same d̃, bitwise, as asdnorm__block_distances gives), cheaply rejected, and
@@ -242,7 +220,7 @@ static void scan_block(const asdnorm_index *ix, struct work *w, asdnorm_norm nor
         for (size_t c0 = 0; c0 < mb; c0 += CHUNK) {
             const size_t n = mb - c0 < CHUNK ? mb - c0 : CHUNK;
             const float *cf = coef + c0;
-            chunk_dist(distance, dots + c0, aux + c0, qa, mse_scale, n, row);
+            asdnorm__chunk_dist(distance, dots + c0, aux + c0, qa, mse_scale, n, row);
             const float u = *U;
             int any = 0;
             if (norm == ASDNORM_NORM_RATIO)
