@@ -336,10 +336,12 @@ static asdnorm_status run(const struct job *jb)
 /* Sub-strips per strip: the strip's own square is computed as SYM_SUB
  * sub-strips from their diagonal on, wasting nb² / (2 · SYM_SUB) pairs. */
 #define SYM_SUB 8
-/* Strip height, within BLOCK_BYTES. Taller strips mean fewer BLAS calls and
- * barriers; the price is the strip's own nb × nb square, computed whole: about
- * M · nb / 2 extra pairs, 8 % of the M² / 2 at M = 10,000 (nb = 838). */
-#define SYM_MAX_ROWS 1024
+/* Strip height: the references are read (packed by the BLAS) once per strip,
+ * so taller is better until the strip's queries and the BLAS's packed copy of
+ * them stop fitting in cache. The strip's columns are taken in windows of
+ * BLOCK_BYTES / (SYM_ROWS · 4) (16,384). */
+#define SYM_ROWS 512
+#define SYM_ROW_ITEM 16 /* strip rows per work item of a window's row scan */
 
 struct sent {
     float v, d; /* lower bound (the key) and d̃ */
@@ -499,25 +501,29 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
 
 /* What the scans of a strip share: the strip starts at reference r0, its
  * rows' prepared qaux, and the error scale E (with its cap). */
+/* A window of a strip's dot products and what its scans share: the strip
+ * starts at reference r0 and its rows' prepared qaux are qaux; block holds
+ * the strip's rows, row stride ld, for the strip-relative columns from col0
+ * on; E is the error scale (with its cap). */
 struct strip {
     const asdnorm_index *ix;
-    const float *block; /* nb × w dot products, row stride w */
+    const float *block;
     const float *qaux;
-    size_t r0, w;
+    size_t r0, ld, col0;
     float E, cap_e, mse_scale;
 };
 
-/* Row ii of the strip: its entries in columns [from, w) (strip-relative, its
+/* Row ii of the strip: its entries in strip-relative columns [from, to) (its
  * own column skipped), turned into float distances chunk by chunk (bitwise
  * asdnorm__block_distances's) and offered to row r0 + ii. */
-static void sym_row(const struct strip *S, struct symrows *R, size_t ii, size_t from)
+static void sym_row(const struct strip *S, struct symrows *R, size_t ii, size_t from, size_t to)
 {
     const asdnorm_index *ix = S->ix;
-    const size_t r0 = S->r0, w = S->w, i = r0 + ii;
-    const float *row = S->block + ii * w, *aux = ix->aux + r0;
+    const size_t r0 = S->r0, i = r0 + ii;
+    const float *row = S->block + ii * S->ld - S->col0, *aux = ix->aux + r0;
     float d[CHUNK];
-    for (size_t t0 = from; t0 < w; t0 += CHUNK) {
-        const size_t n = w - t0 < CHUNK ? w - t0 : CHUNK;
+    for (size_t t0 = from; t0 < to; t0 += CHUNK) {
+        const size_t n = to - t0 < CHUNK ? to - t0 : CHUNK;
         asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n, d);
         if (!any_below(d, n, S->cap_e, R->thr[i]))
             continue;
@@ -531,17 +537,17 @@ static void sym_row(const struct strip *S, struct symrows *R, size_t ii, size_t 
     }
 }
 
-/* The strip's rows [0, nrows), columns [a, b): entry (ii, t), as a float
- * distance, offered to row r0 + t as its distance to r0 + ii. */
+/* The strip's rows [0, nrows), strip-relative columns [a, b): entry (ii, t),
+ * as a float distance, offered to row r0 + t as its distance to r0 + ii. */
 static void sym_columns(const struct strip *S, struct symrows *R, size_t nrows, size_t a,
                         size_t b)
 {
     const asdnorm_index *ix = S->ix;
-    const size_t r0 = S->r0, w = S->w;
+    const size_t r0 = S->r0;
     const float *thr = R->thr + r0, *aux = ix->aux + r0;
     float d[CHUNK];
     for (size_t ii = 0; ii < nrows; ii++) {
-        const float *row = S->block + ii * w;
+        const float *row = S->block + ii * S->ld - S->col0;
         for (size_t t0 = a; t0 < b; t0 += CHUNK) {
             const size_t n = b - t0 < CHUNK ? b - t0 : CHUNK;
             asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n,
@@ -564,10 +570,11 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
 {
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
-    size_t rows = BLOCK_BYTES / (m * sizeof(float));
-    rows = rows < 1 ? 1 : rows > SYM_MAX_ROWS ? SYM_MAX_ROWS : rows;
-    if (rows > m)
-        rows = m;
+    const size_t rows = m < SYM_ROWS ? m : SYM_ROWS;
+    /* Window width: the block holds rows × cols (BLOCK_BYTES), at least the
+     * strip's own square. */
+    size_t cols = BLOCK_BYTES / (rows * sizeof(float));
+    cols = cols < rows ? rows : cols;
 
     const int nt = asdnorm__threads();
     struct symrows R = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
@@ -578,7 +585,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
                         asdnorm__calloc(m, sizeof(uint8_t)),
                         cap,
                         jb->k};
-    float *block = asdnorm__mallocn(rows * m, sizeof *block);
+    float *block = asdnorm__mallocn(rows * cols, sizeof *block);
     float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
     float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
     double *qnorm = asdnorm__mallocn(rows, sizeof *qnorm);
@@ -621,49 +628,60 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     for (size_t r0 = 0; r0 < m; r0 += rows) {
         const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
         const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
-        const struct strip S = {ix, block, qaux, r0, w, E, cap_e, 1.0f / (float)dim};
 #pragma omp single
         asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
-        /* The strip's dot products (turned into distances by the scans, in
-         * cache): sub-strip s (rows [s·q, s·q + q)) against the
-         * columns from s·q on, so that of the strip's own nb × nb square only
-         * the upper triangle and the sub-strips' diagonal squares are computed;
-         * and the columns past the square in nt pieces (starts rounded down to
-         * multiples of 64). The values do not depend on the split. */
+
+        /* The strip's own square, as SYM_SUB sub-strips: sub-strip s (rows
+         * [s·q, s·q + q)) against the columns from s·q on, so that only the
+         * upper triangle and the sub-strips' diagonal squares are computed.
+         * Then each sub-strip's rows take the square's entries above them,
+         * read down their columns, and their own rows from the diagonal on. */
+        const struct strip sq = {ix, block, qaux, r0, nb, 0, E, cap_e, 1.0f / (float)dim};
 #pragma omp for schedule(dynamic, 1)
-        for (int p = 0; p < SYM_SUB + nt; p++) {
-            if (p < SYM_SUB) {
-                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
-                if (a < b)
-                    asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a,
-                                        block + a * w + a, w);
-            } else {
-                const size_t ncol = w - nb, pp = (size_t)p - SYM_SUB;
-                const size_t a = pp == 0 ? 0 : (ncol * pp / (size_t)nt) & ~(size_t)63;
-                const size_t b = (int)pp == nt - 1 ? ncol
-                                                   : (ncol * (pp + 1) / (size_t)nt) & ~(size_t)63;
-                if (a < b)
-                    asdnorm__block_dots(ix, Q, nb, r0 + nb + a, b - a, block + nb + a, w);
-            }
+        for (int p = 0; p < SYM_SUB; p++) {
+            const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
+            if (a < b)
+                asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a, block + a * nb + a,
+                                    nb);
         }
-        /* Work items, touching disjoint rows' state: the SYM_SUB sub-strips
-         * (their rows' entries: the square above them, read down their
-         * columns, and their own rows from the sub-strip's diagonal on), then
-         * the columns past the square in chunks of SYM_COLS. */
-        const size_t nchunks = (w - nb + SYM_COLS - 1) / SYM_COLS;
-        const long items = (long)(SYM_SUB + nchunks);
 #pragma omp for schedule(dynamic, 1)
-        for (long it = 0; it < items; it++) {
-            if (it < SYM_SUB) {
-                const size_t a = (size_t)it * q, b = a + q < nb ? a + q : nb;
-                if (a >= b)
-                    continue;
-                sym_columns(&S, &R, a, a, b);
-                for (size_t ii = a; ii < b; ii++)
-                    sym_row(&S, &R, ii, a);
-            } else {
-                const size_t a = nb + ((size_t)it - SYM_SUB) * SYM_COLS;
-                sym_columns(&S, &R, nb, a, w - a < SYM_COLS ? w : a + SYM_COLS);
+        for (int p = 0; p < SYM_SUB; p++) {
+            const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
+            if (a >= b)
+                continue;
+            sym_columns(&sq, &R, a, a, b);
+            for (size_t ii = a; ii < b; ii++)
+                sym_row(&sq, &R, ii, a, nb);
+        }
+
+        /* The columns past the square, window by window (cols wide): the
+         * window's dot products in pieces of SYM_COLS columns, then its
+         * scans — the strip's rows (SYM_ROW_ITEM at a time) and the window's
+         * columns (SYM_COLS at a time) touch disjoint rows' state. The values
+         * do not depend on how the work is split. */
+        for (size_t c0 = nb; c0 < w; c0 += cols) {
+            const size_t c1 = w - c0 < cols ? w : c0 + cols;
+            const struct strip S = {ix, block, qaux, r0, c1 - c0, c0, E, cap_e,
+                                    1.0f / (float)dim};
+            const long pieces = (long)((c1 - c0 + SYM_COLS - 1) / SYM_COLS);
+#pragma omp for schedule(dynamic, 1)
+            for (long p = 0; p < pieces; p++) {
+                const size_t a = c0 + (size_t)p * SYM_COLS;
+                const size_t b = c1 - a < SYM_COLS ? c1 : a + SYM_COLS;
+                asdnorm__block_dots(ix, Q, nb, r0 + a, b - a, block + (a - c0), c1 - c0);
+            }
+            const long row_items = (long)((nb + SYM_ROW_ITEM - 1) / SYM_ROW_ITEM);
+#pragma omp for schedule(dynamic, 1)
+            for (long it = 0; it < row_items + pieces; it++) {
+                if (it < row_items) {
+                    const size_t a = (size_t)it * SYM_ROW_ITEM;
+                    const size_t b = nb - a < SYM_ROW_ITEM ? nb : a + SYM_ROW_ITEM;
+                    for (size_t ii = a; ii < b; ii++)
+                        sym_row(&S, &R, ii, c0, c1);
+                } else {
+                    const size_t a = c0 + (size_t)(it - row_items) * SYM_COLS;
+                    sym_columns(&S, &R, nb, a, c1 - a < SYM_COLS ? c1 : a + SYM_COLS);
+                }
             }
         }
     }

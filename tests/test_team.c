@@ -155,6 +155,56 @@ static void test_mse_none(void **state)
     check_config(ASDNORM_DISTANCE_MSE, ASDNORM_DENSITY_KNN, 16, ASDNORM_NORM_NONE);
 }
 
+/* Finalize takes each strip's columns in windows of 16,384: M = 17,000 needs
+ * two windows for the first strips. Densities against the brute force and
+ * across thread counts. */
+static void test_many_windows(void **state)
+{
+    (void)state;
+    enum { BIG = 17000, BDIM = 4 };
+    uint64_t seed = 0x5eed;
+    float *y = tu_gauss(&seed, BIG, BDIM, 0.0, 1.0);
+    memcpy(y + 16900 * BDIM, y + 3 * BDIM, BDIM * sizeof *y); /* a duplicate across windows */
+    double *dens[NT];
+    for (size_t t = 0; t < NT; t++) {
+        set_threads(k_threads[t]);
+        asdnorm_index *ix = NULL;
+        assert_int_equal(asdnorm_index_new(BDIM, ASDNORM_DISTANCE_EUCLIDEAN, &ix), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_add(ix, y, BIG, NULL), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 3), ASDNORM_OK);
+        dens[t] = malloc(BIG * sizeof *dens[t]);
+        assert_int_equal(asdnorm_index_get_density(ix, dens[t], BIG), ASDNORM_OK);
+        asdnorm_index_free(ix);
+    }
+    set_threads(k_threads[NT - 1]);
+    for (size_t t = 1; t < NT; t++)
+        assert_memory_equal(dens[t], dens[0], BIG * sizeof *dens[0]);
+    /* Brute force for every 37th row and the duplicated pair: the mean of
+     * the 3 smallest distances to the other rows. */
+    for (size_t j = 0; j < BIG; j++) {
+        if (j % 37 != 0 && j != 3 && j != 16900)
+            continue;
+        double best[3] = {INFINITY, INFINITY, INFINITY};
+        for (size_t i = 0; i < BIG; i++) {
+            if (i == j)
+                continue;
+            double d = tu_distance(ASDNORM_DISTANCE_EUCLIDEAN, y + j * BDIM, y + i * BDIM, BDIM);
+            for (int r = 0; r < 3; r++)
+                if (d < best[r]) {
+                    double t = best[r];
+                    best[r] = d;
+                    d = t;
+                }
+        }
+        const double want = (best[0] + best[1] + best[2]) / 3;
+        if (!tu_close(dens[0][j], want, 1e-12, 0))
+            fail_msg("density %zu: %.17g, brute force %.17g", j, dens[0][j], want);
+    }
+    for (size_t t = 0; t < NT; t++)
+        free(dens[t]);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_cosine_difference),
         cmocka_unit_test(test_euclidean_ratio),
         cmocka_unit_test(test_mse_none),
+        cmocka_unit_test(test_many_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
