@@ -160,12 +160,16 @@ static int cmp_cand(const void *a, const void *b)
     return (x->j > y->j) - (x->j < y->j);
 }
 
+/* One thread's buffers. */
 struct scratch {
     float *ub;
     struct hcand *heap;
     struct cand *cand;
     double *dist;
     size_t *idx;
+    /* run() only: a group's queries and its block of distances */
+    float *block, *Q, *qaux;
+    double *qnorm;
 };
 
 struct job {
@@ -248,26 +252,35 @@ static void free_scratch(struct scratch *s, int n)
         asdnorm__free(s[t].cand);
         asdnorm__free(s[t].dist);
         asdnorm__free(s[t].idx);
+        asdnorm__free(s[t].block);
+        asdnorm__free(s[t].Q);
+        asdnorm__free(s[t].qaux);
+        asdnorm__free(s[t].qnorm);
     }
     asdnorm__free(s);
 }
 
+/* Query rows in groups, each group on one thread (its own block, single-
+ * threaded BLAS calls: threads.c): for each, one sgemm against all M
+ * references, then process_row on every row. */
 static asdnorm_status run(const struct job *jb)
 {
     const asdnorm_index *ix = jb->ix;
-    const size_t m = ix->size, dim = ix->dim;
-    size_t rows = BLOCK_BYTES / (m * sizeof(float));
+    const size_t m = ix->size, dim = ix->dim, n = jb->n;
+    int nt = asdnorm__threads();
+    if (nt > 1 && n * m * dim < 16 * ASDNORM_PARALLEL_WORK)
+        nt = 1;
+    /* Group height: the threads' blocks together within BLOCK_BYTES; then as
+     * few groups as that allows, a multiple of the thread count, equal. */
+    size_t rows = BLOCK_BYTES / (m * sizeof(float) * (size_t)nt);
     rows = rows < 1 ? 1 : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
-    if (rows > jb->n)
-        rows = jb->n;
+    size_t groups = (n + rows - 1) / rows;
+    groups = (groups + (size_t)nt - 1) / (size_t)nt * (size_t)nt;
+    rows = (n + groups - 1) / groups;
+    groups = (n + rows - 1) / rows;
 
-    const int nt = asdnorm__threads();
-    float *block = asdnorm__mallocn(rows * m, sizeof *block);
-    float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
-    float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
-    double *qnorm = asdnorm__mallocn(rows, sizeof *qnorm);
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
-    asdnorm_status st = block && Q && qaux && qnorm && s ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    asdnorm_status st = s ? ASDNORM_OK : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
         s[t].ub = asdnorm__mallocn(jb->c, sizeof *s[t].ub);
         /* Sized for a whole row: the overflow path may keep all of it. */
@@ -275,37 +288,47 @@ static asdnorm_status run(const struct job *jb)
         s[t].cand = asdnorm__mallocn(m, sizeof *s[t].cand);
         s[t].dist = asdnorm__mallocn(jb->k, sizeof *s[t].dist);
         s[t].idx = asdnorm__mallocn(jb->k, sizeof *s[t].idx);
-        if (!s[t].ub || !s[t].heap || !s[t].cand || !s[t].dist || !s[t].idx)
+        s[t].block = asdnorm__mallocn(rows * m, sizeof *s[t].block);
+        s[t].Q = asdnorm__mallocn(rows * dim, sizeof *s[t].Q);
+        s[t].qaux = asdnorm__mallocn(rows, sizeof *s[t].qaux);
+        s[t].qnorm = asdnorm__mallocn(rows, sizeof *s[t].qnorm);
+        if (!s[t].ub || !s[t].heap || !s[t].cand || !s[t].dist || !s[t].idx || !s[t].block ||
+            !s[t].Q || !s[t].qaux || !s[t].qnorm)
             st = ASDNORM_E_NOMEM;
+    }
+    if (st != ASDNORM_OK) {
+        free_scratch(s, nt);
+        return st;
     }
 
     const float aux_max = asdnorm__aux_max(ix, 0, m);
-    for (size_t r0 = 0; r0 < jb->n && st == ASDNORM_OK; r0 += rows) {
-        const size_t nb = jb->n - r0 < rows ? jb->n - r0 : rows;
+    size_t bad = SIZE_MAX; /* the lowest row whose callback failed, and its status */
+    asdnorm_status bst = ASDNORM_OK;
+    const bool serial = nt > 1 && asdnorm__blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (size_t g = 0; g < groups; g++) {
+        struct scratch *w = &s[asdnorm__thread_id()];
+        const size_t r0 = g * rows, nb = n - r0 < rows ? n - r0 : rows;
         const float *raw = (jb->x ? jb->x : ix->vectors) + r0 * dim;
-        asdnorm__prepare_queries(ix, raw, nb, Q, qaux, qnorm);
-        asdnorm__block_distances(ix, Q, qaux, nb, 0, m, block, m);
-        asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 4) if (nb * m >= ASDNORM_PARALLEL_WORK) num_threads(nt)
+        asdnorm__prepare_queries(ix, raw, nb, w->Q, w->qaux, w->qnorm);
+        asdnorm__block_distances(ix, w->Q, w->qaux, nb, 0, m, w->block, m);
         for (size_t i = 0; i < nb; i++) {
-            const float E = asdnorm__error_scale(ix, qaux[i], aux_max);
-            asdnorm_status rst = process_row(jb, &s[asdnorm__thread_id()], block + i * m, r0 + i,
-                                             raw + i * dim, qnorm[i], E);
+            const float E = asdnorm__error_scale(ix, w->qaux[i], aux_max);
+            asdnorm_status rst = process_row(jb, w, w->block + i * m, r0 + i, raw + i * dim,
+                                             w->qnorm[i], E);
             if (rst != ASDNORM_OK) {
 #pragma omp critical(asdnorm_knn_status)
-                if (bst == ASDNORM_OK)
+                if (r0 + i < bad) {
+                    bad = r0 + i;
                     bst = rst;
+                }
+                break;
             }
         }
-        st = bst;
     }
-
+    asdnorm__blas_serial_end(serial);
     free_scratch(s, nt);
-    asdnorm__free(block);
-    asdnorm__free(Q);
-    asdnorm__free(qaux);
-    asdnorm__free(qnorm);
-    return st;
+    return bst;
 }
 
 /* ---- finalize with symmetry ---------------------------------------------------

@@ -2,8 +2,10 @@
 /* The library's own threads: finalize and batch scoring split their work
  * between OpenMP threads (scoring: groups of tests, each on one thread with a
  * single-threaded BLAS call per block). Whatever the thread count, every
- * density constant, score and nearest position must be bitwise the same, and
- * equal to a double brute force within float rounding. The data hold a cluster
+ * density constant, score, nearest position and LOF score (its test-side
+ * search is the non-symmetric neighbour path) must be bitwise the same, and
+ * the densities and scores equal to a double brute force within float
+ * rounding (LOF itself is checked against scikit-learn in test_lof.c). The data hold a cluster
  * tighter than float resolution and exact duplicates, so that rows whose
  * candidate lists overflow (the rescan paths) run inside the worker threads.
  * When the BLAS is OpenBLAS, its thread count must be what it was before. */
@@ -74,7 +76,7 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
     make_data(&seed, &y, &x);
 
     double *dens[NT];
-    float *scores[NT];
+    float *scores[NT], *lof[NT];
     size_t *nearest[NT];
     const int before = openblas_get_num_threads ? openblas_get_num_threads() : 0;
     for (size_t t = 0; t < NT; t++) {
@@ -90,6 +92,12 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         scores[t] = malloc(N * sizeof *scores[t]);
         nearest[t] = malloc(N * sizeof *nearest[t]);
         assert_int_equal(asdnorm_scorer_score(sc, x, N, scores[t], nearest[t]), ASDNORM_OK);
+        /* LOF's test-side neighbour search is the non-symmetric path. */
+        asdnorm_lof *lm = NULL;
+        assert_int_equal(asdnorm_lof_new(ix, 7, &lm), ASDNORM_OK);
+        lof[t] = malloc(N * sizeof *lof[t]);
+        assert_int_equal(asdnorm_lof_score(lm, x, N, lof[t]), ASDNORM_OK);
+        asdnorm_lof_free(lm);
         if (openblas_get_num_threads)
             assert_int_equal(openblas_get_num_threads(), before);
         asdnorm_scorer_free(sc);
@@ -101,6 +109,7 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         assert_memory_equal(dens[t], dens[0], M * sizeof *dens[0]);
         assert_memory_equal(scores[t], scores[0], N * sizeof *scores[0]);
         assert_memory_equal(nearest[t], nearest[0], N * sizeof *nearest[0]);
+        assert_memory_equal(lof[t], lof[0], N * sizeof *lof[0]);
     }
 
     double *want_dens = malloc(M * sizeof *want_dens);
@@ -124,6 +133,7 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         free(dens[t]);
         free(scores[t]);
         free(nearest[t]);
+        free(lof[t]);
     }
     free(want_dens);
     free(want);

@@ -18,6 +18,16 @@
  *  - Threads: a finalized index is read-only and may be shared by any number
  *    of threads; a scorer (and an ::asdnorm_lof) must be used by one thread at
  *    a time. Do not modify an index while another thread reads it.
+ *  - The library's own threads: finalize, the nearest-neighbour searches of
+ *    LOF and SMOTE, and the scoring of more than one test run on OpenMP
+ *    threads (OMP_NUM_THREADS), each calling the BLAS on its own block. While
+ *    such a call runs, an OpenBLAS with its own thread pool is set to one
+ *    thread (openblas_set_num_threads) and its previous setting is restored
+ *    when the last such call in the process returns; BLAS calls made
+ *    meanwhile by other threads of the program also run on one thread.
+ *    Single-sample scoring leaves the threads to the BLAS. Adding and
+ *    checking rows split large batches between OpenMP threads. Results never
+ *    depend on the number of threads.
  */
 #ifndef ASDNORM_ASDNORM_H
 #define ASDNORM_ASDNORM_H
