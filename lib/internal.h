@@ -49,8 +49,10 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
  * The number of threads a parallel region of the library would use now (1
  * inside the application's own parallel region). */
 int asdnorm__threads(void);
-/* This thread's number in the current team (0 outside a parallel region). */
+/* This thread's number in the current team (0 outside a parallel region),
+ * and the team's size (1 outside). */
 int asdnorm__thread_id(void);
+int asdnorm__team_size(void);
 /* Around a parallel region whose threads each call the BLAS: ask a BLAS with
  * its own thread pool to run single-threaded meanwhile, so that one pool works
  * the cores. Pass begin's result to end. Nestable and thread-safe. */

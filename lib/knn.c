@@ -355,16 +355,14 @@ static asdnorm_status run(const struct job *jb)
  * heaps only). */
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
-#define SYM_COLS 512 /* columns per work item of the column phase */
+#define SYM_COLS 512 /* columns per tile */
 /* Sub-strips per strip: the strip's own square is computed as SYM_SUB
  * sub-strips from their diagonal on, wasting nb² / (2 · SYM_SUB) pairs. */
 #define SYM_SUB 8
 /* Strip height: the references are read (packed by the BLAS) once per strip,
- * so taller is better until the strip's queries and the BLAS's packed copy of
- * them stop fitting in cache. The strip's columns are taken in windows of
- * BLOCK_BYTES / (SYM_ROWS · 4) (16,384). */
+ * so taller is better while a thread's band of the strip against SYM_COLS
+ * columns (its tile) stays in cache. */
 #define SYM_ROWS 512
-#define SYM_ROW_ITEM 16 /* strip rows per work item of a window's row scan */
 
 struct sent {
     float v, d; /* lower bound (the key) and d̃ */
@@ -524,65 +522,53 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
 
 /* What the scans of a strip share: the strip starts at reference r0, its
  * rows' prepared qaux, and the error scale E (with its cap). */
-/* A window of a strip's dot products and what its scans share: the strip
- * starts at reference r0 and its rows' prepared qaux are qaux; block holds
- * the strip's rows, row stride ld, for the strip-relative columns from col0
- * on; E is the error scale (with its cap). */
+/* A tile of a strip's dot products and what its scans share: the strip
+ * starts at reference r0 and its rows' prepared qaux are qaux (indexed by
+ * strip row); block holds the strip-relative rows from row0 on, row stride
+ * ld, for the strip-relative columns from col0 on; E is the error scale
+ * (with its cap). */
 struct strip {
     const asdnorm_index *ix;
     const float *block;
     const float *qaux;
-    size_t r0, ld, col0;
+    size_t r0, row0, col0, ld;
     float E, cap_e, mse_scale;
 };
 
-/* Row ii of the strip: its entries in strip-relative columns [from, to) (its
- * own column skipped), turned into float distances chunk by chunk (bitwise
- * asdnorm__block_distances's) and offered to row r0 + ii. */
-static void sym_row(const struct strip *S, struct symrows *R, size_t ii, size_t from, size_t to)
-{
-    const asdnorm_index *ix = S->ix;
-    const size_t r0 = S->r0, i = r0 + ii;
-    const float *row = S->block + ii * S->ld - S->col0, *aux = ix->aux + r0;
-    float d[CHUNK];
-    for (size_t t0 = from; t0 < to; t0 += CHUNK) {
-        const size_t n = to - t0 < CHUNK ? to - t0 : CHUNK;
-        asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n, d);
-        if (!any_below(d, n, S->cap_e, R->thr[i]))
-            continue;
-        for (size_t t = 0; t < n; t++) {
-            if (t0 + t == ii)
-                continue;
-            const float e = asdnorm__err(ix, S->E, d[t]);
-            if (d[t] - e <= R->thr[i])
-                sym_offer(R, i, d[t] - e, d[t], d[t] + e, r0 + t0 + t);
-        }
-    }
-}
-
-/* The strip's rows [0, nrows), strip-relative columns [a, b): entry (ii, t),
- * as a float distance, offered to row r0 + t as its distance to r0 + ii. */
-static void sym_columns(const struct strip *S, struct symrows *R, size_t nrows, size_t a,
-                        size_t b)
+/* Rows [ra, rb) × columns [ca, cb) of the strip (strip-relative; the block
+ * must hold them), as float distances chunk by chunk (bitwise
+ * asdnorm__block_distances's): entry (ii, t) is offered to row r0 + ii as its
+ * distance to r0 + t when `rows`, and to row r0 + t as its distance to
+ * r0 + ii when `cols` (an entry with t = ii is skipped). One pass serves
+ * both, so a tile in cache is read once. */
+static void sym_scan(const struct strip *S, struct symrows *R, size_t ra, size_t rb, size_t ca,
+                     size_t cb, bool rows, bool cols)
 {
     const asdnorm_index *ix = S->ix;
     const size_t r0 = S->r0;
     const float *thr = R->thr + r0, *aux = ix->aux + r0;
     float d[CHUNK];
-    for (size_t ii = 0; ii < nrows; ii++) {
-        const float *row = S->block + ii * S->ld - S->col0;
-        for (size_t t0 = a; t0 < b; t0 += CHUNK) {
-            const size_t n = b - t0 < CHUNK ? b - t0 : CHUNK;
-            asdnorm__chunk_dist(ix->distance, row + t0, aux + t0, S->qaux[ii], S->mse_scale, n,
-                                d);
-            int any = 0;
-            for (size_t t = 0; t < n; t++)
-                any |= d[t] - S->cap_e <= thr[t0 + t];
-            if (!any)
+    for (size_t ii = ra; ii < rb; ii++) {
+        const float *row = S->block + (ii - S->row0) * S->ld;
+        for (size_t t0 = ca; t0 < cb; t0 += CHUNK) {
+            const size_t n = cb - t0 < CHUNK ? cb - t0 : CHUNK;
+            asdnorm__chunk_dist(ix->distance, row + (t0 - S->col0), aux + t0, S->qaux[ii],
+                                S->mse_scale, n, d);
+            int any_row = 0, any_col = 0;
+            if (rows)
+                any_row = any_below(d, n, S->cap_e, thr[ii]);
+            if (cols)
+                for (size_t t = 0; t < n; t++)
+                    any_col |= d[t] - S->cap_e <= thr[t0 + t];
+            if (!any_row && !any_col)
                 continue;
             for (size_t t = 0; t < n; t++) {
+                if (t0 + t == ii)
+                    continue;
                 const float e = asdnorm__err(ix, S->E, d[t]);
-                if (d[t] - e <= thr[t0 + t])
+                if (any_row && d[t] - e <= thr[ii])
+                    sym_offer(R, r0 + ii, d[t] - e, d[t], d[t] + e, r0 + t0 + t);
+                if (any_col && d[t] - e <= thr[t0 + t])
                     sym_offer(R, r0 + t0 + t, d[t] - e, d[t], d[t] + e, r0 + ii);
             }
         }
@@ -594,10 +580,6 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
     const size_t rows = m < SYM_ROWS ? m : SYM_ROWS;
-    /* Window width: the block holds rows × cols (BLOCK_BYTES), at least the
-     * strip's own square. */
-    size_t cols = BLOCK_BYTES / (rows * sizeof(float));
-    cols = cols < rows ? rows : cols;
 
     const int nt = asdnorm__threads();
     struct symrows R = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
@@ -608,14 +590,15 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
                         asdnorm__calloc(m, sizeof(uint8_t)),
                         cap,
                         jb->k};
-    float *block = asdnorm__mallocn(rows * cols, sizeof *block);
+    float *block = asdnorm__mallocn(rows * rows, sizeof *block); /* the strip's square */
+    float *tiles = asdnorm__mallocn((size_t)nt * rows * SYM_COLS, sizeof *tiles);
     float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
     float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
     double *qnorm = asdnorm__mallocn(rows, sizeof *qnorm);
     float *rowbuf = asdnorm__mallocn((size_t)nt * m, sizeof *rowbuf);
     float *qbuf = asdnorm__mallocn((size_t)nt * dim, sizeof *qbuf);
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
-    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && block && Q && qaux && qnorm && rowbuf && qbuf && s
+    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && block && tiles && Q && qaux && qnorm && rowbuf && qbuf && s
                             ? ASDNORM_OK
                             : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
@@ -648,63 +631,63 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     const bool par = nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK;
     const bool serial = par && asdnorm__blas_serial_begin();
 #pragma omp parallel num_threads(nt) if (par)
-    for (size_t r0 = 0; r0 < m; r0 += rows) {
-        const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
-        const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
+    {
+        const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
+        float *tile = tiles + tid * rows * SYM_COLS;
+        for (size_t r0 = 0; r0 < m; r0 += rows) {
+            const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
+            const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
+            const float mse_scale = 1.0f / (float)dim;
 #pragma omp single
-        asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
+            asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
 
-        /* The strip's own square, as SYM_SUB sub-strips: sub-strip s (rows
-         * [s·q, s·q + q)) against the columns from s·q on, so that only the
-         * upper triangle and the sub-strips' diagonal squares are computed.
-         * Then each sub-strip's rows take the square's entries above them,
-         * read down their columns, and their own rows from the diagonal on. */
-        const struct strip sq = {ix, block, qaux, r0, nb, 0, E, cap_e, 1.0f / (float)dim};
+            /* The strip's own square, as SYM_SUB sub-strips: sub-strip s (rows
+             * [s·q, s·q + q)) against the columns from s·q on, so that only the
+             * upper triangle and the sub-strips' diagonal squares are computed.
+             * Then each sub-strip's rows take the square's entries above them,
+             * read down their columns, and their own rows from the diagonal on. */
+            const struct strip sq = {ix, block, qaux, r0, 0, 0, nb, E, cap_e, mse_scale};
 #pragma omp for schedule(dynamic, 1)
-        for (int p = 0; p < SYM_SUB; p++) {
-            const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
-            if (a < b)
-                asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a, block + a * nb + a,
-                                    nb);
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (int p = 0; p < SYM_SUB; p++) {
-            const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
-            if (a >= b)
-                continue;
-            sym_columns(&sq, &R, a, a, b);
-            for (size_t ii = a; ii < b; ii++)
-                sym_row(&sq, &R, ii, a, nb);
-        }
-
-        /* The columns past the square, window by window (cols wide): the
-         * window's dot products in pieces of SYM_COLS columns, then its
-         * scans — the strip's rows (SYM_ROW_ITEM at a time) and the window's
-         * columns (SYM_COLS at a time) touch disjoint rows' state. The values
-         * do not depend on how the work is split. */
-        for (size_t c0 = nb; c0 < w; c0 += cols) {
-            const size_t c1 = w - c0 < cols ? w : c0 + cols;
-            const struct strip S = {ix, block, qaux, r0, c1 - c0, c0, E, cap_e,
-                                    1.0f / (float)dim};
-            const long pieces = (long)((c1 - c0 + SYM_COLS - 1) / SYM_COLS);
-#pragma omp for schedule(dynamic, 1)
-            for (long p = 0; p < pieces; p++) {
-                const size_t a = c0 + (size_t)p * SYM_COLS;
-                const size_t b = c1 - a < SYM_COLS ? c1 : a + SYM_COLS;
-                asdnorm__block_dots(ix, Q, nb, r0 + a, b - a, block + (a - c0), c1 - c0);
+            for (int p = 0; p < SYM_SUB; p++) {
+                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
+                if (a < b)
+                    asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a,
+                                        block + a * nb + a, nb);
             }
-            const long row_items = (long)((nb + SYM_ROW_ITEM - 1) / SYM_ROW_ITEM);
 #pragma omp for schedule(dynamic, 1)
-            for (long it = 0; it < row_items + pieces; it++) {
-                if (it < row_items) {
-                    const size_t a = (size_t)it * SYM_ROW_ITEM;
-                    const size_t b = nb - a < SYM_ROW_ITEM ? nb : a + SYM_ROW_ITEM;
-                    for (size_t ii = a; ii < b; ii++)
-                        sym_row(&S, &R, ii, c0, c1);
-                } else {
-                    const size_t a = c0 + (size_t)(it - row_items) * SYM_COLS;
-                    sym_columns(&S, &R, nb, a, c1 - a < SYM_COLS ? c1 : a + SYM_COLS);
+            for (int p = 0; p < SYM_SUB; p++) {
+                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
+                if (a >= b)
+                    continue;
+                sym_scan(&sq, &R, 0, a, a, b, false, true);
+                sym_scan(&sq, &R, a, b, a, nb, true, false);
+            }
+
+            /* The columns past the square, in tiles: the strip's rows split
+             * into one band per thread, the columns into blocks of SYM_COLS,
+             * and in round r thread p computes and scans the tile (band p,
+             * block (r + p·nc/act) mod nc) in its own buffer, in cache, once
+             * for its band's rows and its block's columns. In a round no two
+             * threads share a band or a block, so no row's state is touched
+             * by two threads; each round ends with a barrier. The values do
+             * not depend on the split. */
+            const size_t nc = (w - nb + SYM_COLS - 1) / SYM_COLS;
+            const size_t act = team < nc ? team : nc; /* threads with a tile */
+            for (size_t r = 0; r < nc; r++) {
+                if (tid < act) {
+                    const size_t ra = nb * tid / act, rb = nb * (tid + 1) / act;
+                    const size_t cbk = (r + tid * nc / act) % nc;
+                    const size_t ca = nb + cbk * SYM_COLS;
+                    const size_t cb = w - ca < SYM_COLS ? w : ca + SYM_COLS;
+                    if (ra < rb) {
+                        asdnorm__block_dots(ix, Q + ra * dim, rb - ra, r0 + ca, cb - ca, tile,
+                                            cb - ca);
+                        const struct strip S = {ix, tile, qaux, r0, ra, ca, cb - ca,
+                                                E, cap_e, mse_scale};
+                        sym_scan(&S, &R, ra, rb, ca, cb, true, true);
+                    }
                 }
+#pragma omp barrier
             }
         }
     }
@@ -732,6 +715,7 @@ out:
     asdnorm__free(R.thr);
     asdnorm__free(R.over);
     asdnorm__free(block);
+    asdnorm__free(tiles);
     asdnorm__free(Q);
     asdnorm__free(qaux);
     asdnorm__free(qnorm);

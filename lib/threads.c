@@ -47,6 +47,15 @@ int asdnorm__thread_id(void)
 #endif
 }
 
+int asdnorm__team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int users; /* library calls currently running with the BLAS serialized */
 static int saved; /* the BLAS's thread count before the first of them */
