@@ -30,19 +30,13 @@
 #endif
 
 #include "asdnorm/asdnorm.h"
+#include "common.h"
 
 /* OpenBLAS's thread control, when the BLAS is OpenBLAS (weak: absent elsewhere). */
 extern void openblas_set_num_threads(int n) __attribute__((weak));
 extern int openblas_get_num_threads(void) __attribute__((weak));
 
 static int REPS = 5;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* CPU time of the whole process (all threads): robust to other load on the
  * machine when threads do not spin, so it is printed beside the wall time. */
@@ -56,67 +50,12 @@ static double cpu_now(void)
 /* The median CPU time of the last timed measurement. */
 static double last_cpu;
 
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmpd);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fprintf(stderr, "out of memory (%zu bytes)\n", n);
-        exit(1);
-    }
-    return p;
-}
-
 static void check(asdnorm_status st, const char *what)
 {
     if (st != ASDNORM_OK) {
         fprintf(stderr, "%s: %s\n", what, asdnorm_strerror(st));
         exit(1);
     }
-}
-
-/* splitmix64 + Box–Muller: reproducible Gaussian mixture. */
-static uint64_t rng_state;
-static double urand(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) * 0x1p-53;
-}
-static double grand(void)
-{
-    return sqrt(-2.0 * log(urand())) * cos(6.283185307179586 * urand());
-}
-
-static float *make_data(size_t n, size_t d, uint64_t seed)
-{
-    enum { C = 64 };
-    rng_state = 12345; /* same centers for references and tests */
-    float *ctr = xmalloc(C * d * sizeof *ctr);
-    for (size_t i = 0; i < C * d; i++)
-        ctr[i] = (float)grand();
-    rng_state = seed;
-    float *x = xmalloc(n * d * sizeof *x);
-    for (size_t i = 0; i < n; i++) {
-        size_t c = (size_t)(urand() * C) % C;
-        for (size_t k = 0; k < d; k++)
-            x[i * d + k] = ctr[c * d + k] + 0.7f * (float)grand();
-    }
-    free(ctr);
-    return x;
 }
 
 static long peak_rss_kib(void)

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Compare two builds of libasdnorm in one process, for changes smaller than
+ * the machine's drift (shared 2-core machines drift by ±15 % within a minute,
+ * so two benchmark runs made minutes apart cannot resolve a 5 % change).
+ *
+ *   asdnorm-ab LIB_A LIB_B finalize|score M N D K [reps]
+ *
+ * Both libraries (paths to libasdnorm.so files of two builds, e.g. the
+ * current tree's and a worktree of the last commit) are dlopen'ed with
+ * RTLD_LOCAL, so each has its own copy of everything; each builds a cosine
+ * index of the same seeded M × D data and finalizes it with k-NN K. Then the
+ * timed call — finalize again, or scoring N tests (ratio) — alternates A, B,
+ * A, B …, reps times each (default 9), and the program prints both medians
+ * and the median (and range) of the per-pair ratios B / A. Results must agree:
+ * the densities and scores of A and B are compared bitwise, and a difference
+ * is reported (expected only when a change is meant to alter results). */
+#define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <string.h>
+
+#include "asdnorm/asdnorm.h"
+#include "common.h"
+
+struct lib {
+    asdnorm_status (*index_new)(size_t, asdnorm_distance, asdnorm_index **);
+    asdnorm_status (*index_add)(asdnorm_index *, const float *, size_t, const uint8_t *);
+    asdnorm_status (*finalize)(asdnorm_index *, asdnorm_density, double);
+    asdnorm_status (*get_density)(const asdnorm_index *, double *, size_t);
+    asdnorm_status (*scorer_new)(const asdnorm_index *, asdnorm_norm, asdnorm_scorer **);
+    asdnorm_status (*score)(asdnorm_scorer *, const float *, size_t, float *, size_t *);
+    asdnorm_index *ix;
+    asdnorm_scorer *sc;
+};
+
+static void *sym(void *h, const char *name)
+{
+    void *p = dlsym(h, name);
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", name, dlerror());
+        exit(1);
+    }
+    return p;
+}
+
+static void load(struct lib *L, const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "%s\n", dlerror());
+        exit(1);
+    }
+    /* POSIX: function pointers round-trip through void * (dlsym's contract). */
+    *(void **)&L->index_new = sym(h, "asdnorm_index_new");
+    *(void **)&L->index_add = sym(h, "asdnorm_index_add");
+    *(void **)&L->finalize = sym(h, "asdnorm_index_finalize");
+    *(void **)&L->get_density = sym(h, "asdnorm_index_get_density");
+    *(void **)&L->scorer_new = sym(h, "asdnorm_scorer_new");
+    *(void **)&L->score = sym(h, "asdnorm_scorer_score");
+}
+
+static void ok(asdnorm_status st, const char *what)
+{
+    if (st != ASDNORM_OK) {
+        fprintf(stderr, "%s failed: status %d\n", what, (int)st);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 8 || (strcmp(argv[3], "finalize") && strcmp(argv[3], "score"))) {
+        fprintf(stderr, "usage: %s LIB_A LIB_B finalize|score M N D K [reps]\n", argv[0]);
+        return 2;
+    }
+    const int fin = !strcmp(argv[3], "finalize");
+    const size_t m = strtoul(argv[4], NULL, 10), n = strtoul(argv[5], NULL, 10);
+    const size_t d = strtoul(argv[6], NULL, 10);
+    const double k = strtod(argv[7], NULL);
+    const int reps = argc > 8 ? atoi(argv[8]) : 9;
+    if (m < 2 || n < 1 || d < 1 || k < 1 || reps < 1 || reps > 999) {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
+    struct lib lib[2];
+    load(&lib[0], argv[1]);
+    load(&lib[1], argv[2]);
+    float *Y = make_data(m, d, 1), *X = make_data(n, d, 2);
+    float *s[2] = {xmalloc(n * sizeof(float)), xmalloc(n * sizeof(float))};
+    double *dens[2] = {xmalloc(m * sizeof(double)), xmalloc(m * sizeof(double))};
+    for (int l = 0; l < 2; l++) {
+        struct lib *L = &lib[l];
+        ok(L->index_new(d, ASDNORM_DISTANCE_COSINE, &L->ix), "index_new");
+        ok(L->index_add(L->ix, Y, m, NULL), "index_add");
+        ok(L->finalize(L->ix, ASDNORM_DENSITY_KNN, k), "finalize");
+        ok(L->scorer_new(L->ix, ASDNORM_NORM_RATIO, &L->sc), "scorer_new");
+    }
+    double *t[2] = {xmalloc((size_t)reps * sizeof(double)), xmalloc((size_t)reps * sizeof(double))};
+    double *ratio = xmalloc((size_t)reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        for (int l = 0; l < 2; l++) {
+            struct lib *L = &lib[l];
+            double t0 = now();
+            if (fin)
+                ok(L->finalize(L->ix, ASDNORM_DENSITY_KNN, k), "finalize");
+            else
+                ok(L->score(L->sc, X, n, s[l], NULL), "score");
+            t[l][r] = now() - t0;
+        }
+        ratio[r] = t[1][r] / t[0][r];
+    }
+    int same = 1;
+    if (fin) {
+        for (int l = 0; l < 2; l++)
+            ok(lib[l].get_density(lib[l].ix, dens[l], m), "get_density");
+        same = !memcmp(dens[0], dens[1], m * sizeof(double));
+    } else {
+        same = !memcmp(s[0], s[1], n * sizeof(float));
+    }
+    const double ta = median(t[0], reps), tb = median(t[1], reps), rm = median(ratio, reps);
+    printf("%s M=%zu N=%zu D=%zu K=%g, %d pairs: A %.1f ms, B %.1f ms; B/A median %.3f "
+           "(range %.3f-%.3f); results %s\n",
+           argv[3], m, n, d, k, reps, 1e3 * ta, 1e3 * tb, rm, ratio[0], ratio[reps - 1],
+           same ? "bitwise identical" : "DIFFER");
+    return 0;
+}
