@@ -469,10 +469,12 @@ static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const 
     const struct sent *c = R->c + i * R->cap;
     const float U = R->thr[i];
     float qaux;
-    double qnorm;
-    asdnorm__prepare_queries(ix, raw, 1, q, &qaux, &qnorm);
+    /* The exact distances need ‖raw‖ only under cosine; the prepared query
+     * only for the overflow path's row of float distances. */
+    double qnorm = ix->distance == ASDNORM_DISTANCE_COSINE ? asdnorm__norm2(raw, dim) : 1.0;
     size_t r = 0;
     if (R->over[i]) {
+        asdnorm__prepare_queries(ix, raw, 1, q, &qaux, &qnorm);
         asdnorm__block_distances(ix, q, &qaux, 1, 0, m, rowbuf, m);
         for (size_t j = 0; j < m; j++) {
             if (j == i)
@@ -641,8 +643,10 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
             const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
             const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
             const float mse_scale = 1.0f / (float)dim;
-#pragma omp single
-            asdnorm__prepare_queries(ix, ix->vectors + r0 * dim, nb, Q, qaux, qnorm);
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < nb; i++)
+                asdnorm__prepare_queries(ix, ix->vectors + (r0 + i) * dim, 1, Q + i * dim,
+                                         qaux + i, qnorm + i);
 
             /* The strip's own square, as SYM_SUB sub-strips: sub-strip s (rows
              * [s·q, s·q + q)) against the columns from s·q on, so that only the
