@@ -335,9 +335,10 @@ static asdnorm_status run(const struct job *jb)
  * When d(i, j) = d(j, i) — euclidean and mse always, cosine when every row was
  * added by asdnorm_index_add (c_j ≠ 1: both are exact unit vectors; a raw row,
  * c_j = 1, is not normalized as a reference but is as a query) — each pair
- * needs computing once. Rows are taken in strips I = [r0, r0 + nb); one sgemm
- * gives the strip against the references j ≥ r0 only (the upper triangle, half
- * the flops of run()). Every row keeps, across strips, the k smallest upper
+ * needs computing once. Rows are taken in strips I = [r0, r0 + nb), computed
+ * against the references j ≥ r0 only (the upper triangle, half the flops of
+ * run()): the strip's own square in sub-strips, the rest in tiles (see the
+ * loop in run_sym). Every row keeps, across strips, the k smallest upper
  * bounds seen (their largest is U) and the list of references whose lower
  * bound was ≤ U when offered (struct symrows); the strip feeds row i ∈ I its
  * columns j ≥ r0, and column j ≥ r0 + nb the entries (i, j), i ∈ I — row j's
@@ -346,8 +347,10 @@ static asdnorm_status run(const struct job *jb)
  * norm², euclidean and mse; cosine's does not depend on the row), so the bound
  * err(E, d̃(i, j)) holds for d(j, i) too as the distances are equal. After the
  * last strip a row's candidates are the references with lower bound ≤ its
- * final U whatever the order of the offers, and only one thread touches a row
- * during a strip, so the result does not depend on the thread count; each row
+ * final U whatever the order of the offers, and no two threads touch a row's
+ * state at the same time (the work items of a phase, and the tiles of a
+ * round, touch disjoint rows; barriers separate them), so the result does not
+ * depend on the thread count; each row
  * is finished as in run() (refined exactly), and a row whose list overflowed
  * is recomputed from scratch (one sgemv).
  * Memory: per row, c list entries of 12 bytes and k upper bounds, used only
@@ -360,8 +363,9 @@ static asdnorm_status run(const struct job *jb)
  * sub-strips from their diagonal on, wasting nb² / (2 · SYM_SUB) pairs. */
 #define SYM_SUB 8
 /* Strip height: each band of a strip packs the references once, so taller is
- * better while a thread's band against SYM_COLS columns (its tile: 2 MiB at
- * 1024 rows, 2 threads) stays in cache. Measured (in-process A/B, medians of
+ * better while a thread's band against SYM_COLS columns (its tile: 1 MiB with
+ * 2 threads, in a buffer of SYM_ROWS × SYM_COLS floats per thread) stays in
+ * cache. Measured (in-process A/B, medians of
  * per-pair ratios) against 512: 0.87 of the time at M = 30,000, D = 128,
  * 0.96 at M = 2,000, D = 6,144, 0.99 at M = 10,000, D = 512; 2048 rows and
  * tiles of 256 or 1024 columns were no better. */
