@@ -28,9 +28,11 @@
 /* Present when the BLAS is OpenBLAS. */
 extern int openblas_get_num_threads(void) __attribute__((weak));
 
-#define DIM 48
+#define DIM 64
 #define M 1500
-#define N 900 /* N · M · DIM far above the library's threshold for threads */
+#define N 900
+/* M² / 2 · DIM (finalize) and N · M · DIM (scoring) above the library's
+ * thresholds for using threads (64 · 2²⁰ and 2²⁰ element operations). */
 #define CLUSTER 40
 
 static const int k_threads[] = {1, 2, 3, 4};
