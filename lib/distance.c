@@ -163,12 +163,12 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * distance is a constant in each loop, so asdnorm__dot_to_dist reduces to
      * its one case there and the loop vectorizes. */
     const float mse_scale = 1.0f / (float)ix->dim;
-    /* One thread when called from inside the library's own parallel region. */
-    const int nt = asdnorm__threads();
+    /* num_threads: one thread when called from inside the library's own
+     * parallel region (asdnorm__threads() is then 1). */
     switch (ix->distance) {
     case ASDNORM_DISTANCE_COSINE:
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
-    num_threads(nt)
+    num_threads(asdnorm__threads())
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             for (size_t j = 0; j < nr; j++)
@@ -181,7 +181,7 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
     /* NOLINTNEXTLINE(bugprone-branch-clone) */
     case ASDNORM_DISTANCE_EUCLIDEAN:
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
-    num_threads(nt)
+    num_threads(asdnorm__threads())
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];
@@ -192,7 +192,7 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
         break;
     case ASDNORM_DISTANCE_MSE:
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
-    num_threads(nt)
+    num_threads(asdnorm__threads())
         for (size_t i = 0; i < nq; i++) {
             float *row = out + i * ld;
             const float qa = qaux[i];
