@@ -159,47 +159,16 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
     asdnorm__block_dots(ix, Q, nq, j0, nr, out, ld);
 
     /* The transform is a pass over the whole block: split its rows between the
-     * threads (element-wise, so the values do not depend on the split). The
-     * distance is a constant in each loop, so asdnorm__dot_to_dist reduces to
-     * its one case there and the loop vectorizes. */
+     * threads (element-wise, so the values do not depend on the split; one
+     * thread when called from inside the library's own parallel region, where
+     * asdnorm__threads() is 1). Each row is transformed in place by the same
+     * code the fused scans use (asdnorm__chunk_dist), so the values are bitwise
+     * theirs. qaux is unused under cosine. */
     const float mse_scale = 1.0f / (float)ix->dim;
-    /* num_threads: one thread when called from inside the library's own
-     * parallel region (asdnorm__threads() is then 1). */
-    switch (ix->distance) {
-    case ASDNORM_DISTANCE_COSINE:
 #pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
     num_threads(asdnorm__threads())
-        for (size_t i = 0; i < nq; i++) {
-            float *row = out + i * ld;
-            for (size_t j = 0; j < nr; j++)
-                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_COSINE, row[j], 0.0f, aux[j],
-                                              mse_scale);
-        }
-        break;
-    /* The branches differ only in the constant handed to the inlined
-     * conversion, which is the point: each loop is compiled for its case. */
-    /* NOLINTNEXTLINE(bugprone-branch-clone) */
-    case ASDNORM_DISTANCE_EUCLIDEAN:
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
-    num_threads(asdnorm__threads())
-        for (size_t i = 0; i < nq; i++) {
-            float *row = out + i * ld;
-            const float qa = qaux[i];
-            for (size_t j = 0; j < nr; j++)
-                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_EUCLIDEAN, row[j], qa, aux[j],
-                                              mse_scale);
-        }
-        break;
-    case ASDNORM_DISTANCE_MSE:
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
-    num_threads(asdnorm__threads())
-        for (size_t i = 0; i < nq; i++) {
-            float *row = out + i * ld;
-            const float qa = qaux[i];
-            for (size_t j = 0; j < nr; j++)
-                row[j] = asdnorm__dot_to_dist(ASDNORM_DISTANCE_MSE, row[j], qa, aux[j],
-                                              mse_scale);
-        }
-        break;
+    for (size_t i = 0; i < nq; i++) {
+        float *row = out + i * ld;
+        asdnorm__chunk_dist(ix->distance, row, aux, qaux[i], mse_scale, nr, row);
     }
 }

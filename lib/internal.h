@@ -106,7 +106,8 @@ double asdnorm__norm2(const float *v, size_t dim);
 /* Approximate distances of a block: queries Q (nq × dim, prepared by
  * asdnorm__prepare_queries) against references j0 … j0 + nr − 1, written to
  * out (nq × nr, row stride ld), via one sgemm and a fused transform.
- * qaux: per query, ‖q‖² (euclidean/mse) or unused (cosine). */
+ * qaux: per query, ‖q‖² (euclidean/mse); under cosine read but unused (as
+ * asdnorm__prepare_queries fills it). */
 void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
                               size_t nq, size_t j0, size_t nr, float *out, size_t ld);
 /* The same products as asdnorm__block_distances, without the transform: out
