@@ -45,6 +45,19 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
  * more than the work (small batches took 4–20× the CPU with threads). */
 #define ASDNORM_PARALLEL_WORK ((size_t)1 << 20)
 
+/* Split n ≥ 1 rows between nt threads in groups of at most max_rows: as few
+ * groups as max_rows allows, rounded up to a multiple of nt, of equal height
+ * (*rows), so that every thread gets the same number of rows (N = 1,250,
+ * max_rows 512, 2 threads: 4 groups of 313, not 512 + 512 + 226 with one
+ * thread doing two of them). Returns the number of groups. */
+static inline size_t asdnorm__split_rows(size_t n, size_t max_rows, size_t nt, size_t *rows)
+{
+    size_t groups = (n + max_rows - 1) / max_rows;
+    groups = (groups + nt - 1) / nt * nt;
+    *rows = (n + groups - 1) / groups;
+    return (n + *rows - 1) / *rows;
+}
+
 /* ---- threads (threads.c) ------------------------------------------------------
  * The number of threads a parallel region of the library would use now (1
  * inside the application's own parallel region). */

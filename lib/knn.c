@@ -270,14 +270,10 @@ static asdnorm_status run(const struct job *jb)
     int nt = asdnorm__threads();
     if (nt > 1 && n * m * dim < 16 * ASDNORM_PARALLEL_WORK)
         nt = 1;
-    /* Group height: the threads' blocks together within BLOCK_BYTES; then as
-     * few groups as that allows, a multiple of the thread count, equal. */
+    /* Group height: the threads' blocks together within BLOCK_BYTES. */
     size_t rows = BLOCK_BYTES / (m * sizeof(float) * (size_t)nt);
     rows = rows < 1 ? 1 : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
-    size_t groups = (n + rows - 1) / rows;
-    groups = (groups + (size_t)nt - 1) / (size_t)nt * (size_t)nt;
-    rows = (n + groups - 1) / groups;
-    groups = (n + rows - 1) / rows;
+    const size_t groups = asdnorm__split_rows(n, rows, (size_t)nt, &rows);
 
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
     asdnorm_status st = s ? ASDNORM_OK : ASDNORM_E_NOMEM;
@@ -372,7 +368,7 @@ static asdnorm_status run(const struct job *jb)
 #define SYM_ROWS 1024
 
 struct sent {
-    float v, d; /* lower bound (the key) and d̃ */
+    float v, d; /* lower bound d̃ − e and d̃ */
     uint32_t j;
 };
 
@@ -529,8 +525,6 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     return run(&jb);
 }
 
-/* What the scans of a strip share: the strip starts at reference r0, its
- * rows' prepared qaux, and the error scale E (with its cap). */
 /* A tile of a strip's dot products and what its scans share: the strip
  * starts at reference r0 and its rows' prepared qaux are qaux (indexed by
  * strip row); block holds the strip-relative rows from row0 on, row stride

@@ -365,14 +365,8 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
      * BLAS call per block: one pool of threads, no switching between the
      * library's threads and the BLAS's (threads.c). A test's result does not
      * depend on its group, so not on the thread count either. */
-    /* As few groups as ROWS allows, rounded up to a multiple of the thread
-     * count, of equal size: every thread gets the same number of tests (N =
-     * 1,250 on 2 threads: 4 groups of 313, not 512 + 512 + 226 with one
-     * thread doing two of them). */
-    size_t groups = (n + ROWS - 1) / ROWS;
-    groups = (groups + (size_t)nt - 1) / (size_t)nt * (size_t)nt;
-    const size_t g = (n + groups - 1) / groups;
-    groups = (n + g - 1) / g;
+    size_t g;
+    const size_t groups = asdnorm__split_rows(n, ROWS, (size_t)nt, &g);
     const bool serial = asdnorm__blas_serial_begin();
 #pragma omp parallel num_threads(nt)
     {
