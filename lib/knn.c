@@ -16,6 +16,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -538,12 +541,37 @@ struct strip {
     float E, cap_e, mse_scale;
 };
 
+/* Bit t of the result is set when d[t] − cap ≤ thr[t·step] (t < n ≤ 64):
+ * step 1 compares with one threshold per element, step 0 with thr[0]. The
+ * test is the chunk's coarse filter (cap ≥ every error bound), so an element
+ * whose bit is clear cannot be offered. */
+static inline uint64_t below_mask(const float *d, size_t n, float cap, const float *thr,
+                                  size_t step)
+{
+    uint64_t m = 0;
+    size_t t = 0;
+#ifdef __SSE2__
+    const __m128 c = _mm_set1_ps(cap), one = _mm_set1_ps(thr[0]);
+    for (; t + 4 <= n; t += 4) {
+        const __m128 th = step ? _mm_loadu_ps(thr + t) : one;
+        const __m128 le = _mm_cmple_ps(_mm_sub_ps(_mm_loadu_ps(d + t), c), th);
+        m |= (uint64_t)_mm_movemask_ps(le) << t;
+    }
+#endif
+    for (; t < n; t++)
+        m |= (uint64_t)(d[t] - cap <= thr[t * step]) << t;
+    return m;
+}
+
 /* Rows [ra, rb) × columns [ca, cb) of the strip (strip-relative; the block
  * must hold them), as float distances chunk by chunk (bitwise
  * asdnorm__block_distances's): entry (ii, t) is offered to row r0 + ii as its
  * distance to r0 + t when `rows`, and to row r0 + t as its distance to
  * r0 + ii when `cols` (an entry with t = ii is skipped). One pass serves
- * both, so a tile in cache is read once. */
+ * both, so a tile in cache is read once. A chunk's coarse filter gives a
+ * bit mask per direction, and only the entries whose bit is set are looked
+ * at, in column order: the offers, and so the rows' states, are those of a
+ * plain loop over every entry. */
 static void sym_scan(const struct strip *S, struct symrows *R, size_t ra, size_t rb, size_t ca,
                      size_t cb, bool rows, bool cols)
 {
@@ -557,21 +585,19 @@ static void sym_scan(const struct strip *S, struct symrows *R, size_t ra, size_t
             const size_t n = cb - t0 < CHUNK ? cb - t0 : CHUNK;
             asdnorm__chunk_dist(ix->distance, row + (t0 - S->col0), aux + t0, S->qaux[ii],
                                 S->mse_scale, n, d);
-            int any_row = 0, any_col = 0;
-            if (rows)
-                any_row = any_below(d, n, S->cap_e, thr[ii]);
-            if (cols)
-                for (size_t t = 0; t < n; t++)
-                    any_col |= d[t] - S->cap_e <= thr[t0 + t];
-            if (!any_row && !any_col)
-                continue;
-            for (size_t t = 0; t < n; t++) {
-                if (t0 + t == ii)
-                    continue;
+            const uint64_t mr = rows ? below_mask(d, n, S->cap_e, thr + ii, 0) : 0;
+            const uint64_t mc = cols ? below_mask(d, n, S->cap_e, thr + t0, 1) : 0;
+            uint64_t m = mr | mc;
+            if (ii >= t0 && ii - t0 < n)
+                m &= ~((uint64_t)1 << (ii - t0)); /* the diagonal */
+            while (m) {
+                const size_t t = (size_t)__builtin_ctzll(m);
+                const uint64_t bit = m & -m;
+                m ^= bit;
                 const float e = asdnorm__err(ix, S->E, d[t]);
-                if (any_row && d[t] - e <= thr[ii])
+                if ((mr & bit) && d[t] - e <= thr[ii])
                     sym_offer(R, r0 + ii, d[t] - e, d[t], d[t] + e, r0 + t0 + t);
-                if (any_col && d[t] - e <= thr[t0 + t])
+                if ((mc & bit) && d[t] - e <= thr[t0 + t])
                     sym_offer(R, r0 + t0 + t, d[t] - e, d[t], d[t] + e, r0 + ii);
             }
         }
