@@ -36,7 +36,8 @@ static double clamp01(double v)
     return v < 0 ? 0 : (v > 1 ? 1 : v);
 }
 
-double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q_norm, size_t j)
+/* The distance of query q to reference j; qi = 1/‖q‖ (cosine only). */
+static double exact(const asdnorm_index *ix, const float *q, double qi, size_t j)
 {
     const size_t dim = ix->dim;
     const float *y = ix->vectors + j * dim;
@@ -45,7 +46,7 @@ double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q
          * close vectors, where 1 − cos θ would lose half the digits. ŷ = c_j y_j
          * is exactly unit for normalized rows (c_j > 1, see index.c), so the
          * second term is only computed for raw rows (c_j = 1: centroids). */
-        const double qi = 1.0 / q_norm, c = ix->scale[j];
+        const double c = ix->scale[j];
         if (c != 1.0) {
             /* Four partial sums in a fixed order: independent chains that the
              * compiler can vectorize, and the same result on every call. */
@@ -87,11 +88,20 @@ double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q
     return ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(ss) : ss / (double)dim;
 }
 
+double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q_norm, size_t j)
+{
+    return exact(ix, q, ix->distance == ASDNORM_DISTANCE_COSINE ? 1.0 / q_norm : 1.0, j);
+}
+
 double asdnorm__exact_ref_distance(const asdnorm_index *ix, size_t i, size_t j)
 {
     const float *q = ix->vectors + i * ix->dim;
-    double q_norm = ix->distance == ASDNORM_DISTANCE_COSINE ? asdnorm__norm2(q, ix->dim) : 1.0;
-    return asdnorm__exact_distance(ix, q, q_norm, j);
+    double qi = 1.0;
+    /* A normalized row's c_i is 1/‖stored row‖, computed as below (index.c),
+     * so the two agree bitwise; a raw row (c_i = 1) needs its norm. */
+    if (ix->distance == ASDNORM_DISTANCE_COSINE)
+        qi = ix->scale[i] != 1.0 ? ix->scale[i] : 1.0 / asdnorm__norm2(q, ix->dim);
+    return exact(ix, q, qi, j);
 }
 
 /* γ_D = D·u / (1 − D·u), u = 2⁻²⁴: the classical bound on the rounding error of

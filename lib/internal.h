@@ -111,7 +111,9 @@ asdnorm_status asdnorm__check_rows(const float *x, size_t n, size_t dim,
  * reference's c_j. q_norm is ‖q‖₂ in double (used by cosine only; pass the
  * value from asdnorm__norm2). */
 double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q_norm, size_t j);
-/* Exact distance between stored references i (as query) and j. */
+/* Exact distance between stored references i (as query) and j: bitwise
+ * asdnorm__exact_distance(ix, row i, ‖row i‖, j), and bitwise the same for
+ * (j, i) when both rows are normalized (cosine) or always (euclidean, mse). */
 double asdnorm__exact_ref_distance(const asdnorm_index *ix, size_t i, size_t j);
 /* ‖v‖₂ in double. */
 double asdnorm__norm2(const float *v, size_t dim);

@@ -223,8 +223,19 @@ static asdnorm_status process_row(const struct job *jb, struct scratch *s, const
     return finish_row(jb, s, r, qi, qraw, qnorm);
 }
 
-/* Refine the r candidates in s->heap exactly, sort them (ties by position) and
- * hand the first k to the callback. */
+/* Sort the r refined candidates in s->cand (ties by position) and hand the
+ * first k to the callback. */
+static asdnorm_status emit_row(const struct job *jb, struct scratch *s, size_t r, size_t qi)
+{
+    qsort(s->cand, r, sizeof *s->cand, cmp_cand);
+    for (size_t t = 0; t < jb->k; t++) {
+        s->dist[t] = s->cand[t].d;
+        s->idx[t] = s->cand[t].j;
+    }
+    return jb->fn(jb->ctx, qi, s->dist, s->idx, jb->k);
+}
+
+/* Refine the r candidates in s->heap exactly and emit the row. */
 static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t r, size_t qi,
                                  const float *qraw, double qnorm)
 {
@@ -237,12 +248,7 @@ static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t
         s->cand[t].d = t < MAX_REFINE ? asdnorm__exact_distance(ix, qraw, qnorm, j)
                                       : (double)s->heap[t].d;
     }
-    qsort(s->cand, r, sizeof *s->cand, cmp_cand);
-    for (size_t t = 0; t < jb->k; t++) {
-        s->dist[t] = s->cand[t].d;
-        s->idx[t] = s->cand[t].j;
-    }
-    return jb->fn(jb->ctx, qi, s->dist, s->idx, jb->k);
+    return emit_row(jb, s, r, qi);
 }
 
 static void free_scratch(struct scratch *s, int n)
@@ -494,6 +500,145 @@ static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const 
     return finish_row(jb, s, r, i, raw, qnorm);
 }
 
+/* A row whose candidate list holds its whole answer: not overflowed, and
+ * short enough to be refined whole (as finish_row would). */
+static bool listed(const struct symrows *R, size_t i)
+{
+    return !R->over[i] && R->nc[i] <= MAX_REFINE;
+}
+
+#define NO_LINK UINT32_MAX
+
+/* The rows' order for the refinement: breadth first through the candidate
+ * lists, so that a row is refined soon after rows that share its
+ * neighbours, whose rows are then still in cache. */
+static void refine_order(const struct symrows *R, size_t m, uint32_t *order, uint8_t *seen)
+{
+    size_t head = 0, tail = 0;
+    for (size_t r = 0; r < m; r++) {
+        if (seen[r])
+            continue;
+        seen[r] = 1;
+        order[tail++] = (uint32_t)r;
+        while (head < tail) {
+            const size_t i = order[head++];
+            if (!listed(R, i))
+                continue;
+            const struct sent *c = R->c + i * R->cap;
+            for (size_t t = 0; t < R->nc[i]; t++)
+                if (!seen[c[t].j]) {
+                    seen[c[t].j] = 1;
+                    order[tail++] = c[t].j;
+                }
+        }
+    }
+}
+
+/* The end of the symmetric search, once every strip is in. A listed row's
+ * candidates are those with lower bound ≤ its final U (its list is cut to
+ * them); d(i, j) is bitwise d(j, i) (asdnorm__exact_ref_distance), so a pair
+ * in both rows' lists is refined once, by the lower row, and the other reads
+ * it (link: the entry's partner, or NO_LINK). Then every row is sorted and
+ * handed to the callback; the other rows are finished by sym_finish. The
+ * values do not depend on the order or the threads. */
+static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct symrows *R, float E,
+                              float *rowbuf, float *qbuf, bool par, int nt)
+{
+    const asdnorm_index *ix = jb->ix;
+    const size_t m = ix->size, dim = ix->dim;
+#pragma omp parallel for schedule(static) if (par) num_threads(nt)
+    for (size_t i = 0; i < m; i++) {
+        if (R->over[i])
+            continue;
+        struct sent *c = R->c + i * R->cap;
+        size_t r = 0;
+        for (size_t t = 0; t < R->nc[i]; t++)
+            if (c[t].v <= R->thr[i])
+                c[r++] = c[t];
+        R->nc[i] = (uint32_t)r;
+    }
+    /* Entries before row i's in d and link; the total is below 2³² (the lists
+     * fit in SYM_HEAP_BYTES). */
+    uint32_t *off = asdnorm__mallocn(m + 1, sizeof *off);
+    uint32_t *order = asdnorm__mallocn(m, sizeof *order);
+    uint8_t *seen = asdnorm__calloc(m, 1);
+    double *d = NULL;
+    uint32_t *link = NULL;
+    if (off) {
+        off[0] = 0;
+        for (size_t i = 0; i < m; i++)
+            off[i + 1] = off[i] + (listed(R, i) ? R->nc[i] : 0);
+        d = asdnorm__mallocn(off[m] ? off[m] : 1, sizeof *d);
+        link = asdnorm__mallocn(off[m] ? off[m] : 1, sizeof *link);
+    }
+    asdnorm_status st = ASDNORM_E_NOMEM;
+    if (!off || !order || !seen || !d || !link)
+        goto out;
+
+#pragma omp parallel for schedule(dynamic, 64) if (par) num_threads(nt)
+    for (size_t i = 0; i < m; i++) {
+        if (!listed(R, i))
+            continue;
+        const struct sent *c = R->c + i * R->cap;
+        for (size_t t = 0; t < R->nc[i]; t++) {
+            const size_t j = c[t].j;
+            uint32_t l = NO_LINK;
+            if (listed(R, j)) {
+                const struct sent *cj = R->c + j * R->cap;
+                for (size_t u = 0; u < R->nc[j]; u++)
+                    if (cj[u].j == i) {
+                        l = off[j] + (uint32_t)u;
+                        break;
+                    }
+            }
+            link[off[i] + t] = l;
+        }
+    }
+    refine_order(R, m, order, seen);
+#pragma omp parallel for schedule(dynamic, 8) if (par) num_threads(nt)
+    for (size_t p = 0; p < m; p++) {
+        const size_t i = order[p];
+        if (!listed(R, i))
+            continue;
+        const struct sent *c = R->c + i * R->cap;
+        for (size_t t = 0; t < R->nc[i]; t++)
+            if (link[off[i] + t] == NO_LINK || c[t].j > i)
+                d[off[i] + t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
+    }
+
+    asdnorm_status bst = ASDNORM_OK;
+#pragma omp parallel for schedule(dynamic, 16) if (par) num_threads(nt)
+    for (size_t i = 0; i < m; i++) {
+        const int tid = asdnorm__thread_id();
+        asdnorm_status rst;
+        if (listed(R, i)) {
+            const struct sent *c = R->c + i * R->cap;
+            for (size_t t = 0; t < R->nc[i]; t++) {
+                const uint32_t l = link[off[i] + t];
+                s[tid].cand[t].j = c[t].j;
+                s[tid].cand[t].d = l != NO_LINK && c[t].j < i ? d[l] : d[off[i] + t];
+            }
+            rst = emit_row(jb, &s[tid], R->nc[i], i);
+        } else {
+            rst = sym_finish(jb, &s[tid], R, i, E, rowbuf + (size_t)tid * m,
+                             qbuf + (size_t)tid * dim);
+        }
+        if (rst != ASDNORM_OK) {
+#pragma omp critical(asdnorm_knn_status)
+            if (bst == ASDNORM_OK)
+                bst = rst;
+        }
+    }
+    st = bst;
+out:
+    asdnorm__free(off);
+    asdnorm__free(order);
+    asdnorm__free(seen);
+    asdnorm__free(d);
+    asdnorm__free(link);
+    return st;
+}
+
 static size_t with_margin(size_t k, size_t available)
 {
     size_t extra = k > MARGIN ? k : MARGIN;
@@ -723,19 +868,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
         }
     }
 
-    asdnorm_status bst = ASDNORM_OK;
-#pragma omp parallel for schedule(dynamic, 16) if (par) num_threads(nt)
-    for (size_t i = 0; i < m; i++) {
-        const int tid = asdnorm__thread_id();
-        asdnorm_status rst = sym_finish(jb, &s[tid], &R, i, E, rowbuf + (size_t)tid * m,
-                                        qbuf + (size_t)tid * dim);
-        if (rst != ASDNORM_OK) {
-#pragma omp critical(asdnorm_knn_status)
-            if (bst == ASDNORM_OK)
-                bst = rst;
-        }
-    }
-    st = bst;
+    st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, nt);
     asdnorm__blas_serial_end(serial);
 out:
     free_scratch(s, nt);
