@@ -162,6 +162,14 @@ void asdnorm__block_dots(const asdnorm_index *ix, const float *Q, size_t nq, siz
                     Q, (int)dim, Y, (int)dim, 0.0f, out, (int)ld);
 }
 
+void asdnorm__block_self_dots(const asdnorm_index *ix, size_t j0, size_t n, float *out,
+                              size_t ld)
+{
+    const size_t dim = ix->dim;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)dim, 1.0f,
+                ix->vectors + j0 * dim, (int)dim, 0.0f, out, (int)ld);
+}
+
 void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const float *qaux,
                               size_t nq, size_t j0, size_t nr, float *out, size_t ld)
 {

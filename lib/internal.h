@@ -131,6 +131,11 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
  * block anyway (the scorer: one read of each block instead of two). */
 void asdnorm__block_dots(const asdnorm_index *ix, const float *Q, size_t nq, size_t j0, size_t nr,
                          float *out, size_t ld);
+/* The float dot products of the stored references j0 … j0 + n − 1 with each
+ * other, the upper triangle only (entry (a, b), b ≥ a, is ⟨y_{j0+a}, y_{j0+b}⟩;
+ * the rest of out is not written): one ssyrk, half the flops of the square. */
+void asdnorm__block_self_dots(const asdnorm_index *ix, size_t j0, size_t n, float *out,
+                              size_t ld);
 /* The transform of asdnorm__block_distances for one pair: float dot product s
  * of the prepared query (qaux qa) and reference j (aux a) into d̃. Shared, so
  * that a fused pass computes bitwise the same d̃ (and the error bound of

@@ -14,6 +14,7 @@
  * and the per-row heaps fit in SYM_HEAP_BYTES: each pair computed once, see
  * run_sym below; its results are the same as run()'s. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #ifdef __SSE2__
@@ -340,41 +341,29 @@ static asdnorm_status run(const struct job *jb)
  * When d(i, j) = d(j, i) — euclidean and mse always, cosine when every row was
  * added by asdnorm_index_add (c_j ≠ 1: both are exact unit vectors; a raw row,
  * c_j = 1, is not normalized as a reference but is as a query) — each pair
- * needs computing once. Rows are taken in strips I = [r0, r0 + nb), computed
- * against the references j ≥ r0 only (the upper triangle, half the flops of
- * run()): the strip's own square in sub-strips, the rest in tiles (see the
- * loop in run_sym). Every row keeps, across strips, the k smallest upper
- * bounds seen (their largest is U) and the list of references whose lower
- * bound was ≤ U when offered (struct symrows); the strip feeds row i ∈ I its
- * columns j ≥ r0, and column j ≥ r0 + nb the entries (i, j), i ∈ I — row j's
- * columns below r0 + nb — so each row sees every other reference once.
- * One error scale E serves all rows (the largest: with qaux the largest query
+ * needs computing once. The rows are cut into groups of SYM_GROUP, and every
+ * pair of groups a ≤ b is one task: the float dot products of group a's rows
+ * with group b's (one sgemm; one ssyrk, the upper triangle, when a = b), into
+ * the thread's buffer, scanned once while in cache: entry (i, j) is offered
+ * to row i as its distance to j and to row j as its distance to i. Every row
+ * keeps the k smallest upper bounds offered (their largest is U) and the list
+ * of references whose lower bound was ≤ U when offered (struct symrows).
+ * The float distances of the stored rows are formed symmetrically (sym_dist),
+ * and one error scale E serves all rows (the largest: with qaux the largest
  * norm², euclidean and mse; cosine's does not depend on the row), so the bound
- * err(E, d̃(i, j)) holds for d(j, i) too as the distances are equal. After the
- * last strip a row's candidates are the references with lower bound ≤ its
- * final U whatever the order of the offers, and no two threads touch a row's
- * state at the same time (the work items of a phase, and the tiles of a
- * round, touch disjoint rows; barriers separate them), so the result does not
- * depend on the thread count; each row
- * is finished as in run() (refined exactly), and a row whose list overflowed
- * is recomputed from scratch (one sgemv).
+ * err(E, d̃(i, j)) holds for d(j, i) too. After the last task a row's
+ * candidates are the references with lower bound ≤ its final U, whatever the
+ * order of the tasks. A task holds the locks of its two groups, so no two
+ * threads touch a row's state at the same time, and the threads take the
+ * tasks in any order, without barriers; the result does not depend on the
+ * thread count. Each row is then refined exactly (sym_end), and a row whose
+ * list overflowed is recomputed from scratch (one sgemv).
  * Memory: per row, c list entries of 12 bytes and k upper bounds, used only
  * while it stays below SYM_HEAP_BYTES (else run(), which needs per-thread
- * heaps only). */
+ * heaps only), and a SYM_GROUP² buffer per thread. */
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
-#define SYM_COLS 512 /* columns per tile */
-/* Sub-strips per strip: the strip's own square is computed as SYM_SUB
- * sub-strips from their diagonal on, wasting nb² / (2 · SYM_SUB) pairs. */
-#define SYM_SUB 8
-/* Strip height: each band of a strip packs the references once, so taller is
- * better while a thread's band against SYM_COLS columns (its tile: 1 MiB with
- * 2 threads, in a buffer of SYM_ROWS × SYM_COLS floats per thread) stays in
- * cache. Measured (in-process A/B, medians of
- * per-pair ratios) against 512: 0.87 of the time at M = 30,000, D = 128,
- * 0.96 at M = 2,000, D = 6,144, 0.99 at M = 10,000, D = 512; 2048 rows and
- * tiles of 256 or 1024 columns were no better. */
-#define SYM_ROWS 1024
+#define SYM_GROUP 512
 
 struct sent {
     float v, d; /* lower bound d̃ − e and d̃ */
@@ -673,19 +662,6 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     return run(&jb);
 }
 
-/* A tile of a strip's dot products and what its scans share: the strip
- * starts at reference r0 and its rows' prepared qaux are qaux (indexed by
- * strip row); block holds the strip-relative rows from row0 on, row stride
- * ld, for the strip-relative columns from col0 on; E is the error scale
- * (with its cap). */
-struct strip {
-    const asdnorm_index *ix;
-    const float *block;
-    const float *qaux;
-    size_t r0, row0, col0, ld;
-    float E, cap_e, mse_scale;
-};
-
 /* Bit t of the result is set when d[t] − cap ≤ thr[t·step] (t < n ≤ 64):
  * step 1 compares with one threshold per element, step 0 with thr[0]. The
  * test is the chunk's coarse filter (cap ≥ every error bound), so an element
@@ -708,43 +684,128 @@ static inline uint64_t below_mask(const float *d, size_t n, float cap, const flo
     return m;
 }
 
-/* Rows [ra, rb) × columns [ca, cb) of the strip (strip-relative; the block
- * must hold them), as float distances chunk by chunk (bitwise
- * asdnorm__block_distances's): entry (ii, t) is offered to row r0 + ii as its
- * distance to r0 + t when `rows`, and to row r0 + t as its distance to
- * r0 + ii when `cols` (an entry with t = ii is skipped). One pass serves
- * both, so a tile in cache is read once. A chunk's coarse filter gives a
- * bit mask per direction, and only the entries whose bit is set are looked
- * at, in column order: the offers, and so the rows' states, are those of a
- * plain loop over every entry. */
-static void sym_scan(const struct strip *S, struct symrows *R, size_t ra, size_t rb, size_t ca,
-                     size_t cb, bool rows, bool cols)
+/* The float distances of row i (aux qa) to the rows of dot products s (aux
+ * aux[t]), all stored references: as asdnorm__chunk_dist but for cosine,
+ * whose stored rows are not unit vectors (y_i c_i is): d̃ = ½ (1 − s·a_i·a_j),
+ * symmetric in i and j and within the error scale E (docs/math.md §5). */
+static inline void sym_dist(asdnorm_distance distance, const float *s, const float *aux, float qa,
+                            float mse_scale, size_t n, float *d)
 {
-    const asdnorm_index *ix = S->ix;
-    const size_t r0 = S->r0;
-    const float *thr = R->thr + r0, *aux = ix->aux + r0;
+    if (distance == ASDNORM_DISTANCE_COSINE) {
+        for (size_t t = 0; t < n; t++) {
+            const float v = 0.5f * (1.0f - s[t] * qa * aux[t]);
+            d[t] = v < 0.0f ? 0.0f : v;
+        }
+    } else {
+        asdnorm__chunk_dist(distance, s, aux, qa, mse_scale, n, d);
+    }
+}
+
+/* What the tasks share. */
+struct symtask {
+    const asdnorm_index *ix;
+    struct symrows *R;
+    float E, cap_e, mse_scale;
+};
+
+/* The scan of one task: buf holds the dot products of rows i0 … i0 + ni − 1
+ * (buffer rows) with rows j0 … j0 + nj − 1 (columns), row stride ld; when
+ * tri (i0 = j0), only its upper triangle, entries above the diagonal. Entry
+ * (a, b) is offered to row i0 + a as its distance to j0 + b, and to row
+ * j0 + b as its distance to i0 + a. A chunk's coarse filter gives a bit mask
+ * per direction, and only the entries whose bit is set are looked at, in
+ * column order: the offers, and so the rows' states, are those of a plain
+ * loop over every entry. */
+static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_t i0, size_t ni,
+                     size_t j0, size_t nj, bool tri)
+{
+    const asdnorm_index *ix = T->ix;
+    struct symrows *R = T->R;
+    const float *aux = ix->aux;
+    float *thr = R->thr;
     float d[CHUNK];
-    for (size_t ii = ra; ii < rb; ii++) {
-        const float *row = S->block + (ii - S->row0) * S->ld;
-        for (size_t t0 = ca; t0 < cb; t0 += CHUNK) {
-            const size_t n = cb - t0 < CHUNK ? cb - t0 : CHUNK;
-            asdnorm__chunk_dist(ix->distance, row + (t0 - S->col0), aux + t0, S->qaux[ii],
-                                S->mse_scale, n, d);
-            const uint64_t mr = rows ? below_mask(d, n, S->cap_e, thr + ii, 0) : 0;
-            const uint64_t mc = cols ? below_mask(d, n, S->cap_e, thr + t0, 1) : 0;
+    for (size_t a = 0; a < ni; a++) {
+        const size_t i = i0 + a;
+        const float *row = buf + a * ld;
+        for (size_t t0 = tri ? a + 1 : 0; t0 < nj; t0 += CHUNK) {
+            const size_t n = nj - t0 < CHUNK ? nj - t0 : CHUNK;
+            sym_dist(ix->distance, row + t0, aux + j0 + t0, aux[i], T->mse_scale, n, d);
+            const uint64_t mr = below_mask(d, n, T->cap_e, thr + i, 0);
+            const uint64_t mc = below_mask(d, n, T->cap_e, thr + j0 + t0, 1);
             uint64_t m = mr | mc;
-            if (ii >= t0 && ii - t0 < n)
-                m &= ~((uint64_t)1 << (ii - t0)); /* the diagonal */
             while (m) {
                 const size_t t = (size_t)__builtin_ctzll(m);
                 const uint64_t bit = m & -m;
                 m ^= bit;
-                const float e = asdnorm__err(ix, S->E, d[t]);
-                if ((mr & bit) && d[t] - e <= thr[ii])
-                    sym_offer(R, r0 + ii, d[t] - e, d[t], d[t] + e, r0 + t0 + t);
-                if ((mc & bit) && d[t] - e <= thr[t0 + t])
-                    sym_offer(R, r0 + t0 + t, d[t] - e, d[t], d[t] + e, r0 + ii);
+                const size_t j = j0 + t0 + t;
+                const float e = asdnorm__err(ix, T->E, d[t]);
+                if ((mr & bit) && d[t] - e <= thr[i])
+                    sym_offer(R, i, d[t] - e, d[t], d[t] + e, j);
+                if ((mc & bit) && d[t] - e <= thr[j])
+                    sym_offer(R, j, d[t] - e, d[t], d[t] + e, i);
             }
+        }
+    }
+}
+
+/* Task (a, b) of groups a ≤ b, computed into buf and scanned. */
+static void sym_task(const struct symtask *T, size_t a, size_t b, float *buf)
+{
+    const size_t m = T->ix->size;
+    const size_t i0 = a * SYM_GROUP, j0 = b * SYM_GROUP;
+    const size_t ni = m - i0 < SYM_GROUP ? m - i0 : SYM_GROUP;
+    const size_t nj = m - j0 < SYM_GROUP ? m - j0 : SYM_GROUP;
+    if (a == b)
+        asdnorm__block_self_dots(T->ix, i0, ni, buf, nj);
+    else
+        asdnorm__block_dots(T->ix, T->ix->vectors + i0 * T->ix->dim, ni, j0, nj, buf, nj);
+    sym_scan(T, buf, nj, i0, ni, j0, nj, a == b);
+}
+
+/* Group g's lock: taken by exchange (acquire), released by store (release),
+ * so a task sees the row states that earlier tasks on its groups left. */
+static bool try_lock(atomic_uchar *l)
+{
+    return !atomic_load_explicit(l, memory_order_relaxed) &&
+           !atomic_exchange_explicit(l, 1, memory_order_acquire);
+}
+
+static void unlock(atomic_uchar *l)
+{
+    atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* The tasks, listed group row by group row ((0, 0), (0, 1), …, (1, 1), …),
+ * taken by the team: each thread walks the list from its own starting point
+ * and takes the next task not yet taken whose two groups are free. */
+static void sym_tasks(const struct symtask *T, size_t groups, const uint32_t *ta,
+                      const uint32_t *tb, atomic_uchar *taken, atomic_uchar *lock,
+                      atomic_size_t *left, float *buf, size_t tid, size_t team)
+{
+    const size_t tasks = groups * (groups + 1) / 2;
+    size_t cur = tasks * tid / team;
+    while (atomic_load_explicit(left, memory_order_relaxed) > 0) {
+        bool ran = false;
+        for (size_t q = 0; q < tasks && !ran; q++) {
+            const size_t t = (cur + q) % tasks;
+            if (atomic_load_explicit(&taken[t], memory_order_relaxed))
+                continue;
+            const size_t a = ta[t], b = tb[t];
+            if (!try_lock(&lock[a]))
+                continue;
+            if (b != a && !try_lock(&lock[b])) {
+                unlock(&lock[a]);
+                continue;
+            }
+            if (!atomic_exchange_explicit(&taken[t], 1, memory_order_relaxed)) {
+                atomic_fetch_sub_explicit(left, 1, memory_order_relaxed);
+                sym_task(T, a, b, buf);
+                cur = t + 1;
+                ran = true;
+            }
+            if (b != a)
+                unlock(&lock[b]);
+            unlock(&lock[a]);
         }
     }
 }
@@ -753,7 +814,8 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
 {
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
-    const size_t rows = m < SYM_ROWS ? m : SYM_ROWS;
+    const size_t groups = (m + SYM_GROUP - 1) / SYM_GROUP, tasks = groups * (groups + 1) / 2;
+    const size_t gs = m < SYM_GROUP ? m : SYM_GROUP;
 
     const int nt = asdnorm__threads();
     struct symrows R = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
@@ -764,15 +826,15 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
                         asdnorm__calloc(m, sizeof(uint8_t)),
                         cap,
                         jb->k};
-    float *block = asdnorm__mallocn(rows * rows, sizeof *block); /* the strip's square */
-    float *tiles = asdnorm__mallocn((size_t)nt * rows * SYM_COLS, sizeof *tiles);
-    float *Q = asdnorm__mallocn(rows * dim, sizeof *Q);
-    float *qaux = asdnorm__mallocn(rows, sizeof *qaux);
-    double *qnorm = asdnorm__mallocn(rows, sizeof *qnorm);
+    float *bufs = asdnorm__mallocn((size_t)nt * gs * gs, sizeof *bufs);
+    uint32_t *ta = asdnorm__mallocn(tasks, sizeof *ta), *tb = asdnorm__mallocn(tasks, sizeof *tb);
+    atomic_uchar *taken = asdnorm__mallocn(tasks, sizeof *taken);
+    atomic_uchar *lock = asdnorm__mallocn(groups, sizeof *lock);
     float *rowbuf = asdnorm__mallocn((size_t)nt * m, sizeof *rowbuf);
     float *qbuf = asdnorm__mallocn((size_t)nt * dim, sizeof *qbuf);
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
-    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && block && tiles && Q && qaux && qnorm && rowbuf && qbuf && s
+    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && bufs && ta && tb &&
+                                taken && lock && rowbuf && qbuf && s
                             ? ASDNORM_OK
                             : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
@@ -788,6 +850,16 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
         goto out;
     for (size_t i = 0; i < m; i++)
         R.thr[i] = INFINITY;
+    for (size_t a = 0, t = 0; a < groups; a++)
+        for (size_t b = a; b < groups; b++, t++) {
+            ta[t] = (uint32_t)a;
+            tb[t] = (uint32_t)b;
+            atomic_init(&taken[t], 0);
+        }
+    for (size_t g = 0; g < groups; g++)
+        atomic_init(&lock[g], 0);
+    atomic_size_t left;
+    atomic_init(&left, tasks);
 
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     float qmax = 0.0f;
@@ -798,76 +870,17 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
             qmax = qa > qmax ? qa : qmax;
         }
     const float E = asdnorm__error_scale(ix, qmax, aux_max);
-    const float cap_e = err_cap(ix, E);
+    const struct symtask T = {ix, &R, E, err_cap(ix, E), 1.0f / (float)dim};
 
-    /* One pool of threads (threads.c): the team computes each strip's
-     * distances with single-threaded BLAS calls, then scans the strip. */
+    /* One pool of threads (threads.c): each task is one single-threaded BLAS
+     * call and its scan. */
     const bool par = nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK;
     const bool serial = par && asdnorm__blas_serial_begin();
 #pragma omp parallel num_threads(nt) if (par)
     {
         const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
-        float *tile = tiles + tid * rows * SYM_COLS;
-        for (size_t r0 = 0; r0 < m; r0 += rows) {
-            const size_t nb = m - r0 < rows ? m - r0 : rows, w = m - r0;
-            const size_t q = (nb + SYM_SUB - 1) / SYM_SUB; /* sub-strip height */
-            const float mse_scale = 1.0f / (float)dim;
-#pragma omp for schedule(static)
-            for (size_t i = 0; i < nb; i++)
-                asdnorm__prepare_queries(ix, ix->vectors + (r0 + i) * dim, 1, Q + i * dim,
-                                         qaux + i, qnorm + i);
-
-            /* The strip's own square, as SYM_SUB sub-strips: sub-strip s (rows
-             * [s·q, s·q + q)) against the columns from s·q on, so that only the
-             * upper triangle and the sub-strips' diagonal squares are computed.
-             * Then each sub-strip's rows take the square's entries above them,
-             * read down their columns, and their own rows from the diagonal on. */
-            const struct strip sq = {ix, block, qaux, r0, 0, 0, nb, E, cap_e, mse_scale};
-#pragma omp for schedule(dynamic, 1)
-            for (int p = 0; p < SYM_SUB; p++) {
-                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
-                if (a < b)
-                    asdnorm__block_dots(ix, Q + a * dim, b - a, r0 + a, nb - a,
-                                        block + a * nb + a, nb);
-            }
-#pragma omp for schedule(dynamic, 1)
-            for (int p = 0; p < SYM_SUB; p++) {
-                const size_t a = (size_t)p * q, b = a + q < nb ? a + q : nb;
-                if (a >= b)
-                    continue;
-                sym_scan(&sq, &R, 0, a, a, b, false, true);
-                sym_scan(&sq, &R, a, b, a, nb, true, false);
-            }
-
-            /* The columns past the square, in tiles: the strip's rows split
-             * into one band per thread, the columns into blocks of SYM_COLS,
-             * and in round r thread p computes and scans the tile (band p,
-             * block (r + p·nc/act) mod nc) in its own buffer, in cache, once
-             * for its band's rows and its block's columns. In a round no two
-             * threads share a band or a block, so no row's state is touched
-             * by two threads; each round ends with a barrier. The values do
-             * not depend on the split. */
-            const size_t nc = (w - nb + SYM_COLS - 1) / SYM_COLS;
-            const size_t act = team < nc ? team : nc; /* threads with a tile */
-            for (size_t r = 0; r < nc; r++) {
-                if (tid < act) {
-                    const size_t ra = nb * tid / act, rb = nb * (tid + 1) / act;
-                    const size_t cbk = (r + tid * nc / act) % nc;
-                    const size_t ca = nb + cbk * SYM_COLS;
-                    const size_t cb = w - ca < SYM_COLS ? w : ca + SYM_COLS;
-                    if (ra < rb) {
-                        asdnorm__block_dots(ix, Q + ra * dim, rb - ra, r0 + ca, cb - ca, tile,
-                                            cb - ca);
-                        const struct strip S = {ix, tile, qaux, r0, ra, ca, cb - ca,
-                                                E, cap_e, mse_scale};
-                        sym_scan(&S, &R, ra, rb, ca, cb, true, true);
-                    }
-                }
-#pragma omp barrier
-            }
-        }
+        sym_tasks(&T, groups, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
     }
-
     st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, nt);
     asdnorm__blas_serial_end(serial);
 out:
@@ -878,11 +891,11 @@ out:
     asdnorm__free(R.nub);
     asdnorm__free(R.thr);
     asdnorm__free(R.over);
-    asdnorm__free(block);
-    asdnorm__free(tiles);
-    asdnorm__free(Q);
-    asdnorm__free(qaux);
-    asdnorm__free(qnorm);
+    asdnorm__free(bufs);
+    asdnorm__free(ta);
+    asdnorm__free(tb);
+    asdnorm__free((void *)taken);
+    asdnorm__free((void *)lock);
     asdnorm__free(rowbuf);
     asdnorm__free(qbuf);
     return st;
