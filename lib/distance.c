@@ -47,24 +47,8 @@ static double exact(const asdnorm_index *ix, const float *q, double qi, size_t j
          * is exactly unit for normalized rows (c_j > 1, see index.c), so the
          * second term is only computed for raw rows (c_j = 1: centroids). */
         const double c = ix->scale[j];
-        if (c != 1.0) {
-            /* Four partial sums in a fixed order: independent chains that the
-             * compiler can vectorize, and the same result on every call. */
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            size_t i = 0;
-            for (; i + 4 <= dim; i += 4) {
-                double d0 = (double)q[i] * qi - (double)y[i] * c;
-                double d1 = (double)q[i + 1] * qi - (double)y[i + 1] * c;
-                double d2 = (double)q[i + 2] * qi - (double)y[i + 2] * c;
-                double d3 = (double)q[i + 3] * qi - (double)y[i + 3] * c;
-                s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-            }
-            for (; i < dim; i++) {
-                double d = (double)q[i] * qi - (double)y[i] * c;
-                s0 += d * d;
-            }
-            return clamp01(0.25 * ((s0 + s1) + (s2 + s3)));
-        }
+        if (c != 1.0)
+            return clamp01(0.25 * asdnorm__sqdiff(q, qi, y, c, dim));
         double ss = 0, yy = 0;
         for (size_t i = 0; i < dim; i++) {
             double yc = (double)y[i] * c, d = (double)q[i] * qi - yc;
@@ -73,18 +57,8 @@ static double exact(const asdnorm_index *ix, const float *q, double qi, size_t j
         }
         return clamp01(0.25 * ss + 0.25 * (1.0 - yy));
     }
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= dim; i += 4) {
-        double d0 = (double)q[i] - y[i], d1 = (double)q[i + 1] - y[i + 1];
-        double d2 = (double)q[i + 2] - y[i + 2], d3 = (double)q[i + 3] - y[i + 3];
-        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-    }
-    for (; i < dim; i++) {
-        double d = (double)q[i] - y[i];
-        s0 += d * d;
-    }
-    const double ss = (s0 + s1) + (s2 + s3);
+    /* × 1 is exact: the plain (qₖ − yₖ)². */
+    const double ss = asdnorm__sqdiff(q, 1.0, y, 1.0, dim);
     return ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(ss) : ss / (double)dim;
 }
 

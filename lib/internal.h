@@ -115,6 +115,13 @@ double asdnorm__exact_distance(const asdnorm_index *ix, const float *q, double q
  * asdnorm__exact_distance(ix, row i, ‖row i‖, j), and bitwise the same for
  * (j, i) when both rows are normalized (cosine) or always (euclidean, mse). */
 double asdnorm__exact_ref_distance(const asdnorm_index *ix, size_t i, size_t j);
+/* Σₖ (xₖ·a − yₖ·b)² over k < dim, in double (sqdiff.c): bitwise the same
+ * whichever instruction set runs it. */
+double asdnorm__sqdiff(const float *x, double a, const float *y, double b, size_t dim);
+/* One variant of it (0 plain C, 1 SSE2, 2 AVX2) into *out, for the tests;
+ * false when this build or machine lacks it. */
+bool asdnorm__sqdiff_variant(int variant, const float *x, double a, const float *y, double b,
+                             size_t dim, double *out);
 /* ‖v‖₂ in double. */
 double asdnorm__norm2(const float *v, size_t dim);
 

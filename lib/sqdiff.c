@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* The kernel of every exact distance: Σₖ (xₖ·a − yₖ·b)² in double for float
+ * rows x and y (docs/math.md §5).
+ *
+ * The sum is kept in LANES partial sums: element k of the first
+ * dim − dim mod LANES goes to lane k mod LANES, the t-th element of the tail
+ * to lane t, and the lanes are added by a fixed tree. Every variant below does
+ * exactly these IEEE operations (float → double conversions, which are exact,
+ * then ×, −, ×, + in double, never fused) in this order, so all of them return
+ * bitwise the same value, and the widest the machine has is picked at run time.
+ * Sixteen independent chains keep the adders busy; four were latency-bound. */
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#if defined(__GNUC__) && !defined(__INTEL_COMPILER)
+#include <immintrin.h>
+#define HAVE_AVX2 1
+#endif
+#endif
+
+#define LANES 16
+
+static double lanes_total(double *s)
+{
+    for (size_t w = LANES / 2; w > 0; w /= 2)
+        for (size_t t = 0; t < w; t++)
+            s[t] += s[t + w];
+    return s[0];
+}
+
+/* The tail after the main loop's i elements, lane by lane, and the total. */
+static double finish(const float *x, double a, const float *y, double b, size_t i, size_t dim,
+                     double *s)
+{
+    for (size_t t = 0; i < dim; i++, t++) {
+        double d = (double)x[i] * a - (double)y[i] * b;
+        s[t] += d * d;
+    }
+    return lanes_total(s);
+}
+
+static double sqdiff_c(const float *x, double a, const float *y, double b, size_t dim)
+{
+    double s[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= dim; i += LANES)
+        for (size_t t = 0; t < LANES; t++) {
+            double d = (double)x[i + t] * a - (double)y[i + t] * b;
+            s[t] += d * d;
+        }
+    return finish(x, a, y, b, i, dim, s);
+}
+
+#ifdef HAVE_SSE2
+/* Lanes 2r and 2r + 1 in register r. */
+static double sqdiff_sse2(const float *x, double a, const float *y, double b, size_t dim)
+{
+    __m128d acc[LANES / 2];
+    for (size_t r = 0; r < LANES / 2; r++)
+        acc[r] = _mm_setzero_pd();
+    const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b);
+    size_t i = 0;
+    for (; i + LANES <= dim; i += LANES)
+        for (size_t q = 0; q < LANES / 4; q++) {
+            const __m128 xf = _mm_loadu_ps(x + i + 4 * q), yf = _mm_loadu_ps(y + i + 4 * q);
+            const __m128d d0 = _mm_sub_pd(_mm_mul_pd(_mm_cvtps_pd(xf), va),
+                                          _mm_mul_pd(_mm_cvtps_pd(yf), vb));
+            const __m128d d1 = _mm_sub_pd(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(xf, xf)), va),
+                                          _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(yf, yf)), vb));
+            acc[2 * q] = _mm_add_pd(acc[2 * q], _mm_mul_pd(d0, d0));
+            acc[2 * q + 1] = _mm_add_pd(acc[2 * q + 1], _mm_mul_pd(d1, d1));
+        }
+    double s[LANES];
+    for (size_t r = 0; r < LANES / 2; r++)
+        _mm_storeu_pd(s + 2 * r, acc[r]);
+    return finish(x, a, y, b, i, dim, s);
+}
+#endif
+
+#ifdef HAVE_AVX2
+/* Lanes 4r … 4r + 3 in register r. */
+__attribute__((target("avx2"))) static double sqdiff_avx2(const float *x, double a, const float *y,
+                                                          double b, size_t dim)
+{
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    const __m256d va = _mm256_set1_pd(a), vb = _mm256_set1_pd(b);
+    size_t i = 0;
+#define SQDIFF_STEP(r, acc)                                                                        \
+    do {                                                                                           \
+        const __m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * (r)));                         \
+        const __m256d yv = _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4 * (r)));                         \
+        const __m256d d = _mm256_sub_pd(_mm256_mul_pd(xv, va), _mm256_mul_pd(yv, vb));             \
+        acc = _mm256_add_pd(acc, _mm256_mul_pd(d, d));                                             \
+    } while (0)
+    for (; i + LANES <= dim; i += LANES) {
+        SQDIFF_STEP(0, acc0);
+        SQDIFF_STEP(1, acc1);
+        SQDIFF_STEP(2, acc2);
+        SQDIFF_STEP(3, acc3);
+    }
+#undef SQDIFF_STEP
+    double s[LANES];
+    _mm256_storeu_pd(s, acc0);
+    _mm256_storeu_pd(s + 4, acc1);
+    _mm256_storeu_pd(s + 8, acc2);
+    _mm256_storeu_pd(s + 12, acc3);
+    return finish(x, a, y, b, i, dim, s);
+}
+#endif
+
+bool asdnorm__sqdiff_variant(int variant, const float *x, double a, const float *y, double b,
+                             size_t dim, double *out)
+{
+    switch (variant) {
+    case 0:
+        *out = sqdiff_c(x, a, y, b, dim);
+        return true;
+#ifdef HAVE_SSE2
+    case 1:
+        *out = sqdiff_sse2(x, a, y, b, dim);
+        return true;
+#endif
+#ifdef HAVE_AVX2
+    case 2:
+        if (!__builtin_cpu_supports("avx2"))
+            return false;
+        *out = sqdiff_avx2(x, a, y, b, dim);
+        return true;
+#endif
+    default:
+        return false;
+    }
+}
+
+double asdnorm__sqdiff(const float *x, double a, const float *y, double b, size_t dim)
+{
+#ifdef HAVE_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return sqdiff_avx2(x, a, y, b, dim);
+#endif
+#ifdef HAVE_SSE2
+    return sqdiff_sse2(x, a, y, b, dim);
+#else
+    return sqdiff_c(x, a, y, b, dim);
+#endif
+}
