@@ -370,10 +370,10 @@ struct sent {
     uint32_t j;
 };
 
-/* Per row, across the strips: the k smallest upper bounds seen (a max-heap,
+/* Per row, across the tasks: the k smallest upper bounds seen (a max-heap,
  * whose top is U, the row's current bound on its k-th distance), and the
  * candidates, every reference whose lower bound was ≤ U when offered. U only
- * decreases, so after the last strip the candidates with lower bound ≤ the
+ * decreases, so after the last task the candidates with lower bound ≤ the
  * final U are exactly those of the whole row, whatever the order of the
  * offers. A full list is compacted (entries above the current U dropped);
  * when it is still full, more than cap references are within rounding of each
@@ -456,8 +456,9 @@ static bool symmetric(const asdnorm_index *ix)
     return true;
 }
 
-/* The end of a row once all strips are in: its candidates (lower bound ≤ U),
- * refined exactly. rowbuf (M floats) and q (dim floats) are the thread's. */
+/* The end of a row that sym_end does not refine itself (its list overflowed,
+ * or holds more than MAX_REFINE): its candidates (lower bound ≤ U), refined
+ * exactly, the overflowed row's from a fresh row of float distances. rowbuf (M floats) and q (dim floats) are the thread's. */
 static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const struct symrows *R,
                                  size_t i, float E, float *rowbuf, float *q)
 {
@@ -523,7 +524,7 @@ static void refine_order(const struct symrows *R, size_t m, uint32_t *order, uin
     }
 }
 
-/* The end of the symmetric search, once every strip is in. A listed row's
+/* The end of the symmetric search, once every task is done. A listed row's
  * candidates are those with lower bound ≤ its final U (its list is cut to
  * them); d(i, j) is bitwise d(j, i) (asdnorm__exact_ref_distance), so a pair
  * in both rows' lists is refined once, by the lower row, and the other reads
