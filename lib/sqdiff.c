@@ -84,28 +84,21 @@ static double sqdiff_sse2(const float *x, double a, const float *y, double b, si
 __attribute__((target("avx2"))) static double sqdiff_avx2(const float *x, double a, const float *y,
                                                           double b, size_t dim)
 {
-    __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256d acc[LANES / 4];
+    for (size_t r = 0; r < LANES / 4; r++)
+        acc[r] = _mm256_setzero_pd();
     const __m256d va = _mm256_set1_pd(a), vb = _mm256_set1_pd(b);
     size_t i = 0;
-#define SQDIFF_STEP(r, acc)                                                                        \
-    do {                                                                                           \
-        const __m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * (r)));                         \
-        const __m256d yv = _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4 * (r)));                         \
-        const __m256d d = _mm256_sub_pd(_mm256_mul_pd(xv, va), _mm256_mul_pd(yv, vb));             \
-        acc = _mm256_add_pd(acc, _mm256_mul_pd(d, d));                                             \
-    } while (0)
-    for (; i + LANES <= dim; i += LANES) {
-        SQDIFF_STEP(0, acc0);
-        SQDIFF_STEP(1, acc1);
-        SQDIFF_STEP(2, acc2);
-        SQDIFF_STEP(3, acc3);
-    }
-#undef SQDIFF_STEP
+    for (; i + LANES <= dim; i += LANES)
+        for (size_t r = 0; r < LANES / 4; r++) {
+            const __m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * r));
+            const __m256d yv = _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4 * r));
+            const __m256d d = _mm256_sub_pd(_mm256_mul_pd(xv, va), _mm256_mul_pd(yv, vb));
+            acc[r] = _mm256_add_pd(acc[r], _mm256_mul_pd(d, d));
+        }
     double s[LANES];
-    _mm256_storeu_pd(s, acc0);
-    _mm256_storeu_pd(s + 4, acc1);
-    _mm256_storeu_pd(s + 8, acc2);
-    _mm256_storeu_pd(s + 12, acc3);
+    for (size_t r = 0; r < LANES / 4; r++)
+        _mm256_storeu_pd(s + 4 * r, acc[r]);
     return finish(x, a, y, b, i, dim, s);
 }
 #endif
