@@ -405,6 +405,20 @@ static void fsift_down(float *h, size_t n, size_t i)
     }
 }
 
+/* Cut row i's list to the candidates whose lower bound is ≤ its current U;
+ * returns their number. */
+static size_t sym_compact(struct symrows *R, size_t i)
+{
+    struct sent *c = R->c + i * R->cap;
+    const float U = R->thr[i];
+    size_t r = 0;
+    for (size_t t = 0; t < R->nc[i]; t++)
+        if (c[t].v <= U)
+            c[r++] = c[t];
+    R->nc[i] = (uint32_t)r;
+    return r;
+}
+
 /* Offer reference j, float distance d with bounds [lo, ub], to row i; the
  * caller has checked lo ≤ R->thr[i]. */
 static inline void sym_offer(struct symrows *R, size_t i, float lo, float d, float ub, size_t j)
@@ -428,21 +442,12 @@ static inline void sym_offer(struct symrows *R, size_t i, float lo, float d, flo
     }
     if (R->over[i] || lo > R->thr[i])
         return;
-    struct sent *c = R->c + i * R->cap;
     size_t nc = R->nc[i];
-    if (nc == R->cap) {
-        const float U = R->thr[i];
-        size_t r = 0;
-        for (size_t t = 0; t < nc; t++)
-            if (c[t].v <= U)
-                c[r++] = c[t];
-        nc = r;
-        if (nc == R->cap) {
-            R->over[i] = 1;
-            return;
-        }
+    if (nc == R->cap && (nc = sym_compact(R, i)) == R->cap) {
+        R->over[i] = 1;
+        return;
     }
-    c[nc] = (struct sent){lo, d, (uint32_t)j};
+    R->c[i * R->cap + nc] = (struct sent){lo, d, (uint32_t)j};
     R->nc[i] = (uint32_t)(nc + 1);
 }
 
@@ -458,7 +463,9 @@ static bool symmetric(const asdnorm_index *ix)
 
 /* The end of a row that sym_end does not refine itself (its list overflowed,
  * or holds more than MAX_REFINE): its candidates (lower bound ≤ U), refined
- * exactly, the overflowed row's from a fresh row of float distances. rowbuf (M floats) and q (dim floats) are the thread's. */
+ * exactly; an overflowed row's come from a fresh row of float distances, the
+ * other's list sym_end has already cut to them. rowbuf (M floats) and q (dim
+ * floats) are the thread's. */
 static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const struct symrows *R,
                                  size_t i, float E, float *rowbuf, float *q)
 {
@@ -483,9 +490,8 @@ static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const 
                 s->heap[r++] = (struct hcand){lo, rowbuf[j], j};
         }
     } else {
-        for (size_t t = 0; t < n; t++)
-            if (c[t].v <= U)
-                s->heap[r++] = (struct hcand){c[t].v, c[t].d, c[t].j};
+        for (; r < n; r++)
+            s->heap[r] = (struct hcand){c[r].v, c[r].d, c[r].j};
     }
     return finish_row(jb, s, r, i, raw, qnorm);
 }
@@ -537,16 +543,9 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
 #pragma omp parallel for schedule(static) if (par) num_threads(nt)
-    for (size_t i = 0; i < m; i++) {
-        if (R->over[i])
-            continue;
-        struct sent *c = R->c + i * R->cap;
-        size_t r = 0;
-        for (size_t t = 0; t < R->nc[i]; t++)
-            if (c[t].v <= R->thr[i])
-                c[r++] = c[t];
-        R->nc[i] = (uint32_t)r;
-    }
+    for (size_t i = 0; i < m; i++)
+        if (!R->over[i])
+            sym_compact(R, i);
     /* Entries before row i's in d and link; the total is below 2³² (the lists
      * fit in SYM_HEAP_BYTES). */
     uint32_t *off = asdnorm__mallocn(m + 1, sizeof *off);
@@ -779,11 +778,10 @@ static void unlock(atomic_uchar *l)
 /* The tasks, listed group row by group row ((0, 0), (0, 1), …, (1, 1), …),
  * taken by the team: each thread walks the list from its own starting point
  * and takes the next task not yet taken whose two groups are free. */
-static void sym_tasks(const struct symtask *T, size_t groups, const uint32_t *ta,
+static void sym_tasks(const struct symtask *T, size_t tasks, const uint32_t *ta,
                       const uint32_t *tb, atomic_uchar *taken, atomic_uchar *lock,
                       atomic_size_t *left, float *buf, size_t tid, size_t team)
 {
-    const size_t tasks = groups * (groups + 1) / 2;
     size_t cur = tasks * tid / team;
     while (atomic_load_explicit(left, memory_order_relaxed) > 0) {
         bool ran = false;
@@ -862,15 +860,10 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     atomic_size_t left;
     atomic_init(&left, tasks);
 
+    /* Every row is a query with its own aux (sym_dist), so the largest aux is
+     * the largest query's too. */
     const float aux_max = asdnorm__aux_max(ix, 0, m);
-    float qmax = 0.0f;
-    if (ix->distance != ASDNORM_DISTANCE_COSINE)
-        for (size_t i = 0; i < m; i++) {
-            double nrm = asdnorm__norm2(ix->vectors + i * dim, dim);
-            float qa = (float)(nrm * nrm); /* as asdnorm__prepare_queries computes it */
-            qmax = qa > qmax ? qa : qmax;
-        }
-    const float E = asdnorm__error_scale(ix, qmax, aux_max);
+    const float E = asdnorm__error_scale(ix, aux_max, aux_max);
     const struct symtask T = {ix, &R, E, err_cap(ix, E), 1.0f / (float)dim};
 
     /* One pool of threads (threads.c): each task is one single-threaded BLAS
@@ -880,7 +873,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
 #pragma omp parallel num_threads(nt) if (par)
     {
         const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
-        sym_tasks(&T, groups, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
+        sym_tasks(&T, tasks, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
     }
     st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, nt);
     asdnorm__blas_serial_end(serial);
