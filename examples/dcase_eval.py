@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Evaluate density-normalized scores the DCASE way on real embeddings with a domain shift.
 
-Office-Caltech10 SURF features (../shared/data/office-caltech10): for each object class c
+Office-Caltech10 SURF features (tests/data/office-caltech10 in the repository): for each object class c
 (one "section", with its own index), class c is normal and every other class is anomalous.
 Source domain = Caltech10: two thirds of its class-c rows are references, the rest are test
 normals. Target domain = Amazon: only a few class-c rows are references (the handful of
@@ -9,7 +9,7 @@ recordings one has after a change of conditions), the rest are test normals. Ano
 rows of the other classes from both domains. Prints AUC (source, target), pAUC and the DCASE
 2023 official score (harmonic mean) for plain k-NN and for the normalized scores.
 
-    python3 examples/dcase_eval.py ../shared/data/office-caltech10 [--n-target 5] [--seed 0]
+    python3 examples/dcase_eval.py [DATA_DIR] [--n-target 5] [--seed 0]
 """
 import argparse
 import os
@@ -26,6 +26,10 @@ METHODS = [  # (label, density, k, r, norm)
 ]
 
 
+DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests",
+                            "data", "office-caltech10")
+
+
 def load(data_dir, name):
     x = np.load(os.path.join(data_dir, f"surf_{name}_x.npy"))
     y = np.load(os.path.join(data_dir, f"surf_{name}_y.npy"))
@@ -34,7 +38,8 @@ def load(data_dir, name):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data_dir", help="the office-caltech10 directory")
+    ap.add_argument("data_dir", nargs="?", default=DEFAULT_DATA,
+                    help="the office-caltech10 directory (default: the repository's copy)")
     ap.add_argument("--n-target", type=int, default=5, help="target references per section")
     ap.add_argument("--n-anomalies", type=int, default=40, help="anomalies per domain and section")
     ap.add_argument("--seed", type=int, default=0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Metrics as the DCASE challenge computes them (DESIGN.md §2 "Metrics", math §4):
+/* Metrics as the DCASE challenge computes them (docs/math.md §4):
  * AUC (Mann–Whitney, ties counted half), pAUC (scikit-learn's roc_auc_score with
  * max_fpr), the harmonic mean, and the DCASE 2020 / 2023 official scores.
  *

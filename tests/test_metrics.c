@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Metrics (DESIGN.md §2 "Metrics"): AUC, pAUC, harmonic mean, sections and the
+/* Metrics (docs/math.md §4): AUC, pAUC, harmonic mean, sections and the
  * DCASE scores. Expected values are derived by hand in the comments, or computed
  * here by an independent O(n²) brute force in double, or read from the official
- * DCASE baseline table in shared/data — never by the code under test. */
+ * DCASE baseline table in tests/data — never by the code under test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,13 +15,10 @@
 
 #include "testutil.h"
 
-/* The shared data directory: <repo>/../shared/data. Without a definition at build
- * time it is found from this file's own path, dirname(__FILE__)/../../shared/data
- * (meson compiles with a path relative to the build directory, which is also the
- * directory meson test runs in); failing that, from the source root that
- * ASDNORM_TEST_DATA (<root>/tests/data, absolute) names. */
-#ifndef ASDNORM_SHARED_DATA
-#define ASDNORM_SHARED_DATA NULL
+/* The test data directory, <source root>/tests/data (absolute, set by
+ * tests/meson.build). */
+#ifndef ASDNORM_TEST_DATA
+#error "ASDNORM_TEST_DATA must name the tests/data directory"
 #endif
 
 #define SENTINEL (-12345.25)
@@ -747,31 +744,9 @@ static void dcase_bad_input(void **state)
 
 /* ---- the official DCASE baseline table ------------------------------------------------------------ */
 
-static int shared_data_path(char *buf, size_t size, const char *name)
+static int test_data_path(char *buf, size_t size, const char *name)
 {
-    const char *dir = ASDNORM_SHARED_DATA;
-    if (dir)
-        return snprintf(buf, size, "%s/%s", dir, name) < (int)size;
-    const char *file = __FILE__;
-    const char *slash = strrchr(file, '/');
-    int len = slash ? (int)(slash - file) : 1;
-    if (snprintf(buf, size, "%.*s/../../shared/data/%s", len, slash ? file : ".", name) >=
-        (int)size)
-        return 0;
-#ifdef ASDNORM_TEST_DATA
-    FILE *f = fopen(buf, "r");
-    if (f) {
-        fclose(f);
-        return 1;
-    }
-    /* Run from another directory: ASDNORM_TEST_DATA is <root>/tests/data. */
-    const char *root = ASDNORM_TEST_DATA;
-    const char *suffix = strstr(root, "/tests/data");
-    if (suffix)
-        return snprintf(buf, size, "%.*s/../shared/data/%s", (int)(suffix - root), root, name) <
-               (int)size;
-#endif
-    return 1;
+    return snprintf(buf, size, "%s/%s", ASDNORM_TEST_DATA, name) < (int)size;
 }
 
 /* One (year, system) of the table: its 3 values per machine, and its official
@@ -802,10 +777,10 @@ static void dcase_official_baselines(void **state)
     };
     enum { NR = sizeof rows / sizeof *rows };
     char path[4096];
-    assert_true(shared_data_path(path, sizeof path, "dcase-baseline-official-scores.csv"));
+    assert_true(test_data_path(path, sizeof path, "dcase-baseline-official-scores.csv"));
     FILE *f = fopen(path, "r");
     if (!f)
-        fail_msg("cannot open %s: the shared data must be beside the repository", path);
+        fail_msg("cannot open %s", path);
     char line[1024], comments[4096] = "";
     int data_lines = 0;
     while (fgets(line, sizeof line, f)) {

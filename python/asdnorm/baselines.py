@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The baselines the paper compares against (DESIGN.md §2, "Baselines"), computed by
+"""The baselines the paper compares against (docs/math.md §3), computed by
 the C library: LOF in novelty mode, k-means and source means, SMOTE, and domain-wise
 standardization.
 

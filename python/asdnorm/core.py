@@ -315,7 +315,7 @@ class Index:
     def density(self):
         """(M,) float64: the density constants n_j (Error E_STATE before finalize).
         After finalize("none") the library reports zeros; the scorer then uses n_j = 1
-        (ratio) or 0 (difference), as DESIGN.md §2 says."""
+        (ratio) or 0 (difference), as docs/math.md §2.3 says."""
         with self._lock.read():
             m = len(self)
             out = np.empty(m, dtype=np.float64)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Shared helpers: an independent float64 brute force of DESIGN.md §2, computed
+"""Shared helpers: an independent float64 brute force of docs/math.md §2, computed
 from the caller's original (un-normalized) rows with numpy, never by the library."""
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ EPSILON = 1e-12  # ASDNORM_EPSILON
 
 
 def bf_distance(kind, x, y):
-    """(n, m) distances of DESIGN.md §2 in float64, exact differences (no gemm trick)."""
+    """(n, m) distances of docs/math.md §2.1 in float64, exact differences (no gemm trick)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if kind == "cosine":
@@ -41,7 +41,7 @@ def bf_density(kind, y, density, k=1, r=0.9):
 
 
 def bf_scores(kind, y, dens, density, norm, x):
-    """(scores, argmin) of DESIGN.md §2 in float64."""
+    """(scores, argmin) of docs/math.md §2.3 in float64."""
     d = bf_distance(kind, x, y)
     if density == "none":
         nj = np.full(len(y), 1.0 if norm == "ratio" else 0.0)
