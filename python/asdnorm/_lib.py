@@ -2,8 +2,10 @@
 """Loading libasdnorm and declaring its C prototypes: the one place that does.
 
 The library is found through, in order: the ASDNORM_LIBRARY environment
-variable (a path to the .so), a meson build tree next to this source tree
-(build*/lib/libasdnorm.so.0), and the system's library path.
+variable (a path to the .so); for an installed package, the library that was
+installed with it (``_config.py``, generated at build time); from a source
+tree, a meson build tree beside it (build*/lib/libasdnorm.so.0); and finally
+the system's library path.
 """
 import ctypes
 import ctypes.util
@@ -35,11 +37,14 @@ def _candidates():
         yield env
         return
     here = os.path.dirname(os.path.abspath(__file__))
-    # Installed into site-packages by meson: the library is on the system path.
-    # From the source tree: python/asdnorm -> the repository root's build dirs.
-    root = os.path.dirname(os.path.dirname(here))
-    for path in sorted(glob.glob(os.path.join(root, "build*", "lib", "libasdnorm.so.0"))):
-        yield path
+    try:
+        from . import _config  # installed packages only
+    except ImportError:
+        # A source tree: python/asdnorm -> the repository root's build dirs.
+        root = os.path.dirname(os.path.dirname(here))
+        yield from sorted(glob.glob(os.path.join(root, "build*", "lib", "libasdnorm.so.0")))
+    else:
+        yield os.path.join(here, _config.LIBRARY) if _config.BUNDLED else _config.LIBRARY
     found = ctypes.util.find_library("asdnorm")
     yield found or "libasdnorm.so.0"
 
