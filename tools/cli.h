@@ -69,9 +69,21 @@ typedef enum file_type { FILE_NPY, FILE_CSV, FILE_UNKNOWN } file_type;
 /* By extension (case-insensitive .npy / .csv); "-" is CSV on stdin/stdout. */
 file_type file_type_of(const char *path);
 
-/* Read a whole file ("-": stdin). On failure prints "asdnorm: PATH: reason" and returns -1. */
+/* files.c: no command ever destroys data.
+ *
+ * Read a whole file ("-": stdin) and remember it as an input. On failure prints
+ * "asdnorm: PATH: reason" and returns -1. */
 int read_whole_file(const char *path, unsigned char **buf, size_t *len);
-/* Write len bytes to path ("-": stdout); a partial file is removed on failure. */
+/* Remember a file read by other means (an index the library loads). */
+void note_input(const char *path);
+/* 0 when path may be written: it does not exist, or it is a regular file that is
+ * neither an input nor an output already written; otherwise prints why and -1. */
+int check_output(const char *path);
+/* Whether two output names denote the same file (existing or not). */
+int same_output(const char *a, const char *b);
+/* Write len bytes to path ("-": stdout) after check_output(): into a temporary
+ * file in the same directory, then renamed over path, so that a failure leaves
+ * an existing file untouched. */
 int write_whole_file(const char *path, const void *buf, size_t len);
 
 /* Where each row of a loaded file came from, so that messages can point at it:

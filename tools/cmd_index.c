@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "modeldir.h"
 #include "refset.h"
 
 static const char index_help[] =
@@ -66,6 +67,8 @@ static const cli_option info_options_table[] = {
 
 static int save_index(const asdnorm_index *ix, const char *path)
 {
+    if (check_output(path) != 0)
+        return -1;
     asdnorm_status st = asdnorm_index_save(ix, path);
     if (st != ASDNORM_OK)
         return cli_error("%s: saving the index failed: %s%s%s", path, asdnorm_strerror(st),
@@ -185,6 +188,12 @@ static int index_build(int argc, char **argv)
                   ref_sections, ns, ref, n);
             goto done;
         }
+        struct stat od;
+        if (stat(out, &od) == 0 && !S_ISDIR(od.st_mode)) {
+            cli_error("%s: not a directory: --ref-sections writes a directory of section indexes",
+                      out);
+            goto done;
+        }
         if (mkdir(out, 0777) != 0 && errno != EEXIST) {
             cli_error("%s: cannot create the directory: %s", out, strerror(errno));
             goto done;
@@ -214,7 +223,7 @@ static int index_build(int argc, char **argv)
         if (br != 0)
             goto done;
         if (ref_sections)
-            snprintf(path, sizeof path, "%s/section_%lld.asdx", out, (long long)g[s].id);
+            section_file(out, g[s].id, path, sizeof path);
         else
             snprintf(path, sizeof path, "%s", out);
         errno = 0;
@@ -223,6 +232,11 @@ static int index_build(int argc, char **argv)
         if (sv != 0)
             goto done;
     }
+    /* The manifest names this build's sections; files of an earlier build
+     * with other sections go. */
+    if (ref_sections &&
+        (manifest_write(out, g, ng) != 0 || remove_stale_sections(out, g, ng) != 0))
+        goto done;
     status = EXIT_OK;
 done:
     free(x);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "modeldir.h"
 #include "refset.h"
 
 static const char score_help[] =
@@ -173,6 +174,22 @@ static int parse_score_args(int argc, char **argv, score_args *a)
         return cli_usage("score", "--index stores its distance, density and domains: "
                                     "--distance, --density, --r, --ref-domains and --ref-sections "
                                     "do not apply");
+    /* Standard input can be read once. */
+    const char *inputs[] = {a->ref, a->test, a->ref_domains, a->ref_sections, a->test_sections};
+    const char *first_stdin = NULL;
+    static const char *const input_opts[] = {"--ref", "--test", "--ref-domains", "--ref-sections",
+                                             "--test-sections"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        if (!inputs[i] || strcmp(inputs[i], "-") != 0)
+            continue;
+        if (first_stdin)
+            return cli_usage("score", "%s - and %s - both read standard input, which can be read "
+                                      "once: give one of them as a file",
+                             first_stdin, input_opts[i]);
+        first_stdin = input_opts[i];
+    }
+    if (a->nearest && same_output(a->out, a->nearest))
+        return cli_usage("score", "--out and --nearest name the same file");
     if (a->ref && !a->ref_sections != !a->test_sections)
         return cli_usage("score", "--ref-sections and --test-sections go together");
     if (a->build.source_kmeans && a->build.smote_k)
@@ -255,9 +272,17 @@ static int load_index(const char *path, int sectioned, int64_t id, asdnorm_index
 {
     char file[4096];
     if (sectioned)
-        snprintf(file, sizeof file, "%s/section_%lld.asdx", path, (long long)id);
+        section_file(path, id, file, sizeof file);
     else
         snprintf(file, sizeof file, "%s", path);
+    int listed = sectioned ? manifest_lists(path, id) : 1;
+    if (listed == 0)
+        return cli_error("%s: no index for section %lld: %s/%s does not list it (a file left by an "
+                         "earlier build is not used)",
+                         file, (long long)id, path, MANIFEST_NAME),
+               -1;
+    if (listed == -2)
+        return cli_error("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME), -1;
     struct stat sb;
     if (stat(file, &sb) != 0) {
         if (sectioned)
@@ -266,6 +291,7 @@ static int load_index(const char *path, int sectioned, int64_t id, asdnorm_index
                    -1;
         return cli_error("%s: cannot open: %s", file, strerror(errno)), -1;
     }
+    note_input(file);
     asdnorm_status st = asdnorm_index_load(file, ix);
     if (st == ASDNORM_OK)
         return 0;
@@ -396,6 +422,10 @@ int cmd_score(int argc, char **argv)
             }
         }
     }
+
+    /* Refuse an output that would replace an input before the work, not after. */
+    if (check_output(a.out) != 0 || (a.nearest && check_output(a.nearest) != 0))
+        goto done;
 
     /* Zeroed: every row is written below, but an analyzer cannot see that. */
     scores = calloc(n_test, sizeof *scores);

@@ -4,8 +4,8 @@
  * a writer for the CLI's outputs (float32 scores, int64 positions).
  *
  * Supported: dtypes f4, f8 (either byte order), integers i1 i2 i4 i8 u1 u2 u4 u8
- * and b1, C order (or a Fortran-order array whose layout is the same, i.e. with
- * at most one dimension above 1), 1-D and 2-D shapes. */
+ * and b1, C or Fortran order, 1-D and 2-D shapes. Elements are addressed in row-major
+ * order whatever the order in the file. */
 #ifndef ASDNORM_TOOLS_NPY_H
 #define ASDNORM_TOOLS_NPY_H
 
@@ -30,6 +30,7 @@ typedef struct npy_view {
     size_t rows;                /* shape[0] */
     size_t cols;                /* shape[1], or 1 for a 1-D array */
     size_t count;               /* rows · cols elements */
+    int fortran;                /* column-major data (fortran_order True, 2-D) */
     const unsigned char *data;  /* count · itemsize bytes, possibly unaligned */
 } npy_view;
 

@@ -247,12 +247,9 @@ static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ER
         return -1;
     if (ndim == 0)
         return fail(err, "0-dimensional arrays (scalars) are not supported: expected 1-D or 2-D");
-    /* A Fortran-order array has the same bytes as the C-order one when at most
-     * one dimension exceeds 1 (numpy itself may write such vectors either way). */
-    if (fortran && ndim == 2 && shape[0] > 1 && shape[1] > 1)
-        return fail(err,
-                    "fortran_order is True: only C-order arrays are supported "
-                    "(save np.ascontiguousarray(x) instead)");
+    /* Fortran order matters only with two dimensions: element (i, j) is then
+     * at j · rows + i. */
+    v->fortran = fortran && ndim == 2;
     v->ndim = ndim;
     v->rows = shape[0];
     v->cols = ndim == 2 ? shape[1] : 1;
@@ -310,8 +307,11 @@ int npy_parse(const void *buf, size_t len, npy_view *out, char err[NPY_ERR_LEN])
 
 /* ---- element access ---------------------------------------------------------- */
 
+/* The raw bits of element i in row-major order. */
 static uint64_t load_bits(const npy_view *v, size_t i)
 {
+    if (v->fortran)
+        i = (i % v->cols) * v->rows + i / v->cols;
     const unsigned char *p = v->data + i * v->itemsize;
     uint64_t x = 0;
     for (size_t k = 0; k < v->itemsize; k++) {
