@@ -846,6 +846,9 @@ int cmd_eval(int argc, char **argv)
     }
     if (precheck(&e, edition) != 0)
         goto done;
+    /* Refuse an output that would replace an input before printing anything. */
+    if (plot && check_output(plot) != 0)
+        goto done;
 
     size_t k = 0;
     asdnorm_status st = asdnorm_count_sections(e.sections, e.n, &k);

@@ -861,6 +861,191 @@ def test_man_page(tmp):
     assert p.returncode == 0 and p.stderr == "", p.stderr
 
 
+def snapshot(path):
+    """What a file is: its type and, for a regular file, its bytes."""
+    st = os.lstat(path)
+    import stat as st_mod
+    if st_mod.S_ISREG(st.st_mode):
+        with open(path, "rb") as f:
+            return ("file", f.read())
+    return (st_mod.S_IFMT(st.st_mode), st.st_ino)
+
+
+def leftovers(directory):
+    """Temporary files an interrupted or failed write left behind."""
+    return [n for n in os.listdir(directory) if n.startswith(".asdnorm-") or ".tmp" in n]
+
+
+def test_data_safety(tmp):
+    """No command destroys data: an output that is an input (by device and inode,
+    not by name) is refused, outputs are written atomically, an existing file
+    survives a failed write, non-regular files are never replaced, and stale
+    sections of a model directory are removed and never used."""
+    import resource
+    import signal
+    rng = np.random.default_rng(15)
+    refs = rng.normal(size=(40, 6)).astype(np.float32)
+    tests = rng.normal(size=(9, 6)).astype(np.float32)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("refs.npy"), refs)
+    np.save(P("tests.npy"), tests)
+    np.savetxt(P("tests.csv"), tests, delimiter=",")
+    want, arg, _ = scores_ref(refs, tests)
+
+    # An output that is an input, by name, by another spelling, by a hard link,
+    # and as standard input redirected from the file: refused, the input intact.
+    os.link(P("refs.npy"), P("alias.npy"))
+    before = snapshot(P("refs.npy"))
+    for out in (P("refs.npy"), os.path.join(tmp, ".", "refs.npy"), P("alias.npy")):
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", out,
+              needles=(out, "refusing"))
+        assert snapshot(P("refs.npy")) == before, f"--out {out} changed the references"
+    fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("o.npy"),
+          "--nearest", P("tests.npy"), needles=("tests.npy", "refusing"))
+    assert np.array_equal(np.load(P("tests.npy")), tests)
+    assert not os.path.exists(P("o.npy")), "nothing is written when an output is refused"
+    before_csv = snapshot(P("tests.csv"))
+    with open(P("tests.csv")) as f:
+        p = subprocess.run([ASDNORM, "score", "--ref", P("refs.npy"), "--test", "-", "--out",
+                            P("tests.csv")], stdin=f, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "standard input" in p.stderr, p.stderr
+    assert snapshot(P("tests.csv")) == before_csv
+    # --out and --nearest the same file (existing or not, spelled differently).
+    for a, b in ((P("x.csv"), os.path.join(tmp, ".", "x.csv")), (P("refs.npy"), P("alias.npy"))):
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", a,
+              "--nearest", b, code=2, needles=("--out", "--nearest", "same file"))
+    # index build over its references; eval --plot over its scores.
+    fails("index", "build", "--ref", P("refs.npy"), "--out", P("alias.npy"),
+          needles=("alias.npy", "refs.npy", "refusing"))
+    assert snapshot(P("refs.npy")) == before
+    np.save(P("s.npy"), want)
+    np.save(P("l.npy"), (np.arange(9) % 2).astype(np.int64))
+    s_before = snapshot(P("s.npy"))
+    os.link(P("s.npy"), P("s.svg"))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--plot", P("s.svg"),
+          needles=("s.svg", "refusing"))
+    assert snapshot(P("s.npy")) == s_before
+
+    # Non-regular files are never replaced: a FIFO, a directory, a device node.
+    os.mkfifo(P("fifo.csv"))
+    os.mkdir(P("dir.csv"))
+    specials = [P("fifo.csv"), P("dir.csv")]
+    try:
+        os.mknod(P("null.csv"), 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        specials.append(P("null.csv"))
+    except (PermissionError, OSError):
+        pass  # not root, or no device nodes in this file system
+    for target in specials:
+        kind = snapshot(target)
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", target,
+              needles=(target, "not a regular file"))
+        assert snapshot(target) == kind, f"{target} was replaced"
+
+    # Outputs are complete files in place: scores, nearest, a symlink's target.
+    run("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("o.csv"),
+        "--nearest", P("n.npy"))
+    close(read_csv_column(P("o.csv"), "score"), want, what="atomic scores")
+    assert (np.load(P("n.npy")) == arg).all()
+    os.symlink("o.csv", P("link.csv"))
+    run("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("link.csv"))
+    assert os.path.islink(P("link.csv")), "the link stays a link; the file it names is replaced"
+    close(read_csv_column(P("o.csv"), "score"), want, what="scores through a link")
+    assert leftovers(tmp) == [], leftovers(tmp)
+
+    # A write that fails (a file-size limit standing in for a full disk) leaves the
+    # existing output as it was and no temporary file.
+    many = rng.normal(size=(3000, 6)).astype(np.float32)
+    np.save(P("many.npy"), many)
+    old = snapshot(P("o.csv"))
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    p = subprocess.run([ASDNORM, "score", "--ref", P("refs.npy"), "--test", P("many.npy"),
+                        "--out", P("o.csv")], preexec_fn=small_files, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1 and "o.csv" in p.stderr and "write error" in p.stderr, p.stderr
+    assert snapshot(P("o.csv")) == old, "the existing scores survive a failed write"
+    assert leftovers(tmp) == [], leftovers(tmp)
+
+    # A model directory: a rebuild with fewer sections removes the stale file, and
+    # a stale file put back is not used.
+    d = P("model")
+    np.save(P("rs3.npy"), np.arange(40) % 3)
+    np.save(P("rs2.npy"), np.arange(40) % 2)
+    np.save(P("ts.npy"), np.arange(9) % 3)
+    run("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs3.npy"), "--out", d)
+    assert sorted(os.listdir(d)) == ["manifest", "section_0.asdx", "section_1.asdx",
+                                     "section_2.asdx"]
+    stale = open(os.path.join(d, "section_2.asdx"), "rb").read()
+    run("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"), "--out", d)
+    assert sorted(os.listdir(d)) == ["manifest", "section_0.asdx", "section_1.asdx"]
+    with open(os.path.join(d, "manifest")) as f:
+        assert f.read().splitlines()[1:] == ["section_0.asdx", "section_1.asdx"]
+    with open(os.path.join(d, "section_2.asdx"), "wb") as f:
+        f.write(stale)
+    fails("score", "--index", d, "--test", P("tests.npy"), "--test-sections", P("ts.npy"),
+          needles=("section_2.asdx", "manifest"))
+    # --ref-sections into a file, not a directory: refused, the file intact.
+    fails("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"),
+          "--out", P("o.csv"), needles=("o.csv", "not a directory"))
+    assert snapshot(P("o.csv")) == old
+
+
+def test_csv_rules(tmp):
+    """The first CSV row is a header only when no field is a number or empty; lone
+    CR line ends are read; standard input is read once; bad domains name their row."""
+    rng = np.random.default_rng(16)
+    refs = rng.normal(size=(20, 4)).astype(np.float32)
+    tests = rng.normal(size=(6, 4)).astype(np.float32)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("r.npy"), refs)
+    np.save(P("t.npy"), tests)
+    want, _, _ = scores_ref(refs, tests)
+    rows = [",".join(repr(float(v)) for v in row) for row in tests]
+    # A first row with an empty field or with numbers and text is an error naming line 1.
+    for first, needle in (("1,2,,4", "empty field"), ("a,2,3,4", "mixes numbers")):
+        with open(P("bad.csv"), "w") as f:
+            f.write(first + "\n" + "\n".join(rows) + "\n")
+        fails("score", "--ref", P("r.npy"), "--test", P("bad.csv"),
+              needles=("bad.csv", "line 1", needle))
+    # All names: a header; all numbers: data (none dropped).
+    for text, n in (("a,b,c,d\n" + "\n".join(rows) + "\n", 6), ("\n".join(rows) + "\n", 6)):
+        with open(P("ok.csv"), "w") as f:
+            f.write(text)
+        out = run("score", "--ref", P("r.npy"), "--test", P("ok.csv"))[0].splitlines()
+        assert len(out) == n + 1
+        close([float(v) for v in out[1:]], want, what="csv rows")
+    # Classic Mac line ends (CR only) read as lines; an error names the right line.
+    with open(P("cr.csv"), "w", newline="") as f:
+        f.write("a,b,c,d\r" + "\r".join(rows) + "\r")
+    out = run("score", "--ref", P("r.npy"), "--test", P("cr.csv"))[0].splitlines()
+    close([float(v) for v in out[1:]], want, what="CR-only csv")
+    with open(P("cr-bad.csv"), "w", newline="") as f:
+        f.write("a,b,c,d\r" + rows[0] + "\r1,2,x,4\r")
+    fails("score", "--ref", P("r.npy"), "--test", P("cr-bad.csv"),
+          needles=("cr-bad.csv", "line 3, column 3", "'x' is not a number"))
+    # Two inputs from standard input: a usage error naming both options.
+    fails("score", "--ref", "-", "--test", "-", code=2, needles=("--ref -", "--test -", "once"))
+    fails("score", "--ref", P("r.npy"), "--test", "-", "--ref-domains", "-", code=2,
+          needles=("--test -", "--ref-domains -"))
+    # A uint8 domain 5 is reported with its row, by every command that reads domains.
+    dom = np.ones(20, np.uint8)
+    dom[7] = 5
+    np.save(P("d.npy"), dom)
+    need = ("d.npy", "row 7 (0-based)", "domain 5")
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--ref-domains", P("d.npy"),
+          needles=need)
+    fails("index", "build", "--ref", P("r.npy"), "--ref-domains", P("d.npy"), "--out",
+          P("x.asdx"), needles=need)
+    np.save(P("s.npy"), rng.normal(size=20))
+    np.save(P("l.npy"), (np.arange(20) % 2).astype(np.uint8))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("d.npy"),
+          needles=need)
+    assert not os.path.exists(P("x.asdx"))
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
