@@ -877,6 +877,288 @@ def leftovers(directory):
     return [n for n in os.listdir(directory) if n.startswith(".asdnorm-") or ".tmp" in n]
 
 
+# ---- the official evaluator's result table ------------------------------------------------
+
+EPS = np.finfo(np.float64).eps
+MEAN_ROWS = ("arithmetic mean", "harmonic mean", "source harmonic mean", "target harmonic mean")
+OVERALL = " over all machine types, sections, and domains"
+HEADER_2023 = ["section", "AUC (all)", "AUC (source)", "AUC (target)", "pAUC", "precision (source)",
+               "precision (target)", "recall (source)", "recall (target)", "F1 score (source)",
+               "F1 score (target)"]
+
+
+def read_table(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def jackknife_ci95(y, s, metric):
+    """The jackknife 95 % interval of metric(y, s): leave-one-out values, their
+    standard error, Student's t quantile (scipy)."""
+    import scipy.stats
+    n = len(y)
+    theta = np.array([metric(np.delete(y, i), np.delete(s, i)) for i in range(n)])
+    sigma = np.sqrt(np.sum((theta - theta.mean()) ** 2) / (n * (n - 1)))
+    return scipy.stats.t.ppf(0.975, n - 1) * sigma
+
+
+def prf(y, d):
+    """Precision, recall, F1 as the evaluator defines them (epsilon floors)."""
+    tp = np.sum((y == 1) & (d == 1))
+    fp = np.sum((y == 0) & (d == 1))
+    fn = np.sum((y == 1) & (d == 0))
+    p = tp / max(tp + fp, EPS)
+    r = tp / max(tp + fn, EPS)
+    return p, r, 2 * p * r / max(p + r, EPS)
+
+
+def expected_2023(machines):
+    """The table from {machine: {section: (names, scores, labels, domains 0/1, decisions)}}."""
+    rows, means, pooled_y, pooled_s, official_vals = {}, {}, [], [], []
+
+    def mean_block(perf):
+        perf = [np.asarray(p, np.float64) for p in perf]
+        h = lambda v: len(v) / np.sum(1.0 / np.maximum(v, EPS))  # noqa: E731
+        half = len(perf[0]) // 2
+        return [[p.mean() for p in perf], [h(p) for p in perf], [h(p[:half]) for p in perf],
+                [h(p[half:]) for p in perf]]
+
+    for m in sorted(machines):
+        src, tgt = {k: [] for k in range(5)}, {k: [] for k in range(5)}
+        for sec in sorted(machines[m]):
+            names, sc, lab, dom, dec = machines[m][sec]
+            r = {"AUC (all)": auc(lab, sc), "pAUC": pauc(lab, sc)}
+            for k, dname in ((0, "source"), (1, "target")):
+                sel = (dom == k) | (lab == 1)
+                r[f"AUC ({dname})"] = auc(lab[sel], sc[sel])
+                p, rc, f1 = prf(lab[dom == k], dec[dom == k])
+                r[f"precision ({dname})"], r[f"recall ({dname})"], r[f"F1 score ({dname})"] = p, rc, f1
+                bucket = src if k == 0 else tgt
+                for i, key in enumerate(("AUC", "pAUC", "precision", "recall", "F1 score")):
+                    bucket[i].append(r[f"{key} ({dname})"] if key != "pAUC" else r["pAUC"])
+            rows[(m, sec)] = r
+            official_vals += [r["AUC (source)"], r["AUC (target)"], r["pAUC"]]
+            pooled_y.append(lab)
+            pooled_s.append(sc)
+        perf = [src[i] + tgt[i] for i in range(5)]
+        means[m] = mean_block(perf)
+    src_all = {i: [] for i in range(5)}
+    tgt_all = {i: [] for i in range(5)}
+    keys = ("AUC", "pAUC", "precision", "recall", "F1 score")
+    for m in sorted(machines):
+        for sec in sorted(machines[m]):
+            r = rows[(m, sec)]
+            for i, key in enumerate(keys):
+                src_all[i].append(r["pAUC"] if key == "pAUC" else r[f"{key} (source)"])
+                tgt_all[i].append(r["pAUC"] if key == "pAUC" else r[f"{key} (target)"])
+    overall = mean_block([src_all[i] + tgt_all[i] for i in range(5)])
+    y, s = np.concatenate(pooled_y), np.concatenate(pooled_s)
+    official = len(official_vals) / np.sum(1.0 / np.maximum(official_vals, EPS))
+    ci = np.mean([jackknife_ci95(y, s, auc), jackknife_ci95(y, s, pauc)])
+    return rows, means, overall, official, ci
+
+
+def check_table_2023(path, machines, tol=1e-12):
+    """The CSV at path has the evaluator's layout and the values expected_2023 computes."""
+    rows, means, overall, official, ci = expected_2023(machines)
+    t = read_table(path)
+    i = 0
+
+    def near(cells, want, what):
+        for c, w in zip(cells, want):
+            if w is None or (isinstance(w, float) and np.isnan(w)):
+                assert c == "", f"{what}: {c!r} should be empty"
+            else:
+                assert abs(float(c) - w) <= tol, f"{what}: {c} != {w!r}"
+
+    def means_block(block, label_suffix):
+        nonlocal i
+        assert t[i] == ["", "", "AUC", "pAUC", "precision", "recall", "F1 score"], t[i]
+        i += 1
+        for r, name in enumerate(MEAN_ROWS):
+            assert t[i][:2] == [name + label_suffix, ""], t[i]
+            near(t[i][2:], block[r], name + label_suffix)
+            i += 1
+        assert t[i] == [], t[i]
+        i += 1
+
+    for m in sorted(machines):
+        assert t[i] == [m], (i, t[i])
+        assert t[i + 1] == HEADER_2023, t[i + 1]
+        i += 2
+        for sec in sorted(machines[m]):
+            assert t[i][0] == sec, t[i]
+            near(t[i][1:], [rows[(m, sec)][k] for k in HEADER_2023[1:]], f"{m} {sec}")
+            i += 1
+        means_block(means[m], "")
+    means_block(overall, OVERALL)
+    assert t[i][:2] == ["official score", ""], t[i]
+    near(t[i][2:], [official], "official score")
+    assert t[i + 1][:2] == ["official score ci95", ""], t[i + 1]
+    # scipy's t.ppf is accurate to about 1e-11 relative (its 0.975 quantile for one
+    # degree of freedom is 12.706204736432, cot(0.025 pi) is 12.706204736175).
+    assert abs(float(t[i + 1][2]) - ci) <= 1e-9 * ci, f"ci95 {t[i + 1][2]} != {ci!r}"
+    assert t[i + 2:] == [[]], t[i + 2:]
+    return rows, means, overall, official, ci
+
+
+def write_submission(root, machines, attributes=()):
+    """Score, decision and ground-truth files as the 2021-2025 evaluators read them;
+    machine types in `attributes` are scored under their attribute names."""
+    team, gt = os.path.join(root, "team"), os.path.join(root, "gt")
+    for d in ("ground_truth_data", "ground_truth_domain", "ground_truth_attributes"):
+        os.makedirs(os.path.join(gt, d), exist_ok=True)
+    os.makedirs(team, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for m, sections in machines.items():
+        for sec, (names, sc, lab, dom, dec) in sections.items():
+            stem = f"{m}_section_{sec}_test.csv"
+            attr = [f"section_{sec}_{'source' if d == 0 else 'target'}_test_"
+                    f"{'anomaly' if y else 'normal'}_{i:04d}_vel_{i % 3}" for i, (y, d)
+                    in enumerate(zip(lab, dom))]
+            shown = [a + ".wav" for a in attr] if m in attributes else names
+            order = rng.permutation(len(names))
+            with open(f"{team}/anomaly_score_{stem}", "w") as f:
+                f.writelines(f"{shown[i]},{sc[i]!r}\n" for i in order)
+            with open(f"{team}/decision_result_{stem}", "w") as f:
+                f.writelines(f"{shown[i]},{int(dec[i])}\n" for i in order)
+            with open(f"{gt}/ground_truth_data/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{int(y)}\n" for n, y in zip(names, lab))
+            with open(f"{gt}/ground_truth_domain/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{int(d)}\n" for n, d in zip(names, dom))
+            with open(f"{gt}/ground_truth_attributes/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{a}\n" for n, a in zip(names, attr))
+    return team, gt
+
+
+def test_eval_table(tmp):
+    """eval --dcase-dir --result: the official evaluator's result table, every value
+    computed here independently (scikit-learn, scipy); a small table derived by hand;
+    attribute-named score files; incomplete submissions refused."""
+    sklearn()
+    # By hand: one section; source normals 1, 2; target normals 3, 4; anomalies 5
+    # (source) and 2.5 (target); decisions: score > 2.2.
+    sc = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 2.5])
+    lab = np.array([0, 0, 0, 0, 1, 1])
+    dom = np.array([0, 0, 1, 1, 0, 1])
+    dec = (sc > 2.2).astype(int)
+    names = [f"section_00_{i:04d}.wav" for i in range(6)]
+    hand = {"fan": {"00": (names, sc, lab, dom, dec)}}
+    team, gt = write_submission(os.path.join(tmp, "hand"), hand)
+    out = os.path.join(tmp, "hand.csv")
+    run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)
+    t = read_table(out)
+    # AUC (source) 4/4, AUC (target) 2/4, AUC (all) 6/8; pAUC: TPR 1/2 up to FPR 1/4, so
+    # the area up to 0.1 is 0.05 and McClish gives (1 + 0.045 / 0.095) / 2 = 14/19;
+    # source: tp 1, fp 0, fn 0; target: tp 1, fp 2, fn 0.
+    row = [float(v) for v in t[2][1:]]
+    assert t[2][0] == "00"
+    want = [0.75, 1.0, 0.5, 14 / 19, 1.0, 1 / 3, 1.0, 1.0, 1.0, 0.5]
+    assert np.allclose(row, want, rtol=0, atol=1e-15), (row, want)
+    # Means over (source, target): AUC 1, 1/2; precision 1, 1/3; F1 1, 1/2.
+    amean = [float(v) for v in t[4][2:]]
+    hm = [float(v) for v in t[5][2:]]
+    assert np.allclose(amean, [0.75, 14 / 19, 2 / 3, 1.0, 0.75], rtol=0, atol=1e-15), amean
+    assert np.allclose(hm, [2 / 3, 14 / 19, 0.5, 1.0, 2 / 3], rtol=0, atol=1e-15), hm
+    off = [r for r in t if r[:1] == ["official score"]][0]
+    assert abs(float(off[2]) - 42 / 61) <= 1e-15, off  # 3 / (1 + 2 + 19/14)
+    check_table_2023(out, hand)
+
+    # Generated: three machine types, one to three sections, ties, integer scores,
+    # one machine type scored under attribute names.
+    rng = np.random.default_rng(17)
+    machines = {}
+    for m, nsec in (("ToyCar", 1), ("bearing", 3), ("fan", 2)):
+        machines[m] = {}
+        for k in range(nsec):
+            n = 40 + 10 * k
+            lab = rng.permutation(np.r_[np.zeros(n // 2), np.ones(n - n // 2)]).astype(int)
+            dom = rng.permutation(np.r_[np.zeros(n - 3 - k), np.ones(3 + k)]).astype(int)
+            dom[np.flatnonzero(lab == 0)[:2]] = [0, 1]  # both domains have normals
+            sc = (rng.integers(0, 6, size=n) + 2 * lab).astype(np.float64)  # ties
+            dec = (sc + rng.normal(size=n) > 4).astype(int)
+            names = [f"section_{k:02d}_{i:04d}.wav" for i in range(n)]
+            machines[m][f"{k:02d}"] = (names, sc, lab, dom, dec)
+    team, gt = write_submission(os.path.join(tmp, "gen"), machines, attributes=("fan",))
+    out = os.path.join(tmp, "result.csv")
+    stdout = run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)[0]
+    rows, means, overall, official, ci = check_table_2023(out, machines)
+    assert "official score ci95" in stdout
+    # --json carries the same numbers.
+    got = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--json")[0])
+    assert abs(got["official"] - official) <= 1e-12 and abs(got["official_ci95"] - ci) <= 1e-9 * ci
+    r = got["sections"]["bearing_section_02"]
+    w = rows[("bearing", "02")]
+    for key, col in (("auc_all", "AUC (all)"), ("auc_target", "AUC (target)"),
+                     ("precision_source", "precision (source)"), ("f1_target", "F1 score (target)")):
+        assert abs(r[key] - w[col]) <= 1e-12, (key, r[key], w[col])
+    hm = got["machine_types"]["fan"]["harmonic_mean"]
+    assert abs(hm["recall"] - means["fan"][1][3]) <= 1e-12
+    assert abs(got["overall"]["target_harmonic_mean"]["auc"] - overall[3][0]) <= 1e-12
+
+    # An incomplete submission: a machine type missing, or a decision file missing.
+    os.rename(f"{team}/anomaly_score_fan_section_01_test.csv", os.path.join(tmp, "away.csv"))
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+          needles=("incomplete", "anomaly_score_fan_section_01_test.csv"))
+    os.rename(os.path.join(tmp, "away.csv"), f"{team}/anomaly_score_fan_section_01_test.csv")
+    os.remove(f"{team}/decision_result_ToyCar_section_00_test.csv")
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt,
+          needles=("incomplete", "anomaly_score_ToyCar_section_00_test.csv", "decision_result"))
+    check_table_2023(out, machines)  # the earlier result is untouched by the failures
+    # --result needs --dcase-dir; it never replaces an input.
+    fails("eval", "--scores", out, "--labels", out, "--result", out, code=2,
+          needles=("--result", "--dcase-dir"))
+
+
+def test_eval_2020(tmp):
+    """The DCASE 2020 evaluation ground truth (eval_data_list.csv) and the 2020 table."""
+    sklearn()
+    rng = np.random.default_rng(20)
+    team = os.path.join(tmp, "team")
+    os.makedirs(team)
+    lines, want = [], {}
+    for m, ids in (("ToyCar", ("05", "06")), ("valve", ("01",))):
+        lines.append(m)
+        for sec in ids:
+            n = 30
+            lab = rng.permutation(np.r_[np.zeros(18), np.ones(12)]).astype(int)
+            sc = rng.normal(size=n) + lab
+            names = [f"id_{sec}_{i:08d}.wav" for i in range(n)]
+            lines += [f"{nm},{'anomaly' if y else 'normal'}_{nm},{y}" for nm, y in zip(names, lab)]
+            with open(f"{team}/anomaly_score_{m}_id_{sec}.csv", "w") as f:
+                f.writelines(f"{nm},{v!r}\n" for nm, v in zip(names, sc))
+            want[(m, sec)] = (auc(lab, sc), pauc(lab, sc))
+    gt = os.path.join(tmp, "eval_data_list.csv")
+    with open(gt, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    out = os.path.join(tmp, "result.csv")
+    got = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+                         "--json")[0])
+    t = read_table(out)
+    expect = []
+    for m in ("ToyCar", "valve"):
+        expect += [[m], ["id", "AUC", "pAUC"]]
+        vals = [want[k] for k in sorted(want) if k[0] == m]
+        expect += [[k[1], *want[k]] for k in sorted(want) if k[0] == m]
+        expect += [["Average", *np.mean(vals, axis=0)], []]
+    assert len(t) == len(expect), t
+    for a, b in zip(t, expect):
+        if len(b) < 3 or isinstance(b[1], str):  # the machine type, the header, the blank line
+            assert a == b, (a, b)
+            continue
+        assert a[0] == b[0], (a, b)
+        assert np.allclose([float(v) for v in a[1:]], b[1:], rtol=0, atol=1e-12), (a, b)
+    official = np.mean([v for k in want for v in want[k]])
+    assert abs(got["official"] - official) <= 1e-12
+    assert abs(got["sections"]["ToyCar_section_06"]["pauc"] - want[("ToyCar", "06")][1]) <= 1e-12
+    # The directory holding eval_data_list.csv works as well; a missing id is refused.
+    run("eval", "--dcase-dir", team, "--ground-truth", tmp, "--result", out)
+    os.remove(f"{team}/anomaly_score_ToyCar_id_06.csv")
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt,
+          needles=("incomplete", "anomaly_score_ToyCar_id_06.csv", "eval_data_list.csv"))
+
+
 def test_data_safety(tmp):
     """No command destroys data: an output that is an input (by device and inode,
     not by name) is refused, outputs are written atomically, an existing file
