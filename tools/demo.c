@@ -39,12 +39,13 @@ static const double ANOMALY_SHIFT = 1.1;
 /* How far a target cluster's centre moves away from its source cluster's. */
 static const double DOMAIN_SHIFT = 0.9;
 
+/* A printf format: the numbers come from the constants above. */
 static const char demo_help[] =
     "Usage: asdnorm demo [--seed N] [--save DIR]\n"
     "\n"
-    "Build a synthetic domain-shift data set in memory (64-dim embeddings on the\n"
-    "unit sphere: 900 references in 3 dense source clusters, 10 in 2 sparse,\n"
-    "shifted target clusters; 200 normal and 200 anomalous tests per domain) and\n"
+    "Build a synthetic domain-shift data set in memory (%d-dim embeddings on the\n"
+    "unit sphere: %d references in %d dense source clusters, %d in %d sparse,\n"
+    "shifted target clusters; %d normal and %d anomalous tests per domain) and\n"
     "print, for plain k-NN, the normalized scores and the baselines, the AUC\n"
     "within the source domain, within the target domain, over both (one\n"
     "threshold for all), pAUC and the DCASE 2023 official score.\n"
@@ -329,7 +330,11 @@ int cmd_demo(int argc, char **argv)
         switch (id) {
         case CLI_BAD: return EXIT_USAGE;
         case CLI_POSITIONAL: return cli_usage("demo", "unexpected argument '%s'", v);
-        case O_HELP: fputs(demo_help, stdout); return EXIT_OK;
+        case O_HELP:
+            printf(demo_help, DIM, SRC_CLUSTERS * SRC_REFS_PER_CLUSTER, SRC_CLUSTERS,
+                   TGT_CLUSTERS * TGT_REFS_PER_CLUSTER, TGT_CLUSTERS, TESTS_PER_GROUP,
+                   TESTS_PER_GROUP);
+            return EXIT_OK;
         case O_SEED:
             if (parse_u64_arg("demo", "--seed", v, &seed) != 0)
                 return EXIT_USAGE;

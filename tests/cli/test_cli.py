@@ -495,6 +495,19 @@ def test_demo(tmp):
     # The saved data set gives the same numbers through the ordinary commands.
     d = os.path.join(tmp, "demo")
     run("demo", "--save", d)
+    # demo --help states the data set's sizes: the saved files have them.
+    sizes = re.search(r"\((\d+)-dim embeddings on the\s+unit sphere: (\d+) references in (\d+) "
+                      r"dense source clusters, (\d+) in (\d+) sparse,\s+shifted target clusters; "
+                      r"(\d+) normal and (\d+) anomalous tests per domain\)",
+                      run("demo", "--help")[0])
+    assert sizes, "demo --help describes the data set"
+    dim, n_src, _, n_tgt, _, n_norm, n_anom = map(int, sizes.groups())
+    rd, tl, td = (np.load(os.path.join(d, f)) for f in
+                  ("ref_domains.npy", "test_labels.npy", "test_domains.npy"))
+    assert np.load(os.path.join(d, "refs.npy")).shape[1] == dim
+    assert (rd == 1).sum() == n_src and (rd == 2).sum() == n_tgt, (n_src, n_tgt)
+    for dom in (1, 2):
+        assert ((td == dom) & (tl == 0)).sum() == n_norm and ((td == dom) & (tl == 1)).sum() == n_anom
     for args, row in ((["--density", "none", "--norm", "none"], plain), ([], ratio)):
         s = os.path.join(tmp, "s.npy")
         run("score", "--ref", f"{d}/refs.npy", "--ref-domains", f"{d}/ref_domains.npy", "--test",
