@@ -22,27 +22,38 @@
 
 /* ---- messages ------------------------------------------------------------------- */
 
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+    fflush(stdout); /* what was printed before comes first */
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("asdnorm: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage("asdnorm: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return EXIT_ERROR;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("asdnorm: ", fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 void cli_warning(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("asdnorm: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage("asdnorm: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -296,7 +307,7 @@ static int load_any(const char *path, loaded *l, row_origin *origin)
     origin->lines = NULL;
     file_type t = file_type_of(path);
     if (t == FILE_UNKNOWN)
-        return cli_error("%s: unknown file type: name it .npy (numpy) or .csv", path), -1;
+        return cli_fail("%s: unknown file type: name it .npy (numpy) or .csv", path);
     size_t len;
     if (read_whole_file(path, &l->bytes, &len) != 0)
         return -1;
@@ -397,11 +408,11 @@ fail:
 static int check_vector_shape(const char *path, const loaded *l)
 {
     if (l->is_csv && l->cols != 1)
-        return cli_error("%s: expected one column of values, found %zu columns", path, l->cols), -1;
+        return cli_fail("%s: expected one column of values, found %zu columns", path, l->cols);
     if (!l->is_csv && l->ndim == 2 && l->cols != 1) {
         char s[64];
         shape_text(&l->npy, s, sizeof s);
-        return cli_error("%s: expected a 1-D array, found shape %s", path, s), -1;
+        return cli_fail("%s: expected a 1-D array, found shape %s", path, s);
     }
     return 0;
 }
@@ -526,14 +537,13 @@ static int write_vector(const char *path, const char *name, const void *v, size_
 {
     file_type t = file_type_of(path);
     if (t == FILE_UNKNOWN)
-        return cli_error("%s: unknown output type: name it .npy or .csv (or '-' for standard output)",
-                     path),
-               -1;
+        return cli_fail("%s: unknown output type: name it .npy or .csv (or '-' for standard output)",
+                     path);
     if (t == FILE_NPY) {
         unsigned char *buf;
         size_t len;
         if (npy_serialize(is_int ? NPY_OUT_I8 : NPY_OUT_F4, v, 1, n, 1, &buf, &len) != 0)
-            return cli_error("%s: out of memory", path), -1;
+            return cli_fail("%s: out of memory", path);
         int r = write_whole_file(path, buf, len);
         free(buf);
         return r;
@@ -550,7 +560,7 @@ static int write_vector(const char *path, const char *name, const void *v, size_
     }
     if (s.failed) {
         sb_free(&s);
-        return cli_error("%s: out of memory", path), -1;
+        return cli_fail("%s: out of memory", path);
     }
     int r = write_whole_file(path, s.p, s.len);
     sb_free(&s);

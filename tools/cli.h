@@ -20,6 +20,8 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 /* "asdnorm: <message>" on stderr. Returns EXIT_ERROR, so `return cli_error(...)`. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* As cli_error(), returning -1: `return cli_fail(...)` in functions that return 0 or -1. */
+int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* "asdnorm <cmd>: <message>" and a hint to --help on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "asdnorm: warning: <message>" on stderr. */

@@ -104,7 +104,7 @@ static void section_label(const eval_set *e, int32_t id, char *buf, size_t cap)
 
 static int mismatch(const char *a, size_t na, const char *b, size_t nb)
 {
-    return cli_error("%s has %zu values but %s has %zu: one value per sample is needed", b, nb, a, na);
+    return cli_fail("%s has %zu values but %s has %zu: one value per sample is needed", b, nb, a, na);
 }
 
 static int load_arrays(const char *scores, const char *labels, const char *domains,
@@ -123,8 +123,7 @@ static int load_arrays(const char *scores, const char *labels, const char *domai
             char where[96];
             describe_row(&e->o_scores, i, where, sizeof where);
             return cli_error("%s: %s: the score is %s (every score must be finite)", scores, where,
-                         isnan(e->scores[i]) ? "NaN" : "infinite"),
-                   -1;
+                         isnan(e->scores[i]) ? "NaN" : "infinite");
         }
     }
     if (load_vector_int(labels, &lab, &m, &o_lab) != 0)
@@ -214,7 +213,7 @@ static int precheck(const eval_set *e, int edition)
 {
     int64_t *sec = malloc(e->n * sizeof *sec);
     if (!sec)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     for (size_t i = 0; i < e->n; i++)
         sec[i] = e->sections[i];
     section_group *g;
@@ -262,7 +261,7 @@ static int write_plot(const eval_set *e, const char *path, double plot_fpr, doub
     char *svg;
     size_t len;
     if (svg_plot(&in, &svg, &len) != 0)
-        return cli_error("%s: cannot draw the plot (out of memory)", path), -1;
+        return cli_fail("%s: cannot draw the plot (out of memory)", path);
     int rc = write_whole_file(path, svg, len);
     free(svg);
     return rc;
@@ -357,11 +356,10 @@ static int load_eval_set(eval_args *a, eval_set *e)
         if (load_dcase(a->dcase_dir, a->gt, e) != 0)
             return -1;
         if (a->edition > 2020 && !e->domains)
-            return cli_error("%s: the domains of some normal samples are unknown (no source/target "
+            return cli_fail("%s: the domains of some normal samples are unknown (no source/target "
                              "word in the file name, no ground_truth_domain file): the %d rules "
                              "need them; --edition 2020 ignores domains",
-                             a->dcase_dir, a->edition),
-                   -1;
+                             a->dcase_dir, a->edition);
     } else if (load_arrays(a->scores, a->labels, a->domains, a->sections, e) != 0) {
         return -1;
     }
@@ -370,10 +368,9 @@ static int load_eval_set(eval_args *a, eval_set *e)
     if (a->edition > 2020 && e->domains && e->unknown_normal != SIZE_MAX) {
         char where[96];
         describe_row(&e->o_domains, e->unknown_normal, where, sizeof where);
-        return cli_error("%s: %s: a normal sample with domain 0 (unknown): the %d rules need 1 "
+        return cli_fail("%s: %s: a normal sample with domain 0 (unknown): the %d rules need 1 "
                          "(source) or 2 (target); --edition 2020 ignores domains",
-                         a->domains, where, a->edition),
-               -1;
+                         a->domains, where, a->edition);
     }
     if (precheck(e, a->edition) != 0)
         return -1;
@@ -400,7 +397,7 @@ static int library_scores(const eval_set *e, const eval_args *a, section_scores 
         r->values = malloc(k * r->per * sizeof *r->values);
         r->ids = malloc(k * sizeof *r->ids);
         if (!r->values || !r->ids)
-            return cli_error("out of memory"), -1;
+            return cli_fail("out of memory");
     }
     if (st == ASDNORM_OK && a->edition == 2020)
         st = asdnorm_dcase2020(e->scores, e->labels, e->sections, e->n, a->max_fpr, k, r->ids,
@@ -409,7 +406,7 @@ static int library_scores(const eval_set *e, const eval_args *a, section_scores 
         st = asdnorm_dcase2023(e->scores, e->labels, e->domains, e->sections, e->n, a->max_fpr, k,
                                r->ids, r->values, &r->n, &r->official);
     if (st != ASDNORM_OK)
-        return cli_error("computing the metrics failed: %s", asdnorm_strerror(st)), -1;
+        return cli_fail("computing the metrics failed: %s", asdnorm_strerror(st));
     return 0;
 }
 

@@ -71,9 +71,8 @@ static int save_index(const asdnorm_index *ix, const char *path)
         return -1;
     asdnorm_status st = asdnorm_index_save(ix, path);
     if (st != ASDNORM_OK)
-        return cli_error("%s: saving the index failed: %s%s%s", path, asdnorm_strerror(st),
-                     errno ? ": " : "", errno ? strerror(errno) : ""),
-               -1;
+        return cli_fail("%s: saving the index failed: %s%s%s", path, asdnorm_strerror(st),
+                     errno ? ": " : "", errno ? strerror(errno) : "");
     return 0;
 }
 
@@ -261,7 +260,7 @@ static int info_one(const char *path)
     asdnorm_index *ix = NULL;
     asdnorm_status st = asdnorm_index_load(path, &ix);
     if (st != ASDNORM_OK)
-        return cli_error("%s: %s", path, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: %s", path, asdnorm_strerror(st));
     size_t m = asdnorm_index_size(ix);
     asdnorm_density density = ASDNORM_DENSITY_NONE;
     double param = 0;
@@ -273,7 +272,7 @@ static int info_one(const char *path)
         free(dom);
         free(dens);
         asdnorm_index_free(ix);
-        return cli_error("%s: cannot read the index's contents", path), -1;
+        return cli_fail("%s: cannot read the index's contents", path);
     }
     size_t c[3] = {0, 0, 0};
     for (size_t i = 0; i < m; i++)

@@ -245,15 +245,14 @@ static int check_domains(const int64_t *d, size_t n, const row_origin *o, uint8_
 {
     uint8_t *u = malloc(n ? n : 1);
     if (u == NULL)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     for (size_t i = 0; i < n; i++) {
         if (d[i] < 0 || d[i] > 2) {
             char where[96];
             describe_row(o, i, where, sizeof where);
             free(u);
-            return cli_error("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
-                         o->path, where, (long long)d[i]),
-                   -1;
+            return cli_fail("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
+                         o->path, where, (long long)d[i]);
         }
         u[i] = (uint8_t)d[i];
     }
@@ -277,25 +276,23 @@ static int load_index(const char *path, int sectioned, int64_t id, asdnorm_index
         snprintf(file, sizeof file, "%s", path);
     int listed = sectioned ? manifest_lists(path, id) : 1;
     if (listed == 0)
-        return cli_error("%s: no index for section %lld: %s/%s does not list it (a file left by an "
+        return cli_fail("%s: no index for section %lld: %s/%s does not list it (a file left by an "
                          "earlier build is not used)",
-                         file, (long long)id, path, MANIFEST_NAME),
-               -1;
+                         file, (long long)id, path, MANIFEST_NAME);
     if (listed == -2)
-        return cli_error("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME), -1;
+        return cli_fail("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME);
     struct stat sb;
     if (stat(file, &sb) != 0) {
         if (sectioned)
-            return cli_error("%s: no index for section %lld: %s", file, (long long)id,
-                             strerror(errno)),
-                   -1;
-        return cli_error("%s: cannot open: %s", file, strerror(errno)), -1;
+            return cli_fail("%s: no index for section %lld: %s", file, (long long)id,
+                             strerror(errno));
+        return cli_fail("%s: cannot open: %s", file, strerror(errno));
     }
     note_input(file);
     asdnorm_status st = asdnorm_index_load(file, ix);
     if (st == ASDNORM_OK)
         return 0;
-    return cli_error("%s: %s", file, asdnorm_strerror(st)), -1;
+    return cli_fail("%s: %s", file, asdnorm_strerror(st));
 }
 
 /* Score one section's tests against its index. */
@@ -314,9 +311,8 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
         st = asdnorm_lof_new(ix, a->k, &lof);
         if (st == ASDNORM_E_TOO_FEW) {
             asdnorm_lof_free(lof);
-            return cli_error("%s: LOF needs at least 2 references, there is %zu", where,
-                         asdnorm_index_size(ix)),
-                   -1;
+            return cli_fail("%s: LOF needs at least 2 references, there is %zu", where,
+                         asdnorm_index_size(ix));
         }
         if (st == ASDNORM_OK)
             st = asdnorm_lof_score(lof, x, n, scores);
@@ -324,23 +320,20 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
     } else {
         st = asdnorm_standardized_scores(ix, a->norm, x, n, scores);
         if (st == ASDNORM_E_TOO_FEW)
-            return cli_error("%s: --method standardize needs at least 2 test samples and, in each "
+            return cli_fail("%s: --method standardize needs at least 2 test samples and, in each "
                          "domain, enough references for the density estimator (%zu test "
                          "samples here)",
-                         where, n),
-                   -1;
+                         where, n);
         if (st == ASDNORM_E_DEGENERATE)
-            return cli_error("%s: --method standardize: the scores of a domain have zero variance "
+            return cli_fail("%s: --method standardize: the scores of a domain have zero variance "
                          "over the test samples",
-                         where),
-                   -1;
+                         where);
     }
     if (st == ASDNORM_E_DIM)
-        return cli_error("%s: the test embeddings have another dimension than the index (%zu)", where,
-                     asdnorm_index_dim(ix)),
-               -1;
+        return cli_fail("%s: the test embeddings have another dimension than the index (%zu)", where,
+                     asdnorm_index_dim(ix));
     if (st != ASDNORM_OK)
-        return cli_error("%s: scoring failed: %s", where, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: scoring failed: %s", where, asdnorm_strerror(st));
     return 0;
 }
 

@@ -62,13 +62,13 @@ static const named_value *lookup(const named_list *l, const char *file)
 static int push_named(named_list *l, size_t *cap, char *file, double value, size_t line)
 {
     if (!file)
-        return cli_error("%s: out of memory", l->path), -1;
+        return cli_fail("%s: out of memory", l->path);
     if (l->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
         named_value *nv = realloc(l->v, nc * sizeof *nv);
         if (!nv) {
             free(file);
-            return cli_error("%s: out of memory", l->path), -1;
+            return cli_fail("%s: out of memory", l->path);
         }
         l->v = nv;
         *cap = nc;
@@ -84,10 +84,9 @@ static int sort_named(named_list *l)
     for (size_t i = 1; i < l->n; i++) {
         const named_value *a = &l->v[i - 1], *b = &l->v[i];
         if (strcmp(a->file, b->file) == 0)
-            return cli_error("%s: line %zu: '%s' is listed twice (also on line %zu)", l->path,
+            return cli_fail("%s: line %zu: '%s' is listed twice (also on line %zu)", l->path,
                              a->line > b->line ? a->line : b->line, b->file,
-                             a->line > b->line ? b->line : a->line),
-                   -1;
+                             a->line > b->line ? b->line : a->line);
     }
     return 0;
 }
@@ -102,7 +101,7 @@ static int open_csv(const char *path, csv_reader *r)
     int rc = csv_reader_init(r, bytes, len);
     free(bytes);
     if (rc != 0)
-        return cli_error("%s: out of memory", path), -1;
+        return cli_fail("%s: out of memory", path);
     return 0;
 }
 
@@ -246,7 +245,7 @@ static int apply_name_map(const name_map *m, named_list *l)
             continue;
         char *to = strdup(m->to[hit - m->from]);
         if (!to)
-            return cli_error("%s: out of memory", l->path), -1;
+            return cli_fail("%s: out of memory", l->path);
         free(l->v[i].file);
         l->v[i].file = to;
     }
@@ -344,7 +343,7 @@ static int add_score_file(const char *dir, const char *name, score_file *f, size
     char *machine, *section;
     int r = parse_dcase_name(name, "anomaly_score_", &machine, &section);
     if (r <= 0)
-        return r == 0 ? 0 : (cli_error("out of memory"), -1);
+        return r == 0 ? 0 : cli_fail("out of memory");
     const char *rest = name + strlen("anomaly_score_");
     size_t dl = strlen(rest) + sizeof "decision_result_";
     char *dname = malloc(dl);
@@ -360,7 +359,7 @@ static int add_score_file(const char *dir, const char *name, score_file *f, size
     }
     free(dname);
     if (!s->path || !dname)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     return 0;
 }
 
@@ -368,7 +367,7 @@ static int list_score_files(const char *dir, score_file **out, size_t *count)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return cli_error("%s: %s", dir, strerror(errno)), -1;
+        return cli_fail("%s: %s", dir, strerror(errno));
     score_file *f = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -484,10 +483,10 @@ static int open_ground_truth(const char *gt, ground_truth *g)
     if (!gt)
         return 0;
     if (!is_dir(gt) && !is_regular(gt))
-        return cli_error("%s: no such ground truth directory or file", gt), -1;
+        return cli_fail("%s: no such ground truth directory or file", gt);
     char *list = is_dir(gt) ? join(gt, "eval_data_list.csv") : strdup(gt);
     if (!list)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     if (is_regular(list)) {
         int rc = read_list2020(list, &g->list2020);
         free(list); /* the list's path is needed in messages: keep gt's copy */
@@ -500,7 +499,7 @@ static int open_ground_truth(const char *gt, ground_truth *g)
     g->attributes_dir = join(gt, "ground_truth_attributes");
     if (!data || !g->domains_dir || !g->attributes_dir) {
         free(data);
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     }
     g->labels_dir = is_dir(data) ? data : strdup(gt);
     if (g->labels_dir != data)
@@ -513,7 +512,7 @@ static int open_ground_truth(const char *gt, ground_truth *g)
         free(g->attributes_dir);
         g->attributes_dir = NULL;
     }
-    return g->labels_dir ? 0 : (cli_error("out of memory"), -1);
+    return g->labels_dir ? 0 : cli_fail("out of memory");
 }
 
 /* DIR/ground_truth_<machine>_section_<ss>_test.csv, malloc'd. */
@@ -574,7 +573,7 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
     } else if (g->root) {
         DIR *d = opendir(g->labels_dir);
         if (!d)
-            return cli_error("%s: %s", g->labels_dir, strerror(errno)), -1;
+            return cli_fail("%s: %s", g->labels_dir, strerror(errno));
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             char *machine, *section;
@@ -591,16 +590,14 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
         closedir(d);
     }
     if (missing)
-        return cli_error("%s: incomplete submission: no %s%s; the official evaluator scores "
+        return cli_fail("%s: incomplete submission: no %s%s; the official evaluator scores "
                          "only complete submissions",
-                         dir, first, more ? " and more" : ""),
-               -1;
+                         dir, first, more ? " and more" : "");
     for (size_t i = 1; i < nf; i++)
         if (!f[i].decision != !f[0].decision)
-            return cli_error("%s: incomplete submission: %s has a decision_result file but %s "
+            return cli_fail("%s: incomplete submission: %s has a decision_result file but %s "
                              "has none",
-                             dir, f[f[i].decision ? i : 0].path, f[f[i].decision ? 0 : i].path),
-                   -1;
+                             dir, f[f[i].decision ? i : 0].path, f[f[i].decision ? 0 : i].path);
     return 0;
 }
 
@@ -652,11 +649,10 @@ static int read_section(const ground_truth *g, const score_file *f, section_data
         return 0;
     d->label_path = gt_file(g->labels_dir, f);
     if (!d->label_path)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     if (!is_regular(d->label_path))
-        return cli_error("%s: no ground truth for %s section %s: no %s", f->path, f->machine,
-                         f->section, d->label_path),
-               -1;
+        return cli_fail("%s: no ground truth for %s section %s: no %s", f->path, f->machine,
+                         f->section, d->label_path);
     if (read_sorted(d->label_path, NULL, &d->labels) != 0)
         return -1;
     d->domain_path = g->domains_dir ? gt_file(g->domains_dir, f) : NULL;
@@ -671,9 +667,8 @@ static int check_same_files(const section_data *d, const ground_truth *g, const 
     if (d->labels.n) {
         for (size_t i = 0; i < d->labels.n; i++)
             if (!lookup(&d->scores, d->labels.v[i].file))
-                return cli_error("%s: no score for '%s' (line %zu of %s)", f->path,
-                                 d->labels.v[i].file, d->labels.v[i].line, d->label_path),
-                       -1;
+                return cli_fail("%s: no score for '%s' (line %zu of %s)", f->path,
+                                 d->labels.v[i].file, d->labels.v[i].line, d->label_path);
     }
     for (size_t i = 0; i < g->list2020.n; i++) {
         const char *key = g->list2020.v[i].file, *slash = strchr(key, '/');
@@ -682,9 +677,8 @@ static int check_same_files(const section_data *d, const ground_truth *g, const 
             !id_of(slash + 1, id, sizeof id) || strcmp(id, f->section) != 0)
             continue;
         if (!lookup(&d->scores, slash + 1))
-            return cli_error("%s: no score for '%s' (line %zu of %s)", f->path, slash + 1,
-                             g->list2020.v[i].line, g->list2020.path),
-                   -1;
+            return cli_fail("%s: no score for '%s' (line %zu of %s)", f->path, slash + 1,
+                             g->list2020.v[i].line, g->list2020.path);
     }
     return 0;
 }
@@ -713,7 +707,7 @@ static int grow(eval_set *e, size_t more, size_t *cap, int with_decisions)
     if (k)
         e->decisions = k;
     if (!s || !l || !d || !c || (with_decisions && !k))
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     *cap = nc;
     return 0;
 }
@@ -737,12 +731,10 @@ static int binary_of(const named_list *l, const char *key, const char *what, con
 {
     const named_value *v = lookup(l, key);
     if (!v)
-        return cli_error("%s: line %zu: '%s' is not in %s (no %s)", f->path, s->line, s->file,
-                         l->path, what),
-               -1;
+        return cli_fail("%s: line %zu: '%s' is not in %s (no %s)", f->path, s->line, s->file,
+                         l->path, what);
     if (v->value != 0 && v->value != 1)
-        return cli_error("%s: line %zu: %s %g is not 0 or 1", l->path, v->line, what, v->value),
-               -1;
+        return cli_fail("%s: line %zu: %s %g is not 0 or 1", l->path, v->line, what, v->value);
     return (int)v->value;
 }
 
@@ -756,7 +748,7 @@ static int sample_label(const section_data *d, const ground_truth *g, const scor
         size_t len = strlen(f->machine) + strlen(s->file) + 2;
         char *key = malloc(len);
         if (!key)
-            return cli_error("out of memory"), -1;
+            return cli_fail("out of memory");
         snprintf(key, len, "%s/%s", f->machine, s->file);
         int v = binary_of(&g->list2020, key, "label", f, s);
         free(key);
@@ -764,10 +756,9 @@ static int sample_label(const section_data *d, const ground_truth *g, const scor
     }
     int an = has_token(s->file, "anomaly"), no = has_token(s->file, "normal");
     if (an == no)
-        return cli_error("%s: line %zu: cannot tell from '%s' whether it is normal or anomalous; "
+        return cli_fail("%s: line %zu: cannot tell from '%s' whether it is normal or anomalous; "
                          "give the labels with --ground-truth DIR",
-                         f->path, s->line, s->file),
-               -1;
+                         f->path, s->line, s->file);
     return an;
 }
 
@@ -827,7 +818,7 @@ static int name_sections(const score_file *f, size_t nf, eval_set *e)
     e->machines = calloc(nf, sizeof *e->machines);
     e->section_ids = calloc(nf, sizeof *e->section_ids);
     if (!e->names || !e->machines || !e->section_ids)
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     e->n_names = nf;
     for (size_t s = 0; s < nf; s++) {
         size_t len = strlen(f[s].machine) + strlen(f[s].section) + 10;
@@ -835,7 +826,7 @@ static int name_sections(const score_file *f, size_t nf, eval_set *e)
         e->machines[s] = strdup(f[s].machine);
         e->section_ids[s] = strdup(f[s].section);
         if (!e->names[s] || !e->machines[s] || !e->section_ids[s])
-            return cli_error("out of memory"), -1;
+            return cli_fail("out of memory");
         snprintf(e->names[s], len, "%s_section_%s", f[s].machine, f[s].section);
     }
     return 0;

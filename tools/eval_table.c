@@ -300,7 +300,7 @@ int dcase_table_compute(const eval_set *e, int edition, double max_fpr, dcase_ta
     free(l);
     if (rc) {
         dcase_table_free(t);
-        return cli_error("out of memory computing the result table"), -1;
+        return cli_fail("out of memory computing the result table");
     }
     return 0;
 }
@@ -396,7 +396,7 @@ int dcase_table_write_csv(const dcase_table *t, const eval_set *e, const char *p
         csv_2023(&b, t, e);
     if (b.failed) {
         sb_free(&b);
-        return cli_error("%s: out of memory", path), -1;
+        return cli_fail("%s: out of memory", path);
     }
     int rc = write_whole_file(path, b.p, b.len);
     sb_free(&b);

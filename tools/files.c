@@ -137,16 +137,15 @@ int check_output(const char *path)
     if (stat(path, &st) != 0)
         return 0; /* a new file (a missing directory is reported when writing) */
     if (!S_ISREG(st.st_mode))
-        return cli_error("%s: not a regular file: refusing to replace it", path), -1;
+        return cli_fail("%s: not a regular file: refusing to replace it", path);
     const file_id *f = known_as(&st);
     if (f && f->is_output)
-        return cli_error("%s: already written as another output of this command", path), -1;
+        return cli_fail("%s: already written as another output of this command", path);
     if (f && strcmp(f->path, path) == 0)
-        return cli_error("%s is also an input: refusing to overwrite it", path), -1;
+        return cli_fail("%s is also an input: refusing to overwrite it", path);
     if (f)
-        return cli_error("%s is the same file as the input %s: refusing to overwrite it", path,
-                         f->path),
-               -1;
+        return cli_fail("%s is the same file as the input %s: refusing to overwrite it", path,
+                         f->path);
     return 0;
 }
 
@@ -221,13 +220,13 @@ static int write_atomically(const char *path, const void *buf, size_t len)
     if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
         resolved = realpath(path, NULL);
         if (!resolved)
-            return cli_error("%s: %s", path, strerror(errno)), -1;
+            return cli_fail("%s: %s", path, strerror(errno));
     }
     const char *target = resolved ? resolved : path;
     char *tmp = temp_name_for(target);
     if (!tmp) {
         free(resolved);
-        return cli_error("%s: out of memory", path), -1;
+        return cli_fail("%s: out of memory", path);
     }
     int fd = mkstemp(tmp);
     if (fd < 0) {

@@ -32,7 +32,7 @@ int manifest_write(const char *dir, const section_group *g, size_t ng)
         sb_printf(&s, "section_%lld.asdx\n", (long long)g[i].id);
     if (s.failed) {
         sb_free(&s);
-        return cli_error("out of memory"), -1;
+        return cli_fail("out of memory");
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, MANIFEST_NAME);
@@ -59,7 +59,7 @@ int remove_stale_sections(const char *dir, const section_group *g, size_t ng)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return cli_error("%s: %s", dir, strerror(errno)), -1;
+        return cli_fail("%s: %s", dir, strerror(errno));
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
