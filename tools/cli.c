@@ -69,133 +69,6 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* ---- options -------------------------------------------------------------------- */
-
-int cli_next(cli_args *a, const cli_option *opts, const char **value)
-{
-    *value = NULL;
-    if (a->i >= a->argc)
-        return CLI_END;
-    const char *arg = a->argv[a->i++];
-    if (!a->options_done && strcmp(arg, "--") == 0) {
-        a->options_done = 1;
-        return cli_next(a, opts, value);
-    }
-    if (a->options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-        *value = arg;
-        return CLI_POSITIONAL;
-    }
-    const char *eq = strchr(arg, '=');
-    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-    for (const cli_option *o = opts; o->name; o++) {
-        if (strlen(o->name) != name_len || strncmp(o->name, arg, name_len) != 0)
-            continue;
-        if (!o->takes_value) {
-            if (eq) {
-                cli_usage(a->cmd, "option '%s' takes no value", o->name);
-                return CLI_BAD;
-            }
-            return o->id;
-        }
-        if (eq) {
-            *value = eq + 1;
-        } else if (a->i < a->argc) {
-            *value = a->argv[a->i++];
-        } else {
-            cli_usage(a->cmd, "option '%s' needs a value", o->name);
-            return CLI_BAD;
-        }
-        return o->id;
-    }
-    cli_usage(a->cmd, "unknown option '%.*s'", (int)name_len, arg);
-    return CLI_BAD;
-}
-
-int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
-{
-    char *end;
-    errno = 0;
-    if (s[0] == '-' || !isdigit((unsigned char)s[0])) {
-        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0' || v > SIZE_MAX || v < min) {
-        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
-        return -1;
-    }
-    *out = (size_t)v;
-    return 0;
-}
-
-int parse_u64_arg(const char *cmd, const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!isdigit((unsigned char)s[0])) {
-        cli_usage(cmd, "%s: '%s' is not a non-negative whole number", opt, s);
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0') {
-        cli_usage(cmd, "%s: '%s' is not a non-negative whole number below 2^64", opt, s);
-        return -1;
-    }
-    *out = (uint64_t)v;
-    return 0;
-}
-
-int parse_double_arg(const char *cmd, const char *opt, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v)) {
-        cli_usage(cmd, "%s: '%s' is not a number", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int parse_distance(const char *s, asdnorm_distance *out)
-{
-    if (strcmp(s, "cosine") == 0)
-        *out = ASDNORM_DISTANCE_COSINE;
-    else if (strcmp(s, "euclidean") == 0)
-        *out = ASDNORM_DISTANCE_EUCLIDEAN;
-    else if (strcmp(s, "mse") == 0)
-        *out = ASDNORM_DISTANCE_MSE;
-    else
-        return -1;
-    return 0;
-}
-
-int parse_density(const char *s, asdnorm_density *out)
-{
-    if (strcmp(s, "none") == 0)
-        *out = ASDNORM_DENSITY_NONE;
-    else if (strcmp(s, "knn") == 0)
-        *out = ASDNORM_DENSITY_KNN;
-    else if (strcmp(s, "gwrp") == 0)
-        *out = ASDNORM_DENSITY_GWRP;
-    else
-        return -1;
-    return 0;
-}
-
-int parse_norm(const char *s, asdnorm_norm *out)
-{
-    if (strcmp(s, "ratio") == 0)
-        *out = ASDNORM_NORM_RATIO;
-    else if (strcmp(s, "difference") == 0)
-        *out = ASDNORM_NORM_DIFFERENCE;
-    else if (strcmp(s, "none") == 0)
-        *out = ASDNORM_NORM_NONE;
-    else
-        return -1;
-    return 0;
-}
-
 const char *distance_name(asdnorm_distance d)
 {
     switch (d) {
@@ -487,6 +360,51 @@ fail:
     loaded_free(&l);
     row_origin_free(origin);
     return -1;
+}
+
+int load_row_values(const char *path, size_t expect, const char *of, int64_t **out,
+                    row_origin *origin)
+{
+    size_t n;
+    if (load_vector_int(path, out, &n, origin) != 0)
+        return -1;
+    if (n == expect)
+        return 0;
+    free(*out);
+    *out = NULL;
+    row_origin_free(origin);
+    return cli_fail("%s: %zu values, but %s has %zu rows (one value per row is needed)", path, n,
+                    of, expect);
+}
+
+int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] < 0 || d[i] > 2) {
+            char where[96];
+            describe_row(o, i, where, sizeof where);
+            return cli_fail("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
+                            o->path, where, (long long)d[i]);
+        }
+        out[i] = (uint8_t)d[i];
+    }
+    return 0;
+}
+
+int load_domains(const char *path, size_t expect, const char *of, uint8_t **out,
+                 row_origin *origin)
+{
+    int64_t *d;
+    if (load_row_values(path, expect, of, &d, origin) != 0)
+        return -1;
+    *out = malloc(expect ? expect : 1);
+    int rc = *out ? check_domain_values(d, expect, origin, *out) : cli_fail("out of memory");
+    free(d);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance distance,

@@ -27,30 +27,20 @@ int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "asdnorm: warning: <message>" on stderr. */
 void cli_warning(const char *fmt, ...) CLI_PRINTF(1, 2);
 
-/* ---- options ------------------------------------------------------------------ */
+/* ---- options (options.c) ----------------------------------------------------- */
 
-/* A command's option table entry. */
-typedef struct cli_option {
-    const char *name; /* "--ref" */
-    int takes_value;
-    int id;
-} cli_option;
+#include <getopt.h>
 
-/* Walks argv: options as "--name value" or "--name=value", "--" ends options,
- * anything else is a positional argument. */
-typedef struct cli_args {
-    int argc;
-    char **argv;
-    int i;
-    int options_done; /* after "--" */
-    const char *cmd;  /* for messages: "score", "index build" */
-} cli_args;
+enum { CLI_END = -1, CLI_BAD = -3 };
 
-enum { CLI_END = -1, CLI_POSITIONAL = -2, CLI_BAD = -3 };
-
-/* The next option's id (its value in *value), CLI_POSITIONAL with the argument
- * in *value, CLI_END, or CLI_BAD after printing a usage error. */
-int cli_next(cli_args *a, const cli_option *opts, const char **value);
+/* Before the first cli_next() of a command. */
+void cli_options_begin(void);
+/* getopt_long over a command's arguments (argv[0]: the command's name): the next
+ * option's val (its value in optarg; 'h' for -h), CLI_END when no option is left
+ * (the operands start at argv[optind]), or CLI_BAD after printing a usage error. */
+int cli_next(const char *cmd, int argc, char **argv, const struct option *opts);
+/* EXIT_OK when no operand follows the options, else a usage error. */
+int cli_no_arguments(const char *cmd, int argc, char **argv);
 
 /* Parse option values; each prints a usage error and returns -1 when invalid. */
 int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
@@ -109,6 +99,16 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
  * whole numbers (an integer dtype, or floats such as 0.0 / 1.0). */
 int load_vector_double(const char *path, double **v, size_t *n, row_origin *origin);
 int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin);
+
+/* A vector of integers with one value per row of `of` (expect rows). */
+int load_row_values(const char *path, size_t expect, const char *of, int64_t **out,
+                    row_origin *origin);
+/* Domains 0 (unknown), 1 (source), 2 (target) into out (n bytes); a value
+ * outside them is an error naming its row. */
+int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t *out);
+/* load_row_values() and check_domain_values(): *out gets expect bytes. */
+int load_domains(const char *path, size_t expect, const char *of, uint8_t **out,
+                 row_origin *origin);
 
 /* Check the rows of a matrix the way the library will (asdnorm_check_rows) and,
  * for a bad row, name the file, the row, the column and the problem. */

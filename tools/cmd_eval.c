@@ -51,25 +51,24 @@ static const char eval_help[] =
 
 enum {
     O_SCORES = 1, O_LABELS, O_DOMAINS, O_SECTIONS, O_EDITION, O_MAX_FPR, O_JSON, O_PLOT,
-    O_PLOT_FPR, O_DCASE_DIR, O_GROUND_TRUTH, O_RESULT, O_HELP
+    O_PLOT_FPR, O_DCASE_DIR, O_GROUND_TRUTH, O_RESULT
 };
 
-static const cli_option eval_options[] = {
-    {"--scores", 1, O_SCORES},
-    {"--labels", 1, O_LABELS},
-    {"--domains", 1, O_DOMAINS},
-    {"--sections", 1, O_SECTIONS},
-    {"--edition", 1, O_EDITION},
-    {"--max-fpr", 1, O_MAX_FPR},
-    {"--json", 0, O_JSON},
-    {"--plot", 1, O_PLOT},
-    {"--plot-fpr", 1, O_PLOT_FPR},
-    {"--dcase-dir", 1, O_DCASE_DIR},
-    {"--ground-truth", 1, O_GROUND_TRUTH},
-    {"--result", 1, O_RESULT},
-    {"--help", 0, O_HELP},
-    {"-h", 0, O_HELP},
-    {NULL, 0, 0},
+static const struct option eval_options[] = {
+    {"scores", required_argument, NULL, O_SCORES},
+    {"labels", required_argument, NULL, O_LABELS},
+    {"domains", required_argument, NULL, O_DOMAINS},
+    {"sections", required_argument, NULL, O_SECTIONS},
+    {"edition", required_argument, NULL, O_EDITION},
+    {"max-fpr", required_argument, NULL, O_MAX_FPR},
+    {"json", no_argument, NULL, O_JSON},
+    {"plot", required_argument, NULL, O_PLOT},
+    {"plot-fpr", required_argument, NULL, O_PLOT_FPR},
+    {"dcase-dir", required_argument, NULL, O_DCASE_DIR},
+    {"ground-truth", required_argument, NULL, O_GROUND_TRUTH},
+    {"result", required_argument, NULL, O_RESULT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 void eval_set_free(eval_set *e)
@@ -102,107 +101,89 @@ static void section_label(const eval_set *e, int32_t id, char *buf, size_t cap)
 
 /* ---- arrays mode ------------------------------------------------------------------ */
 
-static int mismatch(const char *a, size_t na, const char *b, size_t nb)
+/* Scores, all finite. */
+static int load_scores(const char *path, eval_set *e)
 {
-    return cli_fail("%s has %zu values but %s has %zu: one value per sample is needed", b, nb, a, na);
-}
-
-static int load_arrays(const char *scores, const char *labels, const char *domains,
-                       const char *sections, eval_set *e)
-{
-    int64_t *lab = NULL, *dom = NULL, *sec = NULL;
-    row_origin o_lab = {0}, o_sec = {0};
-    row_origin *o_dom_p = &e->o_domains;
-    size_t n, m;
-    int rc = -1;
-    if (load_vector_double(scores, &e->scores, &n, &e->o_scores) != 0)
+    if (load_vector_double(path, &e->scores, &e->n, &e->o_scores) != 0)
         return -1;
-    e->n = n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < e->n; i++) {
         if (!isfinite(e->scores[i])) {
             char where[96];
             describe_row(&e->o_scores, i, where, sizeof where);
-            return cli_error("%s: %s: the score is %s (every score must be finite)", scores, where,
-                         isnan(e->scores[i]) ? "NaN" : "infinite");
+            return cli_fail("%s: %s: the score is %s (every score must be finite)", path, where,
+                            isnan(e->scores[i]) ? "NaN" : "infinite");
         }
     }
-    if (load_vector_int(labels, &lab, &m, &o_lab) != 0)
-        goto done;
-    if (m != n) {
-        mismatch(scores, n, labels, m);
-        goto done;
-    }
-    e->labels = malloc(n ? n : 1);
-    e->sections = malloc((n ? n : 1) * sizeof *e->sections);
-    if (!e->labels || !e->sections) {
-        cli_error("out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
+    return 0;
+}
+
+/* Labels 0 or 1, one per score. */
+static int load_labels(const char *path, const char *scores, eval_set *e)
+{
+    int64_t *lab = NULL;
+    row_origin o = {0};
+    int rc = load_row_values(path, e->n, scores, &lab, &o);
+    e->labels = rc == 0 ? malloc(e->n ? e->n : 1) : NULL;
+    if (rc == 0 && !e->labels)
+        rc = cli_fail("out of memory");
+    for (size_t i = 0; rc == 0 && i < e->n; i++) {
         if (lab[i] != 0 && lab[i] != 1) {
             char where[96];
-            describe_row(&o_lab, i, where, sizeof where);
-            cli_error("%s: %s: label %lld is not 0 (normal) or 1 (anomalous)", labels, where,
-                  (long long)lab[i]);
-            goto done;
-        }
-        e->labels[i] = (uint8_t)lab[i];
-        e->sections[i] = 0;
-    }
-    if (domains) {
-        if (load_vector_int(domains, &dom, &m, o_dom_p) != 0)
-            goto done;
-        if (m != n) {
-            mismatch(scores, n, domains, m);
-            goto done;
-        }
-        e->domains = malloc(n);
-        if (!e->domains) {
-            cli_error("out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            /* Anomalies' domains are not used by the metrics, but a value outside
-             * {0, 1, 2} is a broken file either way; normals need 1 or 2 under the
-             * 2023 rules (checked once the edition is known). */
-            if (dom[i] < 0 || dom[i] > 2) {
-                char where[96];
-                describe_row(o_dom_p, i, where, sizeof where);
-                cli_error("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
-                          domains, where, (long long)dom[i]);
-                goto done;
-            }
-            if (e->labels[i] == 0 && dom[i] == 0 && e->unknown_normal == SIZE_MAX)
-                e->unknown_normal = i;
-            e->domains[i] = (uint8_t)dom[i];
+            describe_row(&o, i, where, sizeof where);
+            rc = cli_fail("%s: %s: label %lld is not 0 (normal) or 1 (anomalous)", path, where,
+                          (long long)lab[i]);
+        } else {
+            e->labels[i] = (uint8_t)lab[i];
         }
     }
-    if (sections) {
-        if (load_vector_int(sections, &sec, &m, &o_sec) != 0)
-            goto done;
-        if (m != n) {
-            mismatch(scores, n, sections, m);
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (sec[i] < INT32_MIN || sec[i] > INT32_MAX) {
-                char where[96];
-                describe_row(&o_sec, i, where, sizeof where);
-                cli_error("%s: %s: section id %lld does not fit in 32 bits", sections, where,
-                      (long long)sec[i]);
-                goto done;
-            }
+    free(lab);
+    row_origin_free(&o);
+    return rc;
+}
+
+/* Section ids (default: all 0), each within 32 bits. */
+static int load_section_ids(const char *path, const char *scores, eval_set *e)
+{
+    e->sections = calloc(e->n ? e->n : 1, sizeof *e->sections);
+    if (!e->sections)
+        return cli_fail("out of memory");
+    if (!path)
+        return 0;
+    int64_t *sec = NULL;
+    row_origin o = {0};
+    int rc = load_row_values(path, e->n, scores, &sec, &o);
+    for (size_t i = 0; rc == 0 && i < e->n; i++) {
+        if (sec[i] < INT32_MIN || sec[i] > INT32_MAX) {
+            char where[96];
+            describe_row(&o, i, where, sizeof where);
+            rc = cli_fail("%s: %s: section id %lld does not fit in 32 bits", path, where,
+                          (long long)sec[i]);
+        } else {
             e->sections[i] = (int32_t)sec[i];
         }
     }
-    rc = 0;
-done:
-    free(lab);
-    free(dom);
     free(sec);
-    row_origin_free(&o_lab);
-    row_origin_free(&o_sec);
+    row_origin_free(&o);
     return rc;
+}
+
+/* Arrays mode: one value per sample in each file. Domains: 0, 1 or 2 (the
+ * anomalies' are not used, but another value is a broken file either way);
+ * normals need 1 or 2 under the 2023 rules, checked once the edition is known. */
+static int load_arrays(const char *scores, const char *labels, const char *domains,
+                       const char *sections, eval_set *e)
+{
+    if (load_scores(scores, e) != 0 || load_labels(labels, scores, e) != 0 ||
+        (domains && load_domains(domains, e->n, scores, &e->domains, &e->o_domains) != 0) ||
+        load_section_ids(sections, scores, e) != 0)
+        return -1;
+    for (size_t i = 0; e->domains && i < e->n; i++) {
+        if (e->labels[i] == 0 && e->domains[i] == 0) {
+            e->unknown_normal = i;
+            break;
+        }
+    }
+    return 0;
 }
 
 /* ---- metrics and output ------------------------------------------------------------- */
@@ -279,7 +260,7 @@ typedef struct eval_args {
 static int eval_option(eval_args *a, int id, const char *v)
 {
     switch (id) {
-    case O_HELP: fputs(eval_help, stdout); return -1;
+    case 'h': fputs(eval_help, stdout); return -1;
     case O_SCORES: a->scores = v; break;
     case O_LABELS: a->labels = v; break;
     case O_DOMAINS: a->domains = v; break;
@@ -318,17 +299,16 @@ static int parse_eval_args(int argc, char **argv, eval_args *a)
     memset(a, 0, sizeof *a);
     a->max_fpr = 0.1;
     a->plot_fpr = 0.1;
-    cli_args it = {argc, argv, 0, 0, "eval"};
-    const char *v;
+    cli_options_begin();
     int id, rc;
-    while ((id = cli_next(&it, eval_options, &v)) != CLI_END) {
+    while ((id = cli_next("eval", argc, argv, eval_options)) != CLI_END) {
         if (id == CLI_BAD)
             return EXIT_USAGE;
-        if (id == CLI_POSITIONAL)
-            return cli_usage("eval", "unexpected argument '%s'", v);
-        if ((rc = eval_option(a, id, v)) != EXIT_OK)
+        if ((rc = eval_option(a, id, optarg)) != EXIT_OK)
             return rc;
     }
+    if ((rc = cli_no_arguments("eval", argc, argv)) != EXIT_OK)
+        return rc;
     if (a->dcase_dir && (a->scores || a->labels || a->domains || a->sections))
         return cli_usage("eval", "--dcase-dir replaces --scores, --labels, --domains and "
                                  "--sections");

@@ -311,39 +311,40 @@ static int save_dataset(const dataset *d, const char *dir)
     return rc;
 }
 
-int cmd_demo(int argc, char **argv)
+/* Options: EXIT_OK, or the status to exit with (-1: help printed). */
+static int parse_demo_args(int argc, char **argv, uint64_t *seed, const char **save)
 {
-    enum { O_SEED = 1, O_SAVE, O_HELP };
-    static const cli_option opts[] = {
-        {"--seed", 1, O_SEED},
-        {"--save", 1, O_SAVE},
-        {"--help", 0, O_HELP},
-        {"-h", 0, O_HELP},
-        {NULL, 0, 0},
+    enum { O_SEED = 1, O_SAVE };
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, O_SEED},
+        {"save", required_argument, NULL, O_SAVE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    uint64_t seed = 1;
-    const char *save = NULL;
-    cli_args it = {argc, argv, 0, 0, "demo"};
-    const char *v;
+    cli_options_begin();
     int id;
-    while ((id = cli_next(&it, opts, &v)) != CLI_END) {
+    while ((id = cli_next("demo", argc, argv, opts)) != CLI_END) {
         switch (id) {
         case CLI_BAD: return EXIT_USAGE;
-        case CLI_POSITIONAL: return cli_usage("demo", "unexpected argument '%s'", v);
-        case O_HELP:
+        case 'h':
             printf(demo_help, DIM, SRC_CLUSTERS * SRC_REFS_PER_CLUSTER, SRC_CLUSTERS,
                    TGT_CLUSTERS * TGT_REFS_PER_CLUSTER, TGT_CLUSTERS, TESTS_PER_GROUP,
                    TESTS_PER_GROUP);
-            return EXIT_OK;
+            return -1;
         case O_SEED:
-            if (parse_u64_arg("demo", "--seed", v, &seed) != 0)
+            if (parse_u64_arg("demo", "--seed", optarg, seed) != 0)
                 return EXIT_USAGE;
             break;
-        case O_SAVE: save = v; break;
+        case O_SAVE: *save = optarg; break;
         default: break;
         }
     }
+    return cli_no_arguments("demo", argc, argv);
+}
 
+/* Build the data set, score it with each method, print the table; save it. */
+static int run_demo(uint64_t seed, const char *save)
+{
     dataset d;
     if (make_dataset(seed, &d) != 0)
         return cli_error("out of memory");
@@ -420,4 +421,14 @@ done:
     free(sections);
     dataset_free(&d);
     return status;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    const char *save = NULL;
+    int rc = parse_demo_args(argc, argv, &seed, &save);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    return run_demo(seed, save);
 }
