@@ -18,7 +18,6 @@
 
 #include "csv.h"
 #include "npy.h"
-#include "strbuf.h"
 
 /* ---- messages ------------------------------------------------------------------- */
 
@@ -466,23 +465,17 @@ static int write_vector(const char *path, const char *name, const void *v, size_
         free(buf);
         return r;
     }
-    strbuf s = {0};
-    sb_printf(&s, "%s\n", name);
-    for (size_t i = 0; i < n && !s.failed; i++) {
-        if (is_int) {
-            sb_printf(&s, "%lld\n", (long long)((const int64_t *)v)[i]);
-        } else {
-            /* 9 significant digits read back to the same float32. */
-            sb_printf(&s, "%.9g\n", (double)((const float *)v)[i]);
-        }
+    membuf m;
+    if (membuf_open(&m) != 0)
+        return -1;
+    fprintf(m.f, "%s\n", name);
+    for (size_t i = 0; i < n; i++) {
+        if (is_int)
+            fprintf(m.f, "%lld\n", (long long)((const int64_t *)v)[i]);
+        else /* 9 significant digits read back to the same float32 */
+            fprintf(m.f, "%.9g\n", (double)((const float *)v)[i]);
     }
-    if (s.failed) {
-        sb_free(&s);
-        return cli_fail("%s: out of memory", path);
-    }
-    int r = write_whole_file(path, s.p, s.len);
-    sb_free(&s);
-    return r;
+    return membuf_write(&m, path);
 }
 
 int write_vector_float(const char *path, const char *name, const float *v, size_t n)

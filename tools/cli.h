@@ -78,6 +78,19 @@ int same_output(const char *a, const char *b);
  * an existing file untouched. */
 int write_whole_file(const char *path, const void *buf, size_t len);
 
+/* A text built in memory with fprintf (open_memstream), then written with
+ * membuf_write(): an allocation failure shows there, once. */
+typedef struct membuf {
+    FILE *f;
+    char *text;
+    size_t len;
+} membuf;
+
+/* -1 after a message when out of memory. */
+int membuf_open(membuf *m);
+/* Close m and write its text to path (write_whole_file()); m is freed either way. */
+int membuf_write(membuf *m, const char *path);
+
 /* Where each row of a loaded file came from, so that messages can point at it:
  * NPY rows by their 0-based index, CSV rows by their 1-based line number. */
 typedef struct row_origin {

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "eval.h"
-#include "strbuf.h"
 
 /* ---- Student's t quantile ----------------------------------------------------------- */
 
@@ -320,12 +319,12 @@ static void number(double v, char *buf, size_t cap)
         strcat(buf, ".0");
 }
 
-static void csv_numbers(strbuf *b, const double *v, size_t n)
+static void csv_numbers(FILE *b, const double *v, size_t n)
 {
     char num[40];
     for (size_t i = 0; i < n; i++) {
         number(v[i], num, sizeof num);
-        sb_printf(b, ",%s", num);
+        fprintf(b, ",%s", num);
     }
 }
 
@@ -333,23 +332,23 @@ static const char *const mean_names[4] = {"arithmetic mean", "harmonic mean",
                                           "source harmonic mean", "target harmonic mean"};
 
 /* The four mean rows, with suffix after each name ("" or " over all …"). */
-static void csv_means(strbuf *b, const mean_rows *m, const char *suffix)
+static void csv_means(FILE *b, const mean_rows *m, const char *suffix)
 {
-    sb_printf(b, ",,AUC,pAUC,precision,recall,F1 score\n");
+    fprintf(b, ",,AUC,pAUC,precision,recall,F1 score\n");
     for (int r = 0; r < 4; r++) {
         /* A name with a comma is quoted, as Python's csv module does. */
         const char *q = strchr(suffix, ',') ? "\"" : "";
-        sb_printf(b, "%s%s%s%s,", q, mean_names[r], suffix, q);
+        fprintf(b, "%s%s%s%s,", q, mean_names[r], suffix, q);
         csv_numbers(b, m->v[r], MEAN_COLUMNS);
-        sb_printf(b, "\n");
+        fprintf(b, "\n");
     }
-    sb_printf(b, "\n");
+    fprintf(b, "\n");
 }
 
-static void csv_2023(strbuf *b, const dcase_table *t, const eval_set *e)
+static void csv_2023(FILE *b, const dcase_table *t, const eval_set *e)
 {
     for (size_t k = 0; k < t->n_machines; k++) {
-        sb_printf(b, "%s\nsection,AUC (all),AUC (source),AUC (target),pAUC,precision (source),"
+        fprintf(b, "%s\nsection,AUC (all),AUC (source),AUC (target),pAUC,precision (source),"
                      "precision (target),recall (source),recall (target),F1 score (source),"
                      "F1 score (target)\n",
                   e->machines[t->machine_start[k]]);
@@ -357,50 +356,46 @@ static void csv_2023(strbuf *b, const dcase_table *t, const eval_set *e)
             const section_row *r = &t->rows[s];
             double v[] = {r->auc_all, r->auc[0], r->auc[1], r->pauc, r->precision[0],
                           r->precision[1], r->recall[0], r->recall[1], r->f1[0], r->f1[1]};
-            sb_printf(b, "%s", e->section_ids[s]);
+            fprintf(b, "%s", e->section_ids[s]);
             csv_numbers(b, v, sizeof v / sizeof *v);
-            sb_printf(b, "\n");
+            fprintf(b, "\n");
         }
         csv_means(b, &t->machine_means[k], "");
     }
     csv_means(b, &t->overall, " over all machine types, sections, and domains");
     char num[40];
     number(t->official, num, sizeof num);
-    sb_printf(b, "official score,,%s\n", num);
+    fprintf(b, "official score,,%s\n", num);
     number(t->ci95, num, sizeof num);
-    sb_printf(b, "official score ci95,,%s\n\n", num);
+    fprintf(b, "official score ci95,,%s\n\n", num);
 }
 
-static void csv_2020(strbuf *b, const dcase_table *t, const eval_set *e)
+static void csv_2020(FILE *b, const dcase_table *t, const eval_set *e)
 {
     for (size_t k = 0; k < t->n_machines; k++) {
-        sb_printf(b, "%s\nid,AUC,pAUC\n", e->machines[t->machine_start[k]]);
+        fprintf(b, "%s\nid,AUC,pAUC\n", e->machines[t->machine_start[k]]);
         for (size_t s = t->machine_start[k]; s < t->machine_start[k + 1]; s++) {
             double v[] = {t->rows[s].auc_all, t->rows[s].pauc};
-            sb_printf(b, "%s", e->section_ids[s]);
+            fprintf(b, "%s", e->section_ids[s]);
             csv_numbers(b, v, 2);
-            sb_printf(b, "\n");
+            fprintf(b, "\n");
         }
-        sb_printf(b, "Average");
+        fprintf(b, "Average");
         csv_numbers(b, t->machine_means[k].v[0], 2);
-        sb_printf(b, "\n\n");
+        fprintf(b, "\n\n");
     }
 }
 
 int dcase_table_write_csv(const dcase_table *t, const eval_set *e, const char *path)
 {
-    strbuf b = {0};
+    membuf m;
+    if (membuf_open(&m) != 0)
+        return -1;
     if (t->edition == 2020)
-        csv_2020(&b, t, e);
+        csv_2020(m.f, t, e);
     else
-        csv_2023(&b, t, e);
-    if (b.failed) {
-        sb_free(&b);
-        return cli_fail("%s: out of memory", path);
-    }
-    int rc = write_whole_file(path, b.p, b.len);
-    sb_free(&b);
-    return rc;
+        csv_2023(m.f, t, e);
+    return membuf_write(&m, path);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------- */

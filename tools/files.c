@@ -270,3 +270,24 @@ int write_whole_file(const char *path, const void *buf, size_t len)
     note_file(path, 1);
     return 0;
 }
+
+/* ---- texts built in memory -------------------------------------------------------- */
+
+int membuf_open(membuf *m)
+{
+    m->text = NULL;
+    m->len = 0;
+    m->f = open_memstream(&m->text, &m->len);
+    return m->f ? 0 : cli_fail("out of memory");
+}
+
+int membuf_write(membuf *m, const char *path)
+{
+    int failed = ferror(m->f);
+    if (fclose(m->f) != 0)
+        failed = 1;
+    int rc = failed ? cli_fail("%s: out of memory", path) : write_whole_file(path, m->text, m->len);
+    free(m->text);
+    m->text = NULL;
+    return rc;
+}

@@ -15,7 +15,6 @@
 
 #include "cli.h"
 #include "modeldir.h"
-#include "strbuf.h"
 
 static const char manifest_magic[] = "# asdnorm model directory: the sections of the last build";
 
@@ -26,19 +25,15 @@ void section_file(const char *dir, int64_t id, char *buf, size_t cap)
 
 int manifest_write(const char *dir, const section_group *g, size_t ng)
 {
-    strbuf s = {0};
-    sb_printf(&s, "%s\n", manifest_magic);
-    for (size_t i = 0; i < ng; i++)
-        sb_printf(&s, "section_%lld.asdx\n", (long long)g[i].id);
-    if (s.failed) {
-        sb_free(&s);
-        return cli_fail("out of memory");
-    }
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, MANIFEST_NAME);
-    int rc = write_whole_file(path, s.p, s.len);
-    sb_free(&s);
-    return rc;
+    membuf m;
+    if (membuf_open(&m) != 0)
+        return -1;
+    fprintf(m.f, "%s\n", manifest_magic);
+    for (size_t i = 0; i < ng; i++)
+        fprintf(m.f, "section_%lld.asdx\n", (long long)g[i].id);
+    return membuf_write(&m, path);
 }
 
 /* "section_<digits or -digits>.asdx": the id, or 0 when name is not a section file. */

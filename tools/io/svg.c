@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* SVG plot of score distributions and ROC curves. Pure text generation: no
- * library, so the picture is the same wherever the tool runs. */
+/* SVG plot of score distributions and ROC curves. Pure text generation (into
+ * an open_memstream buffer): no library, so the picture is the same wherever
+ * the tool runs. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+
 #include "svg.h"
 
 #include <math.h>
@@ -8,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
 
 /* Canvas layout in px. */
 enum { W = 980, H = 430 };
@@ -53,11 +55,26 @@ static double tick_step(double lo, double hi)
     return step * mag;
 }
 
-static void axis_label(strbuf *s, double x, double y, const char *anchor, const char *text)
+/* text with &, <, >, " and ' escaped for XML. */
+static void xml_text(FILE *s, const char *text)
 {
-    sb_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
-    sb_xml(s, text);
-    sb_printf(s, "</text>\n");
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+        case '&': fputs("&amp;", s); break;
+        case '<': fputs("&lt;", s); break;
+        case '>': fputs("&gt;", s); break;
+        case '"': fputs("&quot;", s); break;
+        case '\'': fputs("&apos;", s); break;
+        default: fputc(*c, s); break;
+        }
+    }
+}
+
+static void axis_label(FILE *s, double x, double y, const char *anchor, const char *text)
+{
+    fprintf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
+    xml_text(s, text);
+    fprintf(s, "</text>\n");
 }
 
 /* Fraction of sorted v strictly above t. */
@@ -78,11 +95,11 @@ static double frac_above(const double *v, size_t n, double t)
 
 /* ROC of anomalies (pos) against normals (neg), both sorted ascending, as an SVG
  * path in the ROC panel; points closer than half a pixel are merged. */
-static void roc_path(strbuf *s, const char *id, const char *color, const char *dash,
+static void roc_path(FILE *s, const char *id, const char *color, const char *dash,
                      const double *neg, size_t nn, const double *pos, size_t np, double width)
 {
     double sx = RX1 - RX0, sy = RY1 - RY0;
-    sb_printf(s, "<path id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s d=\"M%.1f %.1f", id,
+    fprintf(s, "<path id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s d=\"M%.1f %.1f", id,
               color, width, dash, RX0, RY1);
     /* Sweep the threshold from the top score down; tied scores move together. */
     size_t i = nn, j = np; /* remaining counts at or below the threshold */
@@ -100,12 +117,12 @@ static void roc_path(strbuf *s, const char *id, const char *color, const char *d
         double fpr = (double)(nn - i) / (double)nn, tpr = (double)(np - j) / (double)np;
         double x = RX0 + fpr * sx, y = RY1 - tpr * sy;
         if (fabs(x - lx) + fabs(y - ly) >= 0.5 || (i == 0 && j == 0)) {
-            sb_printf(s, " L%.1f %.1f", x, y);
+            fprintf(s, " L%.1f %.1f", x, y);
             lx = x;
             ly = y;
         }
     }
-    sb_printf(s, "\"/>\n");
+    fprintf(s, "\"/>\n");
 }
 
 /* Counts of g's scores in bins equal bins over [lo, hi]; values outside go to
@@ -242,37 +259,36 @@ static int score_axis(const svg_plot_input *in, plot *p)
 
 /* ---- the histogram panel ---------------------------------------------------------------- */
 
-static void histogram(strbuf *s, const plot *p, const group *g)
+static int histogram(FILE *s, const plot *p, const group *g)
 {
-    sb_printf(s, "<g id=\"%s\">\n", g->id);
+    fprintf(s, "<g id=\"%s\">\n", g->id);
     if (g->n > 0) {
         size_t *count = bin_counts(g, p->lo, p->hi, p->bins);
-        if (count == NULL) {
-            s->failed = 1;
-            return;
-        }
+        if (count == NULL)
+            return -1;
         /* Densities, so that a domain with few samples is as visible as a large one. */
         double bw = (p->hi - p->lo) / (double)p->bins;
         double sx = (HX1 - HX0) / (double)p->bins, sy = HY1 - HY0;
-        sb_printf(s,
+        fprintf(s,
                   "<path fill=\"%s\" fill-opacity=\"0.25\" stroke=\"%s\" stroke-width=\"1.5\" "
                   "d=\"M%.1f %.1f",
                   g->color, g->color, HX0, HY1);
         for (size_t b = 0; b < p->bins; b++) {
             double dens = (double)count[b] / ((double)g->n * bw);
             double y = HY1 - fmin(dens / p->ymax, 1.0) * sy;
-            sb_printf(s, " L%.1f %.1f L%.1f %.1f", HX0 + (double)b * sx, y,
+            fprintf(s, " L%.1f %.1f L%.1f %.1f", HX0 + (double)b * sx, y,
                       HX0 + (double)(b + 1) * sx, y);
         }
-        sb_printf(s, " L%.1f %.1f Z\"/>\n", HX1, HY1);
+        fprintf(s, " L%.1f %.1f Z\"/>\n", HX1, HY1);
         free(count);
     }
-    sb_printf(s, "</g>\n");
+    fprintf(s, "</g>\n");
+    return 0;
 }
 
-static void histogram_axes(strbuf *s, const plot *p)
+static void histogram_axes(FILE *s, const plot *p)
 {
-    sb_printf(s,
+    fprintf(s,
               "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
               "stroke=\"#444\"/>\n",
               HX0, HY0, HX1 - HX0, HY1 - HY0);
@@ -284,13 +300,13 @@ static void histogram_axes(strbuf *s, const plot *p)
         double x = HX0 + (t - p->lo) / (p->hi - p->lo) * (HX1 - HX0);
         char lab[32];
         snprintf(lab, sizeof lab, "%.4g", fabs(t) < step * 1e-9 ? 0.0 : t);
-        sb_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
+        fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
                   HY1, x, HY1 + 5);
         axis_label(s, x, HY1 + 18, "middle", lab);
     }
     axis_label(s, (HX0 + HX1) / 2, HY1 + 38, "middle",
                p->clipped ? "anomaly score (axis clipped to the central 99%)" : "anomaly score");
-    sb_printf(s,
+    fprintf(s,
               "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
               "text-anchor=\"middle\">density</text>\n",
               HX0 - 15, (HY0 + HY1) / 2);
@@ -298,11 +314,11 @@ static void histogram_axes(strbuf *s, const plot *p)
 
 /* What the one threshold does to each group, on a white ground so that the
  * threshold line does not run through its text. */
-static void threshold_legend(strbuf *s, const svg_plot_input *in, const plot *p)
+static void threshold_legend(FILE *s, const svg_plot_input *in, const plot *p)
 {
     double ly = HY0 + 16;
     char line[160];
-    sb_printf(s,
+    fprintf(s,
               "<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"%d\" fill=\"white\" "
               "fill-opacity=\"0.85\"/>\n",
               HX0 + 4, HY0 + 3, in->domains ? 74 : 57);
@@ -315,7 +331,7 @@ static void threshold_legend(strbuf *s, const svg_plot_input *in, const plot *p)
         ly += 17;
         snprintf(line, sizeof line, "%s (n=%zu): %.1f%% %s", g->name, g->n,
                  100 * frac_above(g->v, g->n, p->thr), k == 2 ? "detected" : "false alarms");
-        sb_printf(s,
+        fprintf(s,
                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\" "
                   "fill-opacity=\"0.5\" stroke=\"%s\"/>\n",
                   HX0 + 10, ly - 10, g->color, g->color);
@@ -323,38 +339,39 @@ static void threshold_legend(strbuf *s, const svg_plot_input *in, const plot *p)
     }
 }
 
-static void histogram_panel(strbuf *s, const svg_plot_input *in, const plot *p)
+static int histogram_panel(FILE *s, const svg_plot_input *in, const plot *p)
 {
-    sb_printf(s, "<g id=\"histograms\">\n");
+    fprintf(s, "<g id=\"histograms\">\n");
     histogram_axes(s, p);
     for (int k = 0; k < 3; k++)
-        if (k != 1 || in->domains)
-            histogram(s, p, &p->g[k]);
+        if ((k != 1 || in->domains) && histogram(s, p, &p->g[k]) != 0)
+            return -1;
     double tx = HX0 + (p->thr - p->lo) / (p->hi - p->lo) * (HX1 - HX0);
     tx = fmin(fmax(tx, HX0), HX1);
     char thr_text[48];
     snprintf(thr_text, sizeof thr_text, "threshold %.4g", p->thr);
-    sb_printf(s,
+    fprintf(s,
               "<line id=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
               "stroke=\"black\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
               tx, HY0, tx, HY1);
     axis_label(s, tx, HY0 - 6, "middle", thr_text);
     threshold_legend(s, in, p);
-    sb_printf(s, "</g>\n");
+    fprintf(s, "</g>\n");
+    return 0;
 }
 
 /* ---- the ROC panel ----------------------------------------------------------------------- */
 
-static void roc_axes(strbuf *s, const svg_plot_input *in)
+static void roc_axes(FILE *s, const svg_plot_input *in)
 {
     double px = RX0 + in->max_fpr * (RX1 - RX0);
-    sb_printf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eeeeee\"/>\n",
+    fprintf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eeeeee\"/>\n",
               RX0, RY0, px - RX0, RY1 - RY0);
-    sb_printf(s,
+    fprintf(s,
               "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
               "stroke=\"#444\"/>\n",
               RX0, RY0, RX1 - RX0, RY1 - RY0);
-    sb_printf(s,
+    fprintf(s,
               "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
               "stroke-dasharray=\"3 3\"/>\n",
               RX0, RY1, RX1, RY0);
@@ -363,15 +380,15 @@ static void roc_axes(strbuf *s, const svg_plot_input *in)
         char lab[16];
         snprintf(lab, sizeof lab, "%.1f", f);
         double x = RX0 + f * (RX1 - RX0), y = RY1 - f * (RY1 - RY0);
-        sb_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
+        fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
                   RY1, x, RY1 + 5);
         axis_label(s, x, RY1 + 18, "middle", lab);
-        sb_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n",
+        fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n",
                   RX0 - 5, y, RX0, y);
         axis_label(s, RX0 - 8, y + 4, "end", lab);
     }
     axis_label(s, (RX0 + RX1) / 2, RY1 + 38, "middle", "false-positive rate");
-    sb_printf(s,
+    fprintf(s,
               "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
               "text-anchor=\"middle\">true-positive rate</text>\n",
               RX0 - 35, (RY0 + RY1) / 2);
@@ -381,28 +398,28 @@ static void roc_axes(strbuf *s, const svg_plot_input *in)
 }
 
 /* The key of the curves, bottom right. */
-static void roc_key(strbuf *s, const svg_plot_input *in, const plot *p)
+static void roc_key(FILE *s, const svg_plot_input *in, const plot *p)
 {
     double ky = RY1 - 60;
     axis_label(s, RX1 - 110, ky, "start", "all normals");
-    sb_printf(s,
+    fprintf(s,
               "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" "
               "stroke-width=\"2\"/>\n",
               RX1 - 135, ky - 4, RX1 - 115, ky - 4);
     for (int k = 0; in->domains && k < 2; k++) {
         ky += 16;
         axis_label(s, RX1 - 110, ky, "start", k == 0 ? "source normals" : "target normals");
-        sb_printf(s,
+        fprintf(s,
                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                   "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
                   RX1 - 135, ky - 4, RX1 - 115, ky - 4, p->g[k].color);
     }
 }
 
-static void roc_panel(strbuf *s, const svg_plot_input *in, const plot *p)
+static void roc_panel(FILE *s, const svg_plot_input *in, const plot *p)
 {
     const group *g = p->g;
-    sb_printf(s, "<g id=\"roc-panel\">\n");
+    fprintf(s, "<g id=\"roc-panel\">\n");
     roc_axes(s, in);
     static const char dash[] = " stroke-dasharray=\"5 3\"";
     if (in->domains && g[0].n > 0)
@@ -413,10 +430,10 @@ static void roc_panel(strbuf *s, const svg_plot_input *in, const plot *p)
     /* The threshold's operating point on the pooled curve. */
     double opx = RX0 + frac_above(p->normals, p->n_norm, p->thr) * (RX1 - RX0);
     double opy = RY1 - frac_above(g[2].v, g[2].n, p->thr) * (RY1 - RY0);
-    sb_printf(s, "<circle id=\"operating-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"black\"/>\n",
+    fprintf(s, "<circle id=\"operating-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"black\"/>\n",
               opx, opy);
     roc_key(s, in, p);
-    sb_printf(s, "</g>\n");
+    fprintf(s, "</g>\n");
 }
 
 /* ---- the document -------------------------------------------------------------------------- */
@@ -431,29 +448,39 @@ int svg_plot(const svg_plot_input *in, char **svg, size_t *len)
         plot_free(&p);
         return -1;
     }
-    strbuf s = {0};
-    sb_printf(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    sb_printf(&s,
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-              "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
-              "font-size=\"12\">\n",
-              W, H, W, H);
-    sb_printf(&s, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    sb_printf(&s,
-              "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
-              "font-weight=\"bold\">",
-              W / 2);
-    sb_xml(&s, in->title ? in->title : "anomaly scores");
-    sb_printf(&s, "</text>\n");
-    histogram_panel(&s, in, &p);
-    roc_panel(&s, in, &p);
-    sb_printf(&s, "</svg>\n");
-    plot_free(&p);
-    if (s.failed) {
-        sb_free(&s);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *s = open_memstream(&text, &size);
+    if (s == NULL) {
+        plot_free(&p);
         return -1;
     }
-    *svg = s.p;
-    *len = s.len;
+    fprintf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
+            "font-size=\"12\">\n",
+            W, H, W, H);
+    fprintf(s, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
+    fprintf(s, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
+               "font-weight=\"bold\">",
+            W / 2);
+    xml_text(s, in->title ? in->title : "anomaly scores");
+    fprintf(s, "</text>\n");
+    int rc = histogram_panel(s, in, &p);
+    roc_panel(s, in, &p);
+    fprintf(s, "</svg>\n");
+    plot_free(&p);
+    /* A write that ran out of memory shows as an error of the stream. */
+    if (ferror(s))
+        rc = -1;
+    if (fclose(s) != 0)
+        rc = -1;
+    if (rc != 0) {
+        free(text);
+        return -1;
+    }
+    *svg = text;
+    *len = size;
     return 0;
 }
