@@ -205,6 +205,44 @@ static void excerpt(const char *s, char out[48])
         snprintf(out, 48, "%s", s);
 }
 
+/* Room for twice as many rows. */
+static int grow_rows(csv_table *t, size_t *cap_rows, size_t line, char err[CSV_ERR_LEN])
+{
+    size_t cap = *cap_rows ? *cap_rows * 2 : 64, cells;
+    if (cap < *cap_rows || __builtin_mul_overflow(cap, t->cols, &cells) ||
+        cells > SIZE_MAX / sizeof(double))
+        return fail(err, "line %zu: too many values", line);
+    double *v = realloc(t->values, cells * sizeof *v);
+    if (v == NULL)
+        return fail(err, "out of memory");
+    t->values = v;
+    size_t *l = realloc(t->lines, cap * sizeof *l);
+    if (l == NULL)
+        return fail(err, "out of memory");
+    t->lines = l;
+    *cap_rows = cap;
+    return 0;
+}
+
+/* The numbers of the current record into out; an empty field or text is an
+ * error naming its line and column. */
+static int parse_row(const csv_reader *r, double *out, char err[CSV_ERR_LEN])
+{
+    for (size_t j = 0; j < r->nfields; j++) {
+        if (csv_parse_number(r->fields[j], &out[j]))
+            continue;
+        char ex[48];
+        excerpt(r->fields[j], ex);
+        const char *p = r->fields[j];
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            return fail(err, "line %zu, column %zu: empty field", r->record_line, j + 1);
+        return fail(err, "line %zu, column %zu: '%s' is not a number", r->record_line, j + 1, ex);
+    }
+    return 0;
+}
+
 /* The first record of a numeric table: 0 data (all numbers), 1 a header (no
  * number, no empty field), -1 neither, with err naming the line and field. */
 static int first_record_kind(const csv_reader *r, char err[CSV_ERR_LEN])
@@ -276,44 +314,10 @@ int csv_read_numbers(const void *data, size_t len, csv_table *out, char err[CSV_
                  r.nfields, r.nfields == 1 ? "" : "s", t.cols, width_line);
             goto done;
         }
-        if (t.rows == cap_rows) {
-            size_t cap = cap_rows ? cap_rows * 2 : 64, cells;
-            if (cap < cap_rows || __builtin_mul_overflow(cap, t.cols, &cells) ||
-                cells > SIZE_MAX / sizeof(double)) {
-                fail(err, "line %zu: too many values", r.record_line);
-                goto done;
-            }
-            double *v = realloc(t.values, cells * sizeof *v);
-            if (v == NULL) {
-                fail(err, "out of memory");
-                goto done;
-            }
-            t.values = v;
-            size_t *l = realloc(t.lines, cap * sizeof *l);
-            if (l == NULL) {
-                fail(err, "out of memory");
-                goto done;
-            }
-            t.lines = l;
-            cap_rows = cap;
-        }
-        for (size_t j = 0; j < t.cols; j++) {
-            double d;
-            if (!csv_parse_number(r.fields[j], &d)) {
-                char ex[48];
-                excerpt(r.fields[j], ex);
-                const char *p = r.fields[j];
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                if (*p == '\0')
-                    fail(err, "line %zu, column %zu: empty field", r.record_line, j + 1);
-                else
-                    fail(err, "line %zu, column %zu: '%s' is not a number", r.record_line, j + 1,
-                         ex);
-                goto done;
-            }
-            t.values[t.rows * t.cols + j] = d;
-        }
+        if (t.rows == cap_rows && grow_rows(&t, &cap_rows, r.record_line, err) != 0)
+            goto done;
+        if (parse_row(&r, t.values + t.rows * t.cols, err) != 0)
+            goto done;
         t.lines[t.rows] = r.record_line;
         t.rows++;
     }

@@ -163,6 +163,36 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
 }
 
 /* The dict literal. Keys may come in any order, each exactly once. */
+/* The value of 'shape': a tuple of at most 2 sizes. */
+static int parse_shape(cursor *c, size_t shape[2], int *ndim, char err[NPY_ERR_LEN])
+{
+    if (expect(c, '(') != 0)
+        return fail(err, "header: 'shape' is not a tuple");
+    *ndim = 0;
+    while (peek(c) != ')') {
+        size_t d;
+        int r = parse_size(c, &d);
+        if (r == -2)
+            return fail(err, "header: a dimension of 'shape' overflows size_t");
+        if (r != 0)
+            return fail(err, "header: 'shape' holds something other than integers");
+        if (*ndim >= 2)
+            return fail(err, "arrays with more than 2 dimensions are not supported");
+        shape[(*ndim)++] = d;
+        if (peek(c) == ',') {
+            c->p++;
+            continue;
+        }
+        if (peek(c) != ')')
+            return fail(err, "header: expected ',' or ')' in 'shape'");
+        /* (n) without a comma is an int, not a tuple, in Python. */
+        if (*ndim == 1)
+            return fail(err, "header: 'shape' (n) is not a tuple (needs a trailing comma)");
+    }
+    c->p++;
+    return 0;
+}
+
 static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ERR_LEN])
 {
     cursor c = {h, h + hlen};
@@ -200,32 +230,8 @@ static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ER
         } else if (strcmp(key, "shape") == 0) {
             if (have_shape++)
                 return fail(err, "header: duplicate key 'shape'");
-            if (expect(&c, '(') != 0)
-                return fail(err, "header: 'shape' is not a tuple");
-            ndim = 0;
-            for (;;) {
-                if (peek(&c) == ')')
-                    break;
-                size_t d;
-                int r = parse_size(&c, &d);
-                if (r == -2)
-                    return fail(err, "header: a dimension of 'shape' overflows size_t");
-                if (r != 0)
-                    return fail(err, "header: 'shape' holds something other than integers");
-                if (ndim >= 2)
-                    return fail(err, "arrays with more than 2 dimensions are not supported");
-                shape[ndim++] = d;
-                if (peek(&c) == ',') {
-                    c.p++;
-                    continue;
-                }
-                if (peek(&c) != ')')
-                    return fail(err, "header: expected ',' or ')' in 'shape'");
-                /* (n) without a comma is an int, not a tuple, in Python. */
-                if (ndim == 1)
-                    return fail(err, "header: 'shape' (n) is not a tuple (needs a trailing comma)");
-            }
-            c.p++;
+            if (parse_shape(&c, shape, &ndim, err) != 0)
+                return -1;
         } else {
             return fail(err, "header: unexpected key '%s'", key);
         }
