@@ -225,8 +225,8 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
         return -1;
     if (!l.is_csv && l.ndim != 2) {
         cli_error("%s: expected a 2-D array (samples x dimensions), found shape (%zu,); "
-              "save x.reshape(1, -1) for a single sample",
-              path, l.rows);
+                  "save x.reshape(1, -1) for a single sample",
+                  path, l.rows);
         goto fail;
     }
     if (l.cols == 0) {
@@ -334,7 +334,7 @@ int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin
                 char where[96];
                 describe_row(origin, i, where, sizeof where);
                 cli_error("%s: %s: %g is not a whole number (labels and ids are integers)", path,
-                      where, d);
+                          where, d);
                 free(out);
                 goto fail;
             }
@@ -390,8 +390,7 @@ int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t
     return 0;
 }
 
-int load_domains(const char *path, size_t expect, const char *of, uint8_t **out,
-                 row_origin *origin)
+int load_domains(const char *path, size_t expect, const char *of, uint8_t **out, row_origin *origin)
 {
     int64_t *d;
     if (load_row_values(path, expect, of, &d, origin) != 0)
@@ -425,7 +424,9 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
             if (!isfinite(row[j])) {
                 describe_cell(origin, bad, j, where, sizeof where);
                 cli_error("%s: %s: value is %s (every value must be finite)", origin->path, where,
-                      isnan(row[j]) ? "NaN" : row[j] > 0 ? "+inf" : "-inf");
+                          isnan(row[j]) ? "NaN"
+                          : row[j] > 0  ? "+inf"
+                                        : "-inf");
                 return -1;
             }
         }
@@ -433,17 +434,17 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
     case ASDNORM_E_ZERO_VECTOR:
         describe_row(origin, bad, where, sizeof where);
         cli_error("%s: %s: all zeros, which has no direction under the cosine distance "
-              "(remove the row or use --distance euclidean)",
-              origin->path, where);
+                  "(remove the row or use --distance euclidean)",
+                  origin->path, where);
         return -1;
     case ASDNORM_E_RANGE:
         describe_row(origin, bad, where, sizeof where);
-        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's limit under the "
-              "%s distance); rescale the embeddings",
-              origin->path, where, distance_name(distance));
+        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's "
+                  "limit under the "
+                  "%s distance); rescale the embeddings",
+                  origin->path, where, distance_name(distance));
         return -1;
-    default:
-        break;
+    default: break;
     }
     describe_row(origin, bad, where, sizeof where);
     cli_error("%s: %s: %s", origin->path, where, asdnorm_strerror(st));
@@ -454,8 +455,8 @@ static int write_vector(const char *path, const char *name, const void *v, size_
 {
     file_type t = file_type_of(path);
     if (t == FILE_UNKNOWN)
-        return cli_fail("%s: unknown output type: name it .npy or .csv (or '-' for standard output)",
-                     path);
+        return cli_fail(
+            "%s: unknown output type: name it .npy or .csv (or '-' for standard output)", path);
     if (t == FILE_NPY) {
         unsigned char *buf;
         size_t len;

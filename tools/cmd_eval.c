@@ -32,7 +32,8 @@ static const char eval_help[] =
     "  --dcase-dir DIR      read DIR/anomaly_score_<machine>_section_<ss>_test.csv files\n"
     "                       (\"filename,score\" rows); each machine and section is a section\n"
     "                       and decision_result_<machine>_section_<ss>_test.csv (0/1) files\n"
-    "  --ground-truth DIR   ground truth for --dcase-dir: ground_truth_<machine>_section_<ss>_test.csv\n"
+    "  --ground-truth DIR   ground truth for --dcase-dir: "
+    "ground_truth_<machine>_section_<ss>_test.csv\n"
     "                       (\"filename,label\"), in DIR or DIR/ground_truth_data, domains in\n"
     "                       DIR/ground_truth_domain (0 source, 1 target) or from the file names,\n"
     "                       attribute file names in DIR/ground_truth_attributes; DCASE 2020:\n"
@@ -50,8 +51,18 @@ static const char eval_help[] =
     "  -h, --help           show this help\n";
 
 enum {
-    O_SCORES = 1, O_LABELS, O_DOMAINS, O_SECTIONS, O_EDITION, O_MAX_FPR, O_JSON, O_PLOT,
-    O_PLOT_FPR, O_DCASE_DIR, O_GROUND_TRUTH, O_RESULT
+    O_SCORES = 1,
+    O_LABELS,
+    O_DOMAINS,
+    O_SECTIONS,
+    O_EDITION,
+    O_MAX_FPR,
+    O_JSON,
+    O_PLOT,
+    O_PLOT_FPR,
+    O_DCASE_DIR,
+    O_GROUND_TRUTH,
+    O_RESULT
 };
 
 static const struct option eval_options[] = {
@@ -220,14 +231,17 @@ static int precheck(const eval_set *e, int edition)
         char name[128];
         section_label(e, (int32_t)g[s].id, name, sizeof name);
         if (anom == 0)
-            rc = cli_error("section %s has no anomalous samples (label 1): its AUC is undefined", name);
+            rc = cli_error("section %s has no anomalous samples (label 1): its AUC is undefined",
+                           name);
         else if (norm == 0)
-            rc = cli_error("section %s has no normal samples (label 0): its AUC is undefined", name);
+            rc =
+                cli_error("section %s has no normal samples (label 0): its AUC is undefined", name);
         else if (edition != 2020 && (src == 0 || tgt == 0))
-            rc = cli_error("section %s has no normal samples of the %s domain (domain %d): AUC (%s) is "
-                       "undefined; --edition 2020 ignores domains",
-                       name, src == 0 ? "source" : "target", src == 0 ? 1 : 2,
-                       src == 0 ? "source" : "target");
+            rc = cli_error(
+                "section %s has no normal samples of the %s domain (domain %d): AUC (%s) is "
+                "undefined; --edition 2020 ignores domains",
+                name, src == 0 ? "source" : "target", src == 0 ? 1 : 2,
+                src == 0 ? "source" : "target");
         if (rc != 0)
             rc = -1;
     }
@@ -337,9 +351,9 @@ static int load_eval_set(eval_args *a, eval_set *e)
             return -1;
         if (a->edition > 2020 && !e->domains)
             return cli_fail("%s: the domains of some normal samples are unknown (no source/target "
-                             "word in the file name, no ground_truth_domain file): the %d rules "
-                             "need them; --edition 2020 ignores domains",
-                             a->dcase_dir, a->edition);
+                            "word in the file name, no ground_truth_domain file): the %d rules "
+                            "need them; --edition 2020 ignores domains",
+                            a->dcase_dir, a->edition);
     } else if (load_arrays(a->scores, a->labels, a->domains, a->sections, e) != 0) {
         return -1;
     }
@@ -349,8 +363,8 @@ static int load_eval_set(eval_args *a, eval_set *e)
         char where[96];
         describe_row(&e->o_domains, e->unknown_normal, where, sizeof where);
         return cli_fail("%s: %s: a normal sample with domain 0 (unknown): the %d rules need 1 "
-                         "(source) or 2 (target); --edition 2020 ignores domains",
-                         a->domains, where, a->edition);
+                        "(source) or 2 (target); --edition 2020 ignores domains",
+                        a->domains, where, a->edition);
     }
     if (precheck(e, a->edition) != 0)
         return -1;

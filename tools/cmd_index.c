@@ -129,8 +129,7 @@ static int load_build_inputs(build_job *j)
         return -1;
     if (j->ref_domains && load_domains(j->ref_domains, j->n, j->ref, &j->dom, &j->o_dom) != 0)
         return -1;
-    if (j->ref_sections &&
-        load_row_values(j->ref_sections, j->n, j->ref, &j->sec, &j->o_sec) != 0)
+    if (j->ref_sections && load_row_values(j->ref_sections, j->n, j->ref, &j->sec, &j->o_sec) != 0)
         return -1;
     if (prepare_output(j) != 0)
         return -1;
@@ -236,7 +235,8 @@ static int info_one(const char *path)
         printf("  density     none (plain nearest neighbour)\n");
     if (m > 0 && density != ASDNORM_DENSITY_NONE) {
         qsort(dens, m, sizeof *dens, cmp_double);
-        printf("  constants   min %.6g, median %.6g, max %.6g\n", dens[0], dens[m / 2], dens[m - 1]);
+        printf("  constants   min %.6g, median %.6g, max %.6g\n", dens[0], dens[m / 2],
+               dens[m - 1]);
     }
     free(dom);
     free(dens);
@@ -279,7 +279,8 @@ static int index_info(int argc, char **argv)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".asdx") != 0)
+        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 ||
+            strcmp(e->d_name + len - 5, ".asdx") != 0)
             continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;

@@ -42,10 +42,18 @@ static const char score_help[] =
     "                        (-1 for a centroid or synthetic reference)\n"
     "  -h, --help            show this help\n";
 
-
 enum {
-    O_REF = O_FIRST_OWN, O_TEST, O_REF_DOMAINS, O_REF_SECTIONS, O_TEST_SECTIONS, O_NORM,
-    O_METHOD, O_STANDARDIZE, O_OUT, O_NEAREST, O_INDEX
+    O_REF = O_FIRST_OWN,
+    O_TEST,
+    O_REF_DOMAINS,
+    O_REF_SECTIONS,
+    O_TEST_SECTIONS,
+    O_NORM,
+    O_METHOD,
+    O_STANDARDIZE,
+    O_OUT,
+    O_NEAREST,
+    O_INDEX
 };
 
 static const struct option score_options[] = {
@@ -120,8 +128,9 @@ static int check_stdin_once(const score_args *a)
         if (!inputs[i] || strcmp(inputs[i], "-") != 0)
             continue;
         if (first)
-            return cli_usage("score", "%s - and %s - both read standard input, which can be read "
-                                      "once: give one of them as a file",
+            return cli_usage("score",
+                             "%s - and %s - both read standard input, which can be read "
+                             "once: give one of them as a file",
                              first, names[i]);
         first = names[i];
     }
@@ -181,8 +190,8 @@ static int parse_score_args(int argc, char **argv, score_args *a)
         return cli_usage("score", "--test FILE is required");
     if (!a->ref == !a->index)
         return cli_usage("score", "give either --ref FILE or --index FILE");
-    if (a->index && (a->b.distance_given || a->b.density_given || a->b.r_given ||
-                     a->ref_domains || a->ref_sections))
+    if (a->index && (a->b.distance_given || a->b.density_given || a->b.r_given || a->ref_domains ||
+                     a->ref_sections))
         return cli_usage("score", "--index stores its distance, density and domains: "
                                   "--distance, --density, --r, --ref-domains and --ref-sections "
                                   "do not apply");
@@ -206,15 +215,15 @@ static int load_index(const char *path, int sectioned, int64_t id, asdnorm_index
     int listed = sectioned ? manifest_lists(path, id) : 1;
     if (listed == 0)
         return cli_fail("%s: no index for section %lld: %s/%s does not list it (a file left by an "
-                         "earlier build is not used)",
-                         file, (long long)id, path, MANIFEST_NAME);
+                        "earlier build is not used)",
+                        file, (long long)id, path, MANIFEST_NAME);
     if (listed == -2)
         return cli_fail("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME);
     struct stat sb;
     if (stat(file, &sb) != 0) {
         if (sectioned)
             return cli_fail("%s: no index for section %lld: %s", file, (long long)id,
-                             strerror(errno));
+                            strerror(errno));
         return cli_fail("%s: cannot open: %s", file, strerror(errno));
     }
     note_input(file);
@@ -241,7 +250,7 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
         if (st == ASDNORM_E_TOO_FEW) {
             asdnorm_lof_free(lof);
             return cli_fail("%s: LOF needs at least 2 references, there is %zu", where,
-                         asdnorm_index_size(ix));
+                            asdnorm_index_size(ix));
         }
         if (st == ASDNORM_OK)
             st = asdnorm_lof_score(lof, x, n, scores);
@@ -250,22 +259,21 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
         st = asdnorm_standardized_scores(ix, a->norm, x, n, scores);
         if (st == ASDNORM_E_TOO_FEW)
             return cli_fail("%s: --method standardize needs at least 2 test samples and, in each "
-                         "domain, enough references for the density estimator (%zu test "
-                         "samples here)",
-                         where, n);
+                            "domain, enough references for the density estimator (%zu test "
+                            "samples here)",
+                            where, n);
         if (st == ASDNORM_E_DEGENERATE)
             return cli_fail("%s: --method standardize: the scores of a domain have zero variance "
-                         "over the test samples",
-                         where);
+                            "over the test samples",
+                            where);
     }
     if (st == ASDNORM_E_DIM)
-        return cli_fail("%s: the test embeddings have another dimension than the index (%zu)", where,
-                     asdnorm_index_dim(ix));
+        return cli_fail("%s: the test embeddings have another dimension than the index (%zu)",
+                        where, asdnorm_index_dim(ix));
     if (st != ASDNORM_OK)
         return cli_fail("%s: scoring failed: %s", where, asdnorm_strerror(st));
     return 0;
 }
-
 
 /* ---- the job -------------------------------------------------------------------- */
 
@@ -310,12 +318,14 @@ static int check_index_kind(const score_job *j)
     if (stat(a->index, &sb) != 0)
         return cli_error("%s: cannot open: %s", a->index, strerror(errno));
     if (S_ISDIR(sb.st_mode) && !a->test_sections)
-        return cli_usage("score", "--index %s is a directory of per-section indexes: give "
-                                  "--test-sections",
+        return cli_usage("score",
+                         "--index %s is a directory of per-section indexes: give "
+                         "--test-sections",
                          a->index);
     if (!S_ISDIR(sb.st_mode) && a->test_sections)
-        return cli_usage("score", "--index %s is a single index: --test-sections needs a "
-                                  "directory built with --ref-sections",
+        return cli_usage("score",
+                         "--index %s is a single index: --test-sections needs a "
+                         "directory built with --ref-sections",
                          a->index);
     return EXIT_OK;
 }

@@ -127,8 +127,8 @@ static void dataset_free(dataset *d)
 static int make_dataset(uint64_t seed, dataset *d)
 {
     memset(d, 0, sizeof *d);
-    d->n_ref = (size_t)SRC_CLUSTERS * SRC_REFS_PER_CLUSTER +
-               (size_t)TGT_CLUSTERS * TGT_REFS_PER_CLUSTER;
+    d->n_ref =
+        (size_t)SRC_CLUSTERS * SRC_REFS_PER_CLUSTER + (size_t)TGT_CLUSTERS * TGT_REFS_PER_CLUSTER;
     d->n_test = (size_t)2 * 2 * TESTS_PER_GROUP;
     d->ref = malloc(d->n_ref * DIM * sizeof *d->ref);
     d->ref_dom = malloc(d->n_ref);
@@ -176,7 +176,7 @@ static int make_dataset(uint64_t seed, dataset *d)
 }
 
 typedef enum demo_kind {
-    K_SCORER,     /* a scorer on one of the prepared indexes */
+    K_SCORER, /* a scorer on one of the prepared indexes */
     K_LOF,
     K_KMEANS,
     K_SMOTE,
@@ -189,9 +189,9 @@ enum { IX_PLAIN, IX_KNN1, IX_GWRP, IX_COUNT };
 typedef struct demo_method {
     const char *name;
     demo_kind kind;
-    int index;         /* K_SCORER: which prepared index */
+    int index; /* K_SCORER: which prepared index */
     asdnorm_norm norm;
-    size_t k;          /* LOF neighbours, k-means clusters, SMOTE neighbours */
+    size_t k; /* LOF neighbours, k-means clusters, SMOTE neighbours */
 } demo_method;
 
 static const demo_method methods[] = {
@@ -223,8 +223,7 @@ static asdnorm_status run_method(const demo_method *m, asdnorm_index *const *ixs
     asdnorm_index *ix = NULL;
     const asdnorm_index *plain = ixs[IX_PLAIN];
     switch (m->kind) {
-    case K_SCORER:
-        return score_with(ixs[m->index], m->norm, d, scores);
+    case K_SCORER: return score_with(ixs[m->index], m->norm, d, scores);
     case K_LOF: {
         asdnorm_lof *lof = NULL;
         st = asdnorm_lof_new(plain, m->k, &lof);
@@ -235,12 +234,8 @@ static asdnorm_status run_method(const demo_method *m, asdnorm_index *const *ixs
     }
     case K_STANDARDIZE:
         return asdnorm_standardized_scores(plain, m->norm, d->test, d->n_test, scores);
-    case K_KMEANS:
-        st = asdnorm_source_means(plain, m->k, 10, 0, &ix);
-        break;
-    case K_SMOTE:
-        st = asdnorm_smote_index(plain, 0, m->k, 0, &ix);
-        break;
+    case K_KMEANS: st = asdnorm_source_means(plain, m->k, 10, 0, &ix); break;
+    case K_SMOTE: st = asdnorm_smote_index(plain, 0, m->k, 0, &ix); break;
     }
     /* The baselines that change the references score as plain nearest neighbours. */
     if (st == ASDNORM_OK)
@@ -369,8 +364,9 @@ static int run_demo(uint64_t seed, const char *save)
         goto done;
     }
 
-    printf("asdnorm demo: synthetic domain shift, %d-dim embeddings on the unit sphere (seed %llu)\n",
-           DIM, (unsigned long long)seed);
+    printf(
+        "asdnorm demo: synthetic domain shift, %d-dim embeddings on the unit sphere (seed %llu)\n",
+        DIM, (unsigned long long)seed);
     printf("references: %d source (%d dense clusters), %d target (%d sparse, shifted clusters)\n",
            SRC_CLUSTERS * SRC_REFS_PER_CLUSTER, SRC_CLUSTERS, TGT_CLUSTERS * TGT_REFS_PER_CLUSTER,
            TGT_CLUSTERS);
@@ -392,8 +388,8 @@ static int run_demo(uint64_t seed, const char *save)
         for (size_t i = 0; st == ASDNORM_OK && i < d.n_test; i++)
             sd[i] = scores[i];
         if (st == ASDNORM_OK)
-            st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid, vals,
-                                   &nsec, &official);
+            st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid,
+                                   vals, &nsec, &official);
         if (st != ASDNORM_OK) {
             cli_error("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
             goto done;

@@ -16,14 +16,14 @@ typedef struct eval_set {
     size_t n;
     double *scores;
     uint8_t *labels;
-    uint8_t *domains;   /* ASDNORM_DOMAIN_SOURCE / _TARGET (0 unknown); NULL when unknown */
-    int32_t *sections;  /* arrays: the ids; DCASE: the index of the section's name */
-    int8_t *decisions;  /* DCASE: 1 anomalous, 0 normal, from decision_result files; or NULL */
+    uint8_t *domains;  /* ASDNORM_DOMAIN_SOURCE / _TARGET (0 unknown); NULL when unknown */
+    int32_t *sections; /* arrays: the ids; DCASE: the index of the section's name */
+    int8_t *decisions; /* DCASE: 1 anomalous, 0 normal, from decision_result files; or NULL */
     /* DCASE mode: per section index, sorted by machine type then section. */
     size_t n_names;
-    char **names;       /* "<machine>_section_<ss>" */
-    char **machines;    /* "<machine>" */
-    char **section_ids; /* "<ss>" */
+    char **names;        /* "<machine>_section_<ss>" */
+    char **machines;     /* "<machine>" */
+    char **section_ids;  /* "<ss>" */
     row_origin o_scores; /* arrays mode, for messages */
     row_origin o_domains;
     size_t unknown_normal; /* the first normal sample with domain 0, or SIZE_MAX */

@@ -85,8 +85,8 @@ static int sort_named(named_list *l)
         const named_value *a = &l->v[i - 1], *b = &l->v[i];
         if (strcmp(a->file, b->file) == 0)
             return cli_fail("%s: line %zu: '%s' is listed twice (also on line %zu)", l->path,
-                             a->line > b->line ? a->line : b->line, b->file,
-                             a->line > b->line ? b->line : a->line);
+                            a->line > b->line ? a->line : b->line, b->file,
+                            a->line > b->line ? b->line : a->line);
     }
     return 0;
 }
@@ -414,11 +414,11 @@ static const score_file *find_score_file(const score_file *f, size_t n, const ch
 /* ---- the ground truth ----------------------------------------------------------------- */
 
 typedef struct ground_truth {
-    const char *root;       /* NULL: labels and domains from the file names */
-    char *labels_dir;       /* ground_truth_<machine>_section_<ss>_test.csv files */
-    char *domains_dir;      /* ground_truth_domain/, or NULL */
-    char *attributes_dir;   /* ground_truth_attributes/, or NULL */
-    named_list list2020;    /* eval_data_list.csv: "<machine>/<file>" → label */
+    const char *root;     /* NULL: labels and domains from the file names */
+    char *labels_dir;     /* ground_truth_<machine>_section_<ss>_test.csv files */
+    char *domains_dir;    /* ground_truth_domain/, or NULL */
+    char *attributes_dir; /* ground_truth_attributes/, or NULL */
+    named_list list2020;  /* eval_data_list.csv: "<machine>/<file>" → label */
 } ground_truth;
 
 static void ground_truth_free(ground_truth *g)
@@ -448,7 +448,8 @@ static int read_list2020(const char *path, named_list *l)
             rc = machine ? 0 : cli_error("out of memory");
         } else if (r.nfields < 3 || !machine) {
             rc = cli_error("%s: line %zu: expected a machine type alone or \"file,name,label\" "
-                           "after one", path, r.record_line);
+                           "after one",
+                           path, r.record_line);
         } else if (!csv_parse_number(r.fields[2], &label)) {
             rc = cli_error("%s: line %zu, column 3: '%s' is not a label", path, r.record_line,
                            r.fields[2]);
@@ -580,8 +581,8 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
             if (parse_dcase_name(e->d_name, "ground_truth_", &machine, &section) != 1)
                 continue;
             if (!find_score_file(f, nf, machine, section)) {
-                snprintf(name, sizeof name, "anomaly_score_%s_section_%s_test.csv (%s/%s)",
-                         machine, section, g->labels_dir, e->d_name);
+                snprintf(name, sizeof name, "anomaly_score_%s_section_%s_test.csv (%s/%s)", machine,
+                         section, g->labels_dir, e->d_name);
                 note_missing(name, first, sizeof first, &missing, &more);
             }
             free(machine);
@@ -591,13 +592,13 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
     }
     if (missing)
         return cli_fail("%s: incomplete submission: no %s%s; the official evaluator scores "
-                         "only complete submissions",
-                         dir, first, more ? " and more" : "");
+                        "only complete submissions",
+                        dir, first, more ? " and more" : "");
     for (size_t i = 1; i < nf; i++)
         if (!f[i].decision != !f[0].decision)
             return cli_fail("%s: incomplete submission: %s has a decision_result file but %s "
-                             "has none",
-                             dir, f[f[i].decision ? i : 0].path, f[f[i].decision ? 0 : i].path);
+                            "has none",
+                            dir, f[f[i].decision ? i : 0].path, f[f[i].decision ? 0 : i].path);
     return 0;
 }
 
@@ -652,7 +653,7 @@ static int read_section(const ground_truth *g, const score_file *f, section_data
         return cli_fail("out of memory");
     if (!is_regular(d->label_path))
         return cli_fail("%s: no ground truth for %s section %s: no %s", f->path, f->machine,
-                         f->section, d->label_path);
+                        f->section, d->label_path);
     if (read_sorted(d->label_path, NULL, &d->labels) != 0)
         return -1;
     d->domain_path = g->domains_dir ? gt_file(g->domains_dir, f) : NULL;
@@ -668,17 +669,18 @@ static int check_same_files(const section_data *d, const ground_truth *g, const 
         for (size_t i = 0; i < d->labels.n; i++)
             if (!lookup(&d->scores, d->labels.v[i].file))
                 return cli_fail("%s: no score for '%s' (line %zu of %s)", f->path,
-                                 d->labels.v[i].file, d->labels.v[i].line, d->label_path);
+                                d->labels.v[i].file, d->labels.v[i].line, d->label_path);
     }
     for (size_t i = 0; i < g->list2020.n; i++) {
         const char *key = g->list2020.v[i].file, *slash = strchr(key, '/');
         char id[16];
-        if ((size_t)(slash - key) != strlen(f->machine) || strncmp(key, f->machine, (size_t)(slash - key)) != 0 ||
+        if ((size_t)(slash - key) != strlen(f->machine) ||
+            strncmp(key, f->machine, (size_t)(slash - key)) != 0 ||
             !id_of(slash + 1, id, sizeof id) || strcmp(id, f->section) != 0)
             continue;
         if (!lookup(&d->scores, slash + 1))
             return cli_fail("%s: no score for '%s' (line %zu of %s)", f->path, slash + 1,
-                             g->list2020.v[i].line, g->list2020.path);
+                            g->list2020.v[i].line, g->list2020.path);
     }
     return 0;
 }
@@ -732,7 +734,7 @@ static int binary_of(const named_list *l, const char *key, const char *what, con
     const named_value *v = lookup(l, key);
     if (!v)
         return cli_fail("%s: line %zu: '%s' is not in %s (no %s)", f->path, s->line, s->file,
-                         l->path, what);
+                        l->path, what);
     if (v->value != 0 && v->value != 1)
         return cli_fail("%s: line %zu: %s %g is not 0 or 1", l->path, v->line, what, v->value);
     return (int)v->value;
@@ -757,8 +759,8 @@ static int sample_label(const section_data *d, const ground_truth *g, const scor
     int an = has_token(s->file, "anomaly"), no = has_token(s->file, "normal");
     if (an == no)
         return cli_fail("%s: line %zu: cannot tell from '%s' whether it is normal or anomalous; "
-                         "give the labels with --ground-truth DIR",
-                         f->path, s->line, s->file);
+                        "give the labels with --ground-truth DIR",
+                        f->path, s->line, s->file);
     return an;
 }
 
@@ -790,8 +792,8 @@ static int load_section(const ground_truth *g, const score_file *f, int32_t id, 
         size_t k = e->n + i;
         int label = sample_label(&d, g, f, s);
         int domain = label < 0 ? -1 : sample_domain(&d, f, s);
-        int decision = domain < 0 || !f->decision ? 0 : binary_of(&d.decisions, s->file,
-                                                                   "decision", f, s);
+        int decision =
+            domain < 0 || !f->decision ? 0 : binary_of(&d.decisions, s->file, "decision", f, s);
         if (label < 0 || domain < 0 || decision < 0) {
             rc = -1;
             break;

@@ -123,7 +123,8 @@ static void decision_scores(const eval_set *e, const size_t *rows, size_t m, uin
     }
     r->precision[k] = tp / fmax(tp + fp, DBL_EPSILON);
     r->recall[k] = tp / fmax(tp + fn, DBL_EPSILON);
-    r->f1[k] = 2 * r->precision[k] * r->recall[k] / fmax(r->precision[k] + r->recall[k], DBL_EPSILON);
+    r->f1[k] =
+        2 * r->precision[k] * r->recall[k] / fmax(r->precision[k] + r->recall[k], DBL_EPSILON);
 }
 
 /* One section's row; rows: its samples; work: room for them. */
@@ -175,8 +176,11 @@ static void mean_rows_of(const dcase_table *t, size_t a, size_t b, double *work,
         for (size_t i = 0; i < s; i++) {
             const section_row *r = &t->rows[a + i];
             for (int k = 0; k < 2; k++) {
-                double v = c == 0 ? r->auc[k] : c == 1 ? r->pauc : c == 2 ? r->precision[k]
-                         : c == 3 ? r->recall[k] : r->f1[k];
+                double v = c == 0   ? r->auc[k]
+                           : c == 1 ? r->pauc
+                           : c == 2 ? r->precision[k]
+                           : c == 3 ? r->recall[k]
+                                    : r->f1[k];
                 if (t->edition == 2020) /* the 2020 average: AUC and pAUC */
                     v = c == 0 ? r->auc_all : c == 1 ? r->pauc : NAN;
                 work[(size_t)k * s + i] = v;
@@ -289,8 +293,8 @@ int dcase_table_compute(const eval_set *e, int edition, double max_fpr, dcase_ta
         t->official = official_score(t);
         t->ci95 = NAN;
         if (t->edition != 2020)
-            t->ci95 = 0.5 * (jackknife_ci95(e, 1, s, l, work) +
-                             jackknife_ci95(e, max_fpr, s, l, work));
+            t->ci95 =
+                0.5 * (jackknife_ci95(e, 1, s, l, work) + jackknife_ci95(e, max_fpr, s, l, work));
     }
     free(rows);
     free(sub);
@@ -348,13 +352,14 @@ static void csv_means(FILE *b, const mean_rows *m, const char *suffix)
 static void csv_2023(FILE *b, const dcase_table *t, const eval_set *e)
 {
     for (size_t k = 0; k < t->n_machines; k++) {
-        fprintf(b, "%s\nsection,AUC (all),AUC (source),AUC (target),pAUC,precision (source),"
-                     "precision (target),recall (source),recall (target),F1 score (source),"
-                     "F1 score (target)\n",
-                  e->machines[t->machine_start[k]]);
+        fprintf(b,
+                "%s\nsection,AUC (all),AUC (source),AUC (target),pAUC,precision (source),"
+                "precision (target),recall (source),recall (target),F1 score (source),"
+                "F1 score (target)\n",
+                e->machines[t->machine_start[k]]);
         for (size_t s = t->machine_start[k]; s < t->machine_start[k + 1]; s++) {
             const section_row *r = &t->rows[s];
-            double v[] = {r->auc_all, r->auc[0], r->auc[1], r->pauc, r->precision[0],
+            double v[] = {r->auc_all,      r->auc[0],    r->auc[1],    r->pauc,  r->precision[0],
                           r->precision[1], r->recall[0], r->recall[1], r->f1[0], r->f1[1]};
             fprintf(b, "%s", e->section_ids[s]);
             csv_numbers(b, v, sizeof v / sizeof *v);
@@ -429,9 +434,9 @@ static void json_members(FILE *out, const char *const *keys, const double *v, si
 
 static void json_sections(FILE *out, const dcase_table *t, const eval_set *e)
 {
-    static const char *const k2023[] = {"auc_source", "auc_target", "pauc", "auc_all",
-                                        "precision_source", "precision_target", "recall_source",
-                                        "recall_target", "f1_source", "f1_target"};
+    static const char *const k2023[] = {
+        "auc_source",       "auc_target",    "pauc",          "auc_all",   "precision_source",
+        "precision_target", "recall_source", "recall_target", "f1_source", "f1_target"};
     static const char *const k2020[] = {"auc", "pauc"};
     fprintf(out, "\"sections\": {");
     for (size_t s = 0; s < t->n_sections; s++) {
@@ -443,8 +448,8 @@ static void json_sections(FILE *out, const dcase_table *t, const eval_set *e)
             double v[] = {r->auc_all, r->pauc};
             json_members(out, k2020, v, 2);
         } else {
-            double v[] = {r->auc[0], r->auc[1], r->pauc, r->auc_all, r->precision[0],
-                          r->precision[1], r->recall[0], r->recall[1], r->f1[0], r->f1[1]};
+            double v[] = {r->auc[0],       r->auc[1],    r->pauc,      r->auc_all, r->precision[0],
+                          r->precision[1], r->recall[0], r->recall[1], r->f1[0],   r->f1[1]};
             json_members(out, k2023, v, t->has_decisions ? 10 : 4);
         }
         fprintf(out, "}");
@@ -455,8 +460,8 @@ static void json_sections(FILE *out, const dcase_table *t, const eval_set *e)
 /* {"arithmetic_mean": {"auc": …, …}, …} */
 static void json_means(FILE *out, const dcase_table *t, const mean_rows *m)
 {
-    static const char *const rows[] = {"arithmetic_mean", "harmonic_mean",
-                                       "source_harmonic_mean", "target_harmonic_mean"};
+    static const char *const rows[] = {"arithmetic_mean", "harmonic_mean", "source_harmonic_mean",
+                                       "target_harmonic_mean"};
     static const char *const cols[] = {"auc", "pauc", "precision", "recall", "f1"};
     if (t->edition == 2020) {
         fprintf(out, "{\"average\": {");

@@ -145,7 +145,7 @@ int check_output(const char *path)
         return cli_fail("%s is also an input: refusing to overwrite it", path);
     if (f)
         return cli_fail("%s is the same file as the input %s: refusing to overwrite it", path,
-                         f->path);
+                        f->path);
     return 0;
 }
 

@@ -130,7 +130,6 @@ int parse_double_arg(const char *cmd, const char *opt, const char *s, double *ou
     return 0;
 }
 
-
 int parse_distance(const char *s, asdnorm_distance *out)
 {
     if (strcmp(s, "cosine") == 0)
@@ -195,9 +194,7 @@ int parse_build_option(const char *cmd, int id, const char *v, build_args *b)
             return cli_usage(cmd, "--density: '%s' is not none, knn or gwrp", v), -1;
         b->density_given = 1;
         return 1;
-    case O_K:
-        b->k_given = 1;
-        return parse_size_arg(cmd, "--k", v, 1, &b->k) == 0 ? 1 : -1;
+    case O_K: b->k_given = 1; return parse_size_arg(cmd, "--k", v, 1, &b->k) == 0 ? 1 : -1;
     case O_R:
         if (parse_double_arg(cmd, "--r", v, &b->r) != 0)
             return -1;
@@ -207,12 +204,9 @@ int parse_build_option(const char *cmd, int id, const char *v, build_args *b)
         return 1;
     case O_KMEANS:
         return parse_size_arg(cmd, "--source-kmeans", v, 1, &b->o.source_kmeans) == 0 ? 1 : -1;
-    case O_SMOTE:
-        return parse_size_arg(cmd, "--smote", v, 1, &b->o.smote_k) == 0 ? 1 : -1;
-    case O_SEED:
-        return parse_u64_arg(cmd, "--seed", v, &b->o.seed) == 0 ? 1 : -1;
-    default:
-        return 0;
+    case O_SMOTE: return parse_size_arg(cmd, "--smote", v, 1, &b->o.smote_k) == 0 ? 1 : -1;
+    case O_SEED: return parse_u64_arg(cmd, "--seed", v, &b->o.seed) == 0 ? 1 : -1;
+    default: return 0;
     }
 }
 

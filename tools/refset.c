@@ -124,7 +124,7 @@ int finalize_index(asdnorm_index *ix, asdnorm_density density, double param, con
         return 0;
     if (st == ASDNORM_E_TOO_FEW)
         return cli_fail("%s: %zu reference%s: the %s density needs at least 2 (use --density none)",
-                     where, m, m == 1 ? "" : "s", density_name(density));
+                        where, m, m == 1 ? "" : "s", density_name(density));
     return cli_fail("%s: computing the densities failed: %s", where, asdnorm_strerror(st));
 }
 
@@ -155,8 +155,8 @@ static int apply_baselines(asdnorm_index **ix, const build_options *o, const cha
         if (st == ASDNORM_E_TOO_FEW || (st == ASDNORM_OK && n_src == 0)) {
             asdnorm_index_free(next);
             return cli_fail("%s: --source-kmeans needs source-domain references (domain 1 in "
-                         "--ref-domains); there are none",
-                         where);
+                            "--ref-domains); there are none",
+                            where);
         }
         if (st != ASDNORM_OK)
             return cli_fail("%s: source k-means failed: %s", where, asdnorm_strerror(st));
@@ -184,8 +184,8 @@ static int apply_baselines(asdnorm_index **ix, const build_options *o, const cha
         asdnorm_status st = asdnorm_smote_index(*ix, 0, o->smote_k, o->seed, &next);
         if (st == ASDNORM_E_TOO_FEW)
             return cli_fail("%s: --smote needs at least 2 target-domain references (domain 2 in "
-                         "--ref-domains); there %s %zu",
-                         where, n_tgt == 1 ? "is" : "are", n_tgt);
+                            "--ref-domains); there %s %zu",
+                            where, n_tgt == 1 ? "is" : "are", n_tgt);
         if (st != ASDNORM_OK)
             return cli_fail("%s: SMOTE failed: %s", where, asdnorm_strerror(st));
         size_t m2 = asdnorm_index_size(next);
@@ -254,7 +254,8 @@ int transform_loaded_index(asdnorm_index **ix, const build_options *o, const cha
             free(mp);
             return cli_fail("%s: %s", where, asdnorm_strerror(st));
         }
-        if (apply_baselines(ix, o, where, &mp) != 0 || finalize_index(*ix, density, param, where) != 0) {
+        if (apply_baselines(ix, o, where, &mp) != 0 ||
+            finalize_index(*ix, density, param, where) != 0) {
             free(mp);
             return -1;
         }

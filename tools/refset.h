@@ -30,9 +30,9 @@ float *gather_rows(const float *x, size_t dim, const size_t *rows, size_t n);
 typedef struct build_options {
     asdnorm_distance distance;
     asdnorm_density density;
-    double param;          /* K for knn, r for gwrp */
-    size_t source_kmeans;  /* 0: off; else k-means clusters replacing the source references */
-    size_t smote_k;        /* 0: off; else SMOTE k_neighbors, target grown to the source count */
+    double param;         /* K for knn, r for gwrp */
+    size_t source_kmeans; /* 0: off; else k-means clusters replacing the source references */
+    size_t smote_k;       /* 0: off; else SMOTE k_neighbors, target grown to the source count */
     uint64_t seed;
 } build_options;
 
@@ -40,12 +40,16 @@ typedef struct build_options {
  * (options.c). Their getopt_long entries are BUILD_OPTIONS. */
 enum { O_DISTANCE = 256, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE, O_SEED, O_FIRST_OWN };
 
-#define BUILD_OPTIONS                                                                     \
-    {"distance", required_argument, NULL, O_DISTANCE},                                    \
-        {"density", required_argument, NULL, O_DENSITY}, {"k", required_argument, NULL, O_K}, \
-        {"r", required_argument, NULL, O_R},                                              \
-        {"source-kmeans", required_argument, NULL, O_KMEANS},                             \
-        {"smote", required_argument, NULL, O_SMOTE}, {"seed", required_argument, NULL, O_SEED}
+/* clang-format off */
+#define BUILD_OPTIONS                                        \
+    {"distance", required_argument, NULL, O_DISTANCE},      \
+    {"density", required_argument, NULL, O_DENSITY},        \
+    {"k", required_argument, NULL, O_K},                    \
+    {"r", required_argument, NULL, O_R},                    \
+    {"source-kmeans", required_argument, NULL, O_KMEANS},   \
+    {"smote", required_argument, NULL, O_SMOTE},            \
+    {"seed", required_argument, NULL, O_SEED}
+/* clang-format on */
 
 typedef struct build_args {
     build_options o;

@@ -128,7 +128,8 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
     case 'f':
         v->kind = NPY_KIND_FLOAT;
         if (size != 4 && size != 8)
-            return fail(err, "dtype '%s' is not supported: use float32 ('<f4') or float64 ('<f8')", s);
+            return fail(err, "dtype '%s' is not supported: use float32 ('<f4') or float64 ('<f8')",
+                        s);
         break;
     case 'i':
     case 'u':
@@ -148,7 +149,8 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
                     s);
     }
     if (order == '|' && size != 1)
-        return fail(err, "header: dtype '%s': '|' (no byte order) is only valid for 1-byte types", s);
+        return fail(err, "header: dtype '%s': '|' (no byte order) is only valid for 1-byte types",
+                    s);
     v->itemsize = size;
     if (order == '=') {
         const uint16_t probe = 1;
@@ -248,7 +250,9 @@ static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ER
         return fail(err, "header: unexpected text after the dict");
     if (!have_descr || !have_order || !have_shape)
         return fail(err, "header: missing key '%s'",
-                    !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+                    !have_descr   ? "descr"
+                    : !have_order ? "fortran_order"
+                                  : "shape");
     if (parse_descr(descr, v, err) != 0)
         return -1;
     if (ndim == 0)
@@ -354,15 +358,10 @@ double npy_get_double(const npy_view *v, size_t i)
 {
     uint64_t bits;
     switch (v->kind) {
-    case NPY_KIND_FLOAT:
-        return float_at(v, i);
-    case NPY_KIND_INT:
-        return (double)sign_extend(load_bits(v, i), v->itemsize);
-    case NPY_KIND_UINT:
-        return (double)load_bits(v, i);
-    case NPY_KIND_BOOL:
-        bits = load_bits(v, i);
-        return bits != 0;
+    case NPY_KIND_FLOAT: return float_at(v, i);
+    case NPY_KIND_INT: return (double)sign_extend(load_bits(v, i), v->itemsize);
+    case NPY_KIND_UINT: return (double)load_bits(v, i);
+    case NPY_KIND_BOOL: bits = load_bits(v, i); return bits != 0;
     }
     return 0;
 }
@@ -423,8 +422,8 @@ int npy_serialize(npy_out_type type, const void *data, int ndim, size_t rows, si
     const char *descr = type == NPY_OUT_F4 ? "<f4" : "<i8";
     size_t item = type == NPY_OUT_F4 ? 4 : 8;
     if (ndim == 1)
-        n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-                     descr, rows);
+        n = snprintf(dict, sizeof dict,
+                     "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
     else
         n = snprintf(dict, sizeof dict,
                      "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr, rows,

@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Canvas layout in px. */
 enum { W = 980, H = 430 };
-static const double HX0 = 70, HX1 = 580, HY0 = 60, HY1 = 360; /* histogram panel */
+static const double HX0 = 70, HX1 = 580, HY0 = 60, HY1 = 360;  /* histogram panel */
 static const double RX0 = 650, RX1 = 940, RY0 = 70, RY1 = 360; /* ROC panel (square) */
 
 typedef struct group {
@@ -99,8 +98,8 @@ static void roc_path(FILE *s, const char *id, const char *color, const char *das
                      const double *neg, size_t nn, const double *pos, size_t np, double width)
 {
     double sx = RX1 - RX0, sy = RY1 - RY0;
-    fprintf(s, "<path id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s d=\"M%.1f %.1f", id,
-              color, width, dash, RX0, RY1);
+    fprintf(s, "<path id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s d=\"M%.1f %.1f",
+            id, color, width, dash, RX0, RY1);
     /* Sweep the threshold from the top score down; tied scores move together. */
     size_t i = nn, j = np; /* remaining counts at or below the threshold */
     double lx = RX0, ly = RY1;
@@ -163,11 +162,11 @@ typedef struct plot {
     double *buf;     /* the groups' sorted scores, one after the other */
     double *normals; /* all normal scores, sorted */
     size_t n_norm;
-    double thr;      /* the one threshold */
-    double lo, hi;   /* the score axis */
-    int clipped;     /* the axis leaves out the extreme 1 % */
+    double thr;    /* the one threshold */
+    double lo, hi; /* the score axis */
+    int clipped;   /* the axis leaves out the extreme 1 % */
     size_t bins;
-    double ymax;     /* the density axis */
+    double ymax; /* the density axis */
 } plot;
 
 static void plot_free(plot *p)
@@ -270,14 +269,14 @@ static int histogram(FILE *s, const plot *p, const group *g)
         double bw = (p->hi - p->lo) / (double)p->bins;
         double sx = (HX1 - HX0) / (double)p->bins, sy = HY1 - HY0;
         fprintf(s,
-                  "<path fill=\"%s\" fill-opacity=\"0.25\" stroke=\"%s\" stroke-width=\"1.5\" "
-                  "d=\"M%.1f %.1f",
-                  g->color, g->color, HX0, HY1);
+                "<path fill=\"%s\" fill-opacity=\"0.25\" stroke=\"%s\" stroke-width=\"1.5\" "
+                "d=\"M%.1f %.1f",
+                g->color, g->color, HX0, HY1);
         for (size_t b = 0; b < p->bins; b++) {
             double dens = (double)count[b] / ((double)g->n * bw);
             double y = HY1 - fmin(dens / p->ymax, 1.0) * sy;
             fprintf(s, " L%.1f %.1f L%.1f %.1f", HX0 + (double)b * sx, y,
-                      HX0 + (double)(b + 1) * sx, y);
+                    HX0 + (double)(b + 1) * sx, y);
         }
         fprintf(s, " L%.1f %.1f Z\"/>\n", HX1, HY1);
         free(count);
@@ -289,9 +288,9 @@ static int histogram(FILE *s, const plot *p, const group *g)
 static void histogram_axes(FILE *s, const plot *p)
 {
     fprintf(s,
-              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
-              "stroke=\"#444\"/>\n",
-              HX0, HY0, HX1 - HX0, HY1 - HY0);
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#444\"/>\n",
+            HX0, HY0, HX1 - HX0, HY1 - HY0);
     double step = tick_step(p->lo, p->hi);
     /* Integer tick indices: adding step repeatedly would accumulate rounding. */
     double first = ceil(p->lo / step), last = floor(p->hi / step);
@@ -301,15 +300,15 @@ static void histogram_axes(FILE *s, const plot *p)
         char lab[32];
         snprintf(lab, sizeof lab, "%.4g", fabs(t) < step * 1e-9 ? 0.0 : t);
         fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
-                  HY1, x, HY1 + 5);
+                HY1, x, HY1 + 5);
         axis_label(s, x, HY1 + 18, "middle", lab);
     }
     axis_label(s, (HX0 + HX1) / 2, HY1 + 38, "middle",
                p->clipped ? "anomaly score (axis clipped to the central 99%)" : "anomaly score");
     fprintf(s,
-              "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
-              "text-anchor=\"middle\">density</text>\n",
-              HX0 - 15, (HY0 + HY1) / 2);
+            "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
+            "text-anchor=\"middle\">density</text>\n",
+            HX0 - 15, (HY0 + HY1) / 2);
 }
 
 /* What the one threshold does to each group, on a white ground so that the
@@ -319,9 +318,9 @@ static void threshold_legend(FILE *s, const svg_plot_input *in, const plot *p)
     double ly = HY0 + 16;
     char line[160];
     fprintf(s,
-              "<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"%d\" fill=\"white\" "
-              "fill-opacity=\"0.85\"/>\n",
-              HX0 + 4, HY0 + 3, in->domains ? 74 : 57);
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"%d\" fill=\"white\" "
+            "fill-opacity=\"0.85\"/>\n",
+            HX0 + 4, HY0 + 3, in->domains ? 74 : 57);
     snprintf(line, sizeof line, "one threshold at %.3g%% FPR on all normals:", 100 * in->fpr);
     axis_label(s, HX0 + 10, ly, "start", line);
     for (int k = 0; k < 3; k++) {
@@ -332,9 +331,9 @@ static void threshold_legend(FILE *s, const svg_plot_input *in, const plot *p)
         snprintf(line, sizeof line, "%s (n=%zu): %.1f%% %s", g->name, g->n,
                  100 * frac_above(g->v, g->n, p->thr), k == 2 ? "detected" : "false alarms");
         fprintf(s,
-                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\" "
-                  "fill-opacity=\"0.5\" stroke=\"%s\"/>\n",
-                  HX0 + 10, ly - 10, g->color, g->color);
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\" "
+                "fill-opacity=\"0.5\" stroke=\"%s\"/>\n",
+                HX0 + 10, ly - 10, g->color, g->color);
         axis_label(s, HX0 + 28, ly, "start", line);
     }
 }
@@ -351,9 +350,9 @@ static int histogram_panel(FILE *s, const svg_plot_input *in, const plot *p)
     char thr_text[48];
     snprintf(thr_text, sizeof thr_text, "threshold %.4g", p->thr);
     fprintf(s,
-              "<line id=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-              "stroke=\"black\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
-              tx, HY0, tx, HY1);
+            "<line id=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"black\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
+            tx, HY0, tx, HY1);
     axis_label(s, tx, HY0 - 6, "middle", thr_text);
     threshold_legend(s, in, p);
     fprintf(s, "</g>\n");
@@ -366,32 +365,32 @@ static void roc_axes(FILE *s, const svg_plot_input *in)
 {
     double px = RX0 + in->max_fpr * (RX1 - RX0);
     fprintf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#eeeeee\"/>\n",
-              RX0, RY0, px - RX0, RY1 - RY0);
+            RX0, RY0, px - RX0, RY1 - RY0);
     fprintf(s,
-              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
-              "stroke=\"#444\"/>\n",
-              RX0, RY0, RX1 - RX0, RY1 - RY0);
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#444\"/>\n",
+            RX0, RY0, RX1 - RX0, RY1 - RY0);
     fprintf(s,
-              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
-              "stroke-dasharray=\"3 3\"/>\n",
-              RX0, RY1, RX1, RY0);
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+            "stroke-dasharray=\"3 3\"/>\n",
+            RX0, RY1, RX1, RY0);
     for (int i = 0; i <= 5; i++) {
         double f = i / 5.0;
         char lab[16];
         snprintf(lab, sizeof lab, "%.1f", f);
         double x = RX0 + f * (RX1 - RX0), y = RY1 - f * (RY1 - RY0);
         fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
-                  RY1, x, RY1 + 5);
+                RY1, x, RY1 + 5);
         axis_label(s, x, RY1 + 18, "middle", lab);
         fprintf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n",
-                  RX0 - 5, y, RX0, y);
+                RX0 - 5, y, RX0, y);
         axis_label(s, RX0 - 8, y + 4, "end", lab);
     }
     axis_label(s, (RX0 + RX1) / 2, RY1 + 38, "middle", "false-positive rate");
     fprintf(s,
-              "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
-              "text-anchor=\"middle\">true-positive rate</text>\n",
-              RX0 - 35, (RY0 + RY1) / 2);
+            "<text transform=\"translate(%.1f %.1f) rotate(-90)\" "
+            "text-anchor=\"middle\">true-positive rate</text>\n",
+            RX0 - 35, (RY0 + RY1) / 2);
     char pl[48];
     snprintf(pl, sizeof pl, "pAUC range (FPR < %.3g)", in->max_fpr);
     axis_label(s, RX0 + 4, RY0 - 6, "start", pl);
@@ -403,16 +402,16 @@ static void roc_key(FILE *s, const svg_plot_input *in, const plot *p)
     double ky = RY1 - 60;
     axis_label(s, RX1 - 110, ky, "start", "all normals");
     fprintf(s,
-              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" "
-              "stroke-width=\"2\"/>\n",
-              RX1 - 135, ky - 4, RX1 - 115, ky - 4);
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" "
+            "stroke-width=\"2\"/>\n",
+            RX1 - 135, ky - 4, RX1 - 115, ky - 4);
     for (int k = 0; in->domains && k < 2; k++) {
         ky += 16;
         axis_label(s, RX1 - 110, ky, "start", k == 0 ? "source normals" : "target normals");
         fprintf(s,
-                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                  "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
-                  RX1 - 135, ky - 4, RX1 - 115, ky - 4, p->g[k].color);
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
+                RX1 - 135, ky - 4, RX1 - 115, ky - 4, p->g[k].color);
     }
 }
 
@@ -431,7 +430,7 @@ static void roc_panel(FILE *s, const svg_plot_input *in, const plot *p)
     double opx = RX0 + frac_above(p->normals, p->n_norm, p->thr) * (RX1 - RX0);
     double opy = RY1 - frac_above(g[2].v, g[2].n, p->thr) * (RY1 - RY0);
     fprintf(s, "<circle id=\"operating-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"black\"/>\n",
-              opx, opy);
+            opx, opy);
     roc_key(s, in, p);
     fprintf(s, "</g>\n");
 }
@@ -462,8 +461,9 @@ int svg_plot(const svg_plot_input *in, char **svg, size_t *len)
             "font-size=\"12\">\n",
             W, H, W, H);
     fprintf(s, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    fprintf(s, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
-               "font-weight=\"bold\">",
+    fprintf(s,
+            "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
+            "font-weight=\"bold\">",
             W / 2);
     xml_text(s, in->title ? in->title : "anomaly scores");
     fprintf(s, "</text>\n");
