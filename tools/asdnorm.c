@@ -43,13 +43,13 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(cmd, "score") == 0)
-        return cmd_score(argc - 2, argv + 2);
+        return cmd_score(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 2, argv + 2);
+        return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "index") == 0)
-        return cmd_index(argc - 2, argv + 2);
+        return cmd_index(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(argc - 2, argv + 2);
+        return cmd_demo(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return cli_usage(NULL, "unknown option '%s'", cmd);
     return cli_usage(NULL, "unknown command '%s' (score, eval, index, demo)", cmd);

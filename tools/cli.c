@@ -18,31 +18,41 @@
 
 #include "csv.h"
 #include "npy.h"
-#include "strbuf.h"
 
 /* ---- messages ------------------------------------------------------------------- */
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+    fflush(stdout); /* what was printed before comes first */
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
 
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("asdnorm: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage("asdnorm: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return EXIT_ERROR;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("asdnorm: ", fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 void cli_warning(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("asdnorm: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage("asdnorm: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -56,133 +66,6 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "\nTry 'asdnorm%s%s --help' for more information.\n", cmd ? " " : "",
             cmd ? cmd : "");
     return EXIT_USAGE;
-}
-
-/* ---- options -------------------------------------------------------------------- */
-
-int cli_next(cli_args *a, const cli_option *opts, const char **value)
-{
-    *value = NULL;
-    if (a->i >= a->argc)
-        return CLI_END;
-    const char *arg = a->argv[a->i++];
-    if (!a->options_done && strcmp(arg, "--") == 0) {
-        a->options_done = 1;
-        return cli_next(a, opts, value);
-    }
-    if (a->options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-        *value = arg;
-        return CLI_POSITIONAL;
-    }
-    const char *eq = strchr(arg, '=');
-    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-    for (const cli_option *o = opts; o->name; o++) {
-        if (strlen(o->name) != name_len || strncmp(o->name, arg, name_len) != 0)
-            continue;
-        if (!o->takes_value) {
-            if (eq) {
-                cli_usage(a->cmd, "option '%s' takes no value", o->name);
-                return CLI_BAD;
-            }
-            return o->id;
-        }
-        if (eq) {
-            *value = eq + 1;
-        } else if (a->i < a->argc) {
-            *value = a->argv[a->i++];
-        } else {
-            cli_usage(a->cmd, "option '%s' needs a value", o->name);
-            return CLI_BAD;
-        }
-        return o->id;
-    }
-    cli_usage(a->cmd, "unknown option '%.*s'", (int)name_len, arg);
-    return CLI_BAD;
-}
-
-int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
-{
-    char *end;
-    errno = 0;
-    if (s[0] == '-' || !isdigit((unsigned char)s[0])) {
-        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0' || v > SIZE_MAX || v < min) {
-        cli_usage(cmd, "%s: '%s' is not a whole number >= %zu", opt, s, min);
-        return -1;
-    }
-    *out = (size_t)v;
-    return 0;
-}
-
-int parse_u64_arg(const char *cmd, const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!isdigit((unsigned char)s[0])) {
-        cli_usage(cmd, "%s: '%s' is not a non-negative whole number", opt, s);
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0') {
-        cli_usage(cmd, "%s: '%s' is not a non-negative whole number below 2^64", opt, s);
-        return -1;
-    }
-    *out = (uint64_t)v;
-    return 0;
-}
-
-int parse_double_arg(const char *cmd, const char *opt, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v)) {
-        cli_usage(cmd, "%s: '%s' is not a number", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int parse_distance(const char *s, asdnorm_distance *out)
-{
-    if (strcmp(s, "cosine") == 0)
-        *out = ASDNORM_DISTANCE_COSINE;
-    else if (strcmp(s, "euclidean") == 0)
-        *out = ASDNORM_DISTANCE_EUCLIDEAN;
-    else if (strcmp(s, "mse") == 0)
-        *out = ASDNORM_DISTANCE_MSE;
-    else
-        return -1;
-    return 0;
-}
-
-int parse_density(const char *s, asdnorm_density *out)
-{
-    if (strcmp(s, "none") == 0)
-        *out = ASDNORM_DENSITY_NONE;
-    else if (strcmp(s, "knn") == 0)
-        *out = ASDNORM_DENSITY_KNN;
-    else if (strcmp(s, "gwrp") == 0)
-        *out = ASDNORM_DENSITY_GWRP;
-    else
-        return -1;
-    return 0;
-}
-
-int parse_norm(const char *s, asdnorm_norm *out)
-{
-    if (strcmp(s, "ratio") == 0)
-        *out = ASDNORM_NORM_RATIO;
-    else if (strcmp(s, "difference") == 0)
-        *out = ASDNORM_NORM_DIFFERENCE;
-    else if (strcmp(s, "none") == 0)
-        *out = ASDNORM_NORM_NONE;
-    else
-        return -1;
-    return 0;
 }
 
 const char *distance_name(asdnorm_distance d)
@@ -243,86 +126,6 @@ file_type file_type_of(const char *path)
     return FILE_UNKNOWN;
 }
 
-int read_whole_file(const char *path, unsigned char **buf, size_t *len)
-{
-    int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (f == NULL) {
-        cli_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    if (b == NULL) {
-        if (!is_stdin)
-            fclose(f);
-        cli_error("%s: out of memory", path);
-        return -1;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap > SIZE_MAX / 2) {
-                cli_error("%s: file too large", path);
-                goto fail;
-            }
-            unsigned char *nb = realloc(b, cap * 2);
-            if (nb == NULL) {
-                cli_error("%s: out of memory reading the file", path);
-                goto fail;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                cli_error("%s: read error: %s", path, strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-    }
-    if (!is_stdin)
-        fclose(f);
-    *buf = b;
-    *len = n;
-    return 0;
-fail:
-    if (!is_stdin)
-        fclose(f);
-    free(b);
-    return -1;
-}
-
-int write_whole_file(const char *path, const void *buf, size_t len)
-{
-    if (strcmp(path, "-") == 0) {
-        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
-            cli_error("standard output: write error: %s", strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) {
-        cli_error("%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
-    int ok = fwrite(buf, 1, len, f) == len;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        remove(path);
-        cli_error("%s: write error: %s", path, strerror(saved));
-        return -1;
-    }
-    return 0;
-}
-
 void describe_row(const row_origin *o, size_t row, char *buf, size_t cap)
 {
     if (o->lines)
@@ -376,7 +179,7 @@ static int load_any(const char *path, loaded *l, row_origin *origin)
     origin->lines = NULL;
     file_type t = file_type_of(path);
     if (t == FILE_UNKNOWN)
-        return cli_error("%s: unknown file type: name it .npy (numpy) or .csv", path), -1;
+        return cli_fail("%s: unknown file type: name it .npy (numpy) or .csv", path);
     size_t len;
     if (read_whole_file(path, &l->bytes, &len) != 0)
         return -1;
@@ -422,8 +225,8 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
         return -1;
     if (!l.is_csv && l.ndim != 2) {
         cli_error("%s: expected a 2-D array (samples x dimensions), found shape (%zu,); "
-              "save x.reshape(1, -1) for a single sample",
-              path, l.rows);
+                  "save x.reshape(1, -1) for a single sample",
+                  path, l.rows);
         goto fail;
     }
     if (l.cols == 0) {
@@ -477,11 +280,11 @@ fail:
 static int check_vector_shape(const char *path, const loaded *l)
 {
     if (l->is_csv && l->cols != 1)
-        return cli_error("%s: expected one column of values, found %zu columns", path, l->cols), -1;
+        return cli_fail("%s: expected one column of values, found %zu columns", path, l->cols);
     if (!l->is_csv && l->ndim == 2 && l->cols != 1) {
         char s[64];
         shape_text(&l->npy, s, sizeof s);
-        return cli_error("%s: expected a 1-D array, found shape %s", path, s), -1;
+        return cli_fail("%s: expected a 1-D array, found shape %s", path, s);
     }
     return 0;
 }
@@ -531,7 +334,7 @@ int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin
                 char where[96];
                 describe_row(origin, i, where, sizeof where);
                 cli_error("%s: %s: %g is not a whole number (labels and ids are integers)", path,
-                      where, d);
+                          where, d);
                 free(out);
                 goto fail;
             }
@@ -558,6 +361,50 @@ fail:
     return -1;
 }
 
+int load_row_values(const char *path, size_t expect, const char *of, int64_t **out,
+                    row_origin *origin)
+{
+    size_t n;
+    if (load_vector_int(path, out, &n, origin) != 0)
+        return -1;
+    if (n == expect)
+        return 0;
+    free(*out);
+    *out = NULL;
+    row_origin_free(origin);
+    return cli_fail("%s: %zu values, but %s has %zu rows (one value per row is needed)", path, n,
+                    of, expect);
+}
+
+int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] < 0 || d[i] > 2) {
+            char where[96];
+            describe_row(o, i, where, sizeof where);
+            return cli_fail("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
+                            o->path, where, (long long)d[i]);
+        }
+        out[i] = (uint8_t)d[i];
+    }
+    return 0;
+}
+
+int load_domains(const char *path, size_t expect, const char *of, uint8_t **out, row_origin *origin)
+{
+    int64_t *d;
+    if (load_row_values(path, expect, of, &d, origin) != 0)
+        return -1;
+    *out = malloc(expect ? expect : 1);
+    int rc = *out ? check_domain_values(d, expect, origin, *out) : cli_fail("out of memory");
+    free(d);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance distance,
                       const row_origin *origin)
 {
@@ -577,7 +424,9 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
             if (!isfinite(row[j])) {
                 describe_cell(origin, bad, j, where, sizeof where);
                 cli_error("%s: %s: value is %s (every value must be finite)", origin->path, where,
-                      isnan(row[j]) ? "NaN" : row[j] > 0 ? "+inf" : "-inf");
+                          isnan(row[j]) ? "NaN"
+                          : row[j] > 0  ? "+inf"
+                                        : "-inf");
                 return -1;
             }
         }
@@ -585,17 +434,17 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
     case ASDNORM_E_ZERO_VECTOR:
         describe_row(origin, bad, where, sizeof where);
         cli_error("%s: %s: all zeros, which has no direction under the cosine distance "
-              "(remove the row or use --distance euclidean)",
-              origin->path, where);
+                  "(remove the row or use --distance euclidean)",
+                  origin->path, where);
         return -1;
     case ASDNORM_E_RANGE:
         describe_row(origin, bad, where, sizeof where);
-        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's limit under the "
-              "%s distance); rescale the embeddings",
-              origin->path, where, distance_name(distance));
+        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's "
+                  "limit under the "
+                  "%s distance); rescale the embeddings",
+                  origin->path, where, distance_name(distance));
         return -1;
-    default:
-        break;
+    default: break;
     }
     describe_row(origin, bad, where, sizeof where);
     cli_error("%s: %s: %s", origin->path, where, asdnorm_strerror(st));
@@ -606,35 +455,28 @@ static int write_vector(const char *path, const char *name, const void *v, size_
 {
     file_type t = file_type_of(path);
     if (t == FILE_UNKNOWN)
-        return cli_error("%s: unknown output type: name it .npy or .csv (or '-' for standard output)",
-                     path),
-               -1;
+        return cli_fail(
+            "%s: unknown output type: name it .npy or .csv (or '-' for standard output)", path);
     if (t == FILE_NPY) {
         unsigned char *buf;
         size_t len;
         if (npy_serialize(is_int ? NPY_OUT_I8 : NPY_OUT_F4, v, 1, n, 1, &buf, &len) != 0)
-            return cli_error("%s: out of memory", path), -1;
+            return cli_fail("%s: out of memory", path);
         int r = write_whole_file(path, buf, len);
         free(buf);
         return r;
     }
-    strbuf s = {0};
-    sb_printf(&s, "%s\n", name);
-    for (size_t i = 0; i < n && !s.failed; i++) {
-        if (is_int) {
-            sb_printf(&s, "%lld\n", (long long)((const int64_t *)v)[i]);
-        } else {
-            /* 9 significant digits read back to the same float32. */
-            sb_printf(&s, "%.9g\n", (double)((const float *)v)[i]);
-        }
+    membuf m;
+    if (membuf_open(&m) != 0)
+        return -1;
+    fprintf(m.f, "%s\n", name);
+    for (size_t i = 0; i < n; i++) {
+        if (is_int)
+            fprintf(m.f, "%lld\n", (long long)((const int64_t *)v)[i]);
+        else /* 9 significant digits read back to the same float32 */
+            fprintf(m.f, "%.9g\n", (double)((const float *)v)[i]);
     }
-    if (s.failed) {
-        sb_free(&s);
-        return cli_error("%s: out of memory", path), -1;
-    }
-    int r = write_whole_file(path, s.p, s.len);
-    sb_free(&s);
-    return r;
+    return membuf_write(&m, path);
 }
 
 int write_vector_float(const char *path, const char *name, const float *v, size_t n)

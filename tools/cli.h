@@ -20,35 +20,27 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 /* "asdnorm: <message>" on stderr. Returns EXIT_ERROR, so `return cli_error(...)`. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* As cli_error(), returning -1: `return cli_fail(...)` in functions that return 0 or -1. */
+int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* "asdnorm <cmd>: <message>" and a hint to --help on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "asdnorm: warning: <message>" on stderr. */
 void cli_warning(const char *fmt, ...) CLI_PRINTF(1, 2);
 
-/* ---- options ------------------------------------------------------------------ */
+/* ---- options (options.c) ----------------------------------------------------- */
 
-/* A command's option table entry. */
-typedef struct cli_option {
-    const char *name; /* "--ref" */
-    int takes_value;
-    int id;
-} cli_option;
+#include <getopt.h>
 
-/* Walks argv: options as "--name value" or "--name=value", "--" ends options,
- * anything else is a positional argument. */
-typedef struct cli_args {
-    int argc;
-    char **argv;
-    int i;
-    int options_done; /* after "--" */
-    const char *cmd;  /* for messages: "score", "index build" */
-} cli_args;
+enum { CLI_END = -1, CLI_BAD = -3 };
 
-enum { CLI_END = -1, CLI_POSITIONAL = -2, CLI_BAD = -3 };
-
-/* The next option's id (its value in *value), CLI_POSITIONAL with the argument
- * in *value, CLI_END, or CLI_BAD after printing a usage error. */
-int cli_next(cli_args *a, const cli_option *opts, const char **value);
+/* Before the first cli_next() of a command. */
+void cli_options_begin(void);
+/* getopt_long over a command's arguments (argv[0]: the command's name): the next
+ * option's val (its value in optarg; 'h' for -h), CLI_END when no option is left
+ * (the operands start at argv[optind]), or CLI_BAD after printing a usage error. */
+int cli_next(const char *cmd, int argc, char **argv, const struct option *opts);
+/* EXIT_OK when no operand follows the options, else a usage error. */
+int cli_no_arguments(const char *cmd, int argc, char **argv);
 
 /* Parse option values; each prints a usage error and returns -1 when invalid. */
 int parse_size_arg(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
@@ -69,10 +61,35 @@ typedef enum file_type { FILE_NPY, FILE_CSV, FILE_UNKNOWN } file_type;
 /* By extension (case-insensitive .npy / .csv); "-" is CSV on stdin/stdout. */
 file_type file_type_of(const char *path);
 
-/* Read a whole file ("-": stdin). On failure prints "asdnorm: PATH: reason" and returns -1. */
+/* files.c: no command ever destroys data.
+ *
+ * Read a whole file ("-": stdin) and remember it as an input. On failure prints
+ * "asdnorm: PATH: reason" and returns -1. */
 int read_whole_file(const char *path, unsigned char **buf, size_t *len);
-/* Write len bytes to path ("-": stdout); a partial file is removed on failure. */
+/* Remember a file read by other means (an index the library loads). */
+void note_input(const char *path);
+/* 0 when path may be written: it does not exist, or it is a regular file that is
+ * neither an input nor an output already written; otherwise prints why and -1. */
+int check_output(const char *path);
+/* Whether two output names denote the same file (existing or not). */
+int same_output(const char *a, const char *b);
+/* Write len bytes to path ("-": stdout) after check_output(): into a temporary
+ * file in the same directory, then renamed over path, so that a failure leaves
+ * an existing file untouched. */
 int write_whole_file(const char *path, const void *buf, size_t len);
+
+/* A text built in memory with fprintf (open_memstream), then written with
+ * membuf_write(): an allocation failure shows there, once. */
+typedef struct membuf {
+    FILE *f;
+    char *text;
+    size_t len;
+} membuf;
+
+/* -1 after a message when out of memory. */
+int membuf_open(membuf *m);
+/* Close m and write its text to path (write_whole_file()); m is freed either way. */
+int membuf_write(membuf *m, const char *path);
 
 /* Where each row of a loaded file came from, so that messages can point at it:
  * NPY rows by their 0-based index, CSV rows by their 1-based line number. */
@@ -95,6 +112,16 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
  * whole numbers (an integer dtype, or floats such as 0.0 / 1.0). */
 int load_vector_double(const char *path, double **v, size_t *n, row_origin *origin);
 int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin);
+
+/* A vector of integers with one value per row of `of` (expect rows). */
+int load_row_values(const char *path, size_t expect, const char *of, int64_t **out,
+                    row_origin *origin);
+/* Domains 0 (unknown), 1 (source), 2 (target) into out (n bytes); a value
+ * outside them is an error naming its row. */
+int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t *out);
+/* load_row_values() and check_domain_values(): *out gets expect bytes. */
+int load_domains(const char *path, size_t expect, const char *of, uint8_t **out,
+                 row_origin *origin);
 
 /* Check the rows of a matrix the way the library will (asdnorm_check_rows) and,
  * for a bad row, name the file, the row, the column and the problem. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "modeldir.h"
 #include "refset.h"
 
 static const char index_help[] =
@@ -36,205 +37,163 @@ static const char index_help[] =
     "info: size, dimension, distance, estimator, domains and density constants of\n"
     "an index file, or of every section_<id>.asdx in a directory.\n";
 
-enum {
-    O_REF = 1, O_REF_DOMAINS, O_REF_SECTIONS, O_DISTANCE, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE,
-    O_SEED, O_OUT, O_HELP
+enum { O_REF = O_FIRST_OWN, O_REF_DOMAINS, O_REF_SECTIONS, O_OUT };
+
+static const struct option build_options_table[] = {
+    {"ref", required_argument, NULL, O_REF},
+    {"ref-domains", required_argument, NULL, O_REF_DOMAINS},
+    {"ref-sections", required_argument, NULL, O_REF_SECTIONS},
+    {"out", required_argument, NULL, O_OUT},
+    {"help", no_argument, NULL, 'h'},
+    BUILD_OPTIONS,
+    {NULL, 0, NULL, 0},
 };
 
-static const cli_option build_options_table[] = {
-    {"--ref", 1, O_REF},
-    {"--ref-domains", 1, O_REF_DOMAINS},
-    {"--ref-sections", 1, O_REF_SECTIONS},
-    {"--distance", 1, O_DISTANCE},
-    {"--density", 1, O_DENSITY},
-    {"--k", 1, O_K},
-    {"--r", 1, O_R},
-    {"--source-kmeans", 1, O_KMEANS},
-    {"--smote", 1, O_SMOTE},
-    {"--seed", 1, O_SEED},
-    {"--out", 1, O_OUT},
-    {"--help", 0, O_HELP},
-    {"-h", 0, O_HELP},
-    {NULL, 0, 0},
+static const struct option info_options_table[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
-static const cli_option info_options_table[] = {
-    {"--help", 0, O_HELP},
-    {"-h", 0, O_HELP},
-    {NULL, 0, 0},
-};
+/* ---- index build ------------------------------------------------------------------ */
+
+/* Everything a run of index build holds, freed in one place. */
+typedef struct build_job {
+    const char *ref, *ref_domains, *ref_sections, *out;
+    build_args b;
+    float *x; /* n × dim references */
+    size_t n, dim;
+    uint8_t *dom;
+    int64_t *sec;
+    row_origin o_ref, o_dom, o_sec;
+    section_group *g;
+    size_t ng;
+} build_job;
+
+static void build_job_free(build_job *j)
+{
+    free(j->x);
+    free(j->dom);
+    free(j->sec);
+    row_origin_free(&j->o_ref);
+    row_origin_free(&j->o_dom);
+    row_origin_free(&j->o_sec);
+    free_groups(j->g, j->ng);
+}
+
+/* Options: EXIT_OK, or the status to exit with (-1: help printed). */
+static int parse_build_args(int argc, char **argv, build_job *j)
+{
+    build_args_init(&j->b);
+    cli_options_begin();
+    int id, rc;
+    while ((id = cli_next("index build", argc, argv, build_options_table)) != CLI_END) {
+        int built = id == CLI_BAD ? -1 : parse_build_option("index build", id, optarg, &j->b);
+        if (built < 0)
+            return EXIT_USAGE;
+        switch (built ? 0 : id) {
+        case 'h': fputs(index_help, stdout); return -1;
+        case O_REF: j->ref = optarg; break;
+        case O_REF_DOMAINS: j->ref_domains = optarg; break;
+        case O_REF_SECTIONS: j->ref_sections = optarg; break;
+        case O_OUT: j->out = optarg; break;
+        default: break;
+        }
+    }
+    if ((rc = cli_no_arguments("index build", argc, argv)) != EXIT_OK)
+        return rc;
+    if (!j->ref || !j->out)
+        return cli_usage("index build", "--ref FILE and --out PATH are required");
+    return finish_build_args("index build", &j->b, NULL);
+}
+
+/* --out: a file that may be replaced, or (with --ref-sections) a directory,
+ * created when missing. */
+static int prepare_output(const build_job *j)
+{
+    if (!j->ref_sections)
+        return check_output(j->out);
+    struct stat od;
+    if (stat(j->out, &od) == 0 && !S_ISDIR(od.st_mode))
+        return cli_fail("%s: not a directory: --ref-sections writes a directory of section "
+                        "indexes",
+                        j->out);
+    if (mkdir(j->out, 0777) != 0 && errno != EEXIST)
+        return cli_fail("%s: cannot create the directory: %s", j->out, strerror(errno));
+    return 0;
+}
+
+static int load_build_inputs(build_job *j)
+{
+    if (load_matrix(j->ref, &j->x, &j->n, &j->dim, &j->o_ref) != 0 ||
+        check_matrix_rows(j->x, j->n, j->dim, j->b.o.distance, &j->o_ref) != 0)
+        return -1;
+    if (j->ref_domains && load_domains(j->ref_domains, j->n, j->ref, &j->dom, &j->o_dom) != 0)
+        return -1;
+    if (j->ref_sections && load_row_values(j->ref_sections, j->n, j->ref, &j->sec, &j->o_sec) != 0)
+        return -1;
+    if (prepare_output(j) != 0)
+        return -1;
+    return group_sections(j->sec, j->n, &j->g, &j->ng);
+}
 
 static int save_index(const asdnorm_index *ix, const char *path)
 {
+    if (check_output(path) != 0)
+        return -1;
+    errno = 0;
     asdnorm_status st = asdnorm_index_save(ix, path);
     if (st != ASDNORM_OK)
-        return cli_error("%s: saving the index failed: %s%s%s", path, asdnorm_strerror(st),
-                     errno ? ": " : "", errno ? strerror(errno) : ""),
-               -1;
+        return cli_fail("%s: saving the index failed: %s%s%s", path, asdnorm_strerror(st),
+                        errno ? ": " : "", errno ? strerror(errno) : "");
     return 0;
+}
+
+/* Build section g's index and save it: --out, or DIR/section_<id>.asdx. */
+static int build_and_save(const build_job *j, const section_group *g)
+{
+    char where[64], path[4096];
+    section_name(j->ref_sections != NULL, g->id, where, sizeof where);
+    float *xs = gather_rows(j->x, j->dim, g->rows, g->n);
+    uint8_t *ds = j->dom ? malloc(g->n) : NULL;
+    asdnorm_index *ix = NULL;
+    int64_t *map = NULL;
+    int rc = !xs || (j->dom && !ds) ? cli_fail("out of memory") : 0;
+    for (size_t i = 0; rc == 0 && ds && i < g->n; i++)
+        ds[i] = j->dom[g->rows[i]];
+    if (rc == 0)
+        rc = build_section_index(xs, g->n, j->dim, ds, g->rows, &j->b.o, where, &ix, &map);
+    if (j->ref_sections)
+        section_file(j->out, g->id, path, sizeof path);
+    else
+        snprintf(path, sizeof path, "%s", j->out);
+    if (rc == 0)
+        rc = save_index(ix, path);
+    asdnorm_index_free(ix);
+    free(map);
+    free(xs);
+    free(ds);
+    return rc;
 }
 
 static int index_build(int argc, char **argv)
 {
-    const char *ref = NULL, *ref_domains = NULL, *ref_sections = NULL, *out = NULL;
-    build_options b = {ASDNORM_DISTANCE_COSINE, ASDNORM_DENSITY_KNN, 1, 0, 0, 0};
-    size_t k = 1;
-    double r = 0.9;
-    int k_given = 0, r_given = 0;
-    cli_args it = {argc, argv, 0, 0, "index build"};
-    const char *v;
-    int id;
-    while ((id = cli_next(&it, build_options_table, &v)) != CLI_END) {
-        switch (id) {
-        case CLI_BAD: return EXIT_USAGE;
-        case CLI_POSITIONAL: return cli_usage("index build", "unexpected argument '%s'", v);
-        case O_HELP: fputs(index_help, stdout); return EXIT_OK;
-        case O_REF: ref = v; break;
-        case O_REF_DOMAINS: ref_domains = v; break;
-        case O_REF_SECTIONS: ref_sections = v; break;
-        case O_OUT: out = v; break;
-        case O_DISTANCE:
-            if (parse_distance(v, &b.distance) != 0)
-                return cli_usage("index build", "--distance: '%s' is not cosine, euclidean or mse", v);
-            break;
-        case O_DENSITY:
-            if (parse_density(v, &b.density) != 0)
-                return cli_usage("index build", "--density: '%s' is not none, knn or gwrp", v);
-            break;
-        case O_K:
-            if (parse_size_arg("index build", "--k", v, 1, &k) != 0)
-                return EXIT_USAGE;
-            k_given = 1;
-            break;
-        case O_R:
-            if (parse_double_arg("index build", "--r", v, &r) != 0)
-                return EXIT_USAGE;
-            if (!(r >= 0 && r <= 1))
-                return cli_usage("index build", "--r: %s is outside [0, 1]", v);
-            r_given = 1;
-            break;
-        case O_KMEANS:
-            if (parse_size_arg("index build", "--source-kmeans", v, 1, &b.source_kmeans) != 0)
-                return EXIT_USAGE;
-            break;
-        case O_SMOTE:
-            if (parse_size_arg("index build", "--smote", v, 1, &b.smote_k) != 0)
-                return EXIT_USAGE;
-            break;
-        case O_SEED:
-            if (parse_u64_arg("index build", "--seed", v, &b.seed) != 0)
-                return EXIT_USAGE;
-            break;
-        default: break;
-        }
-    }
-    if (!ref || !out)
-        return cli_usage("index build", "--ref FILE and --out PATH are required");
-    if (k_given && b.density != ASDNORM_DENSITY_KNN)
-        return cli_usage("index build", "--k applies to --density knn");
-    if (r_given && b.density != ASDNORM_DENSITY_GWRP)
-        return cli_usage("index build", "--r applies to --density gwrp");
-    if (b.source_kmeans && b.smote_k)
-        return cli_usage("index build", "--source-kmeans and --smote are alternative baselines");
-    b.param = b.density == ASDNORM_DENSITY_KNN ? (double)k
-            : b.density == ASDNORM_DENSITY_GWRP ? r
-                                                : 0;
-
-    int status = EXIT_ERROR;
-    float *x = NULL;
-    int64_t *dom = NULL, *sec = NULL;
-    uint8_t *dom8 = NULL;
-    size_t n = 0, dim = 0;
-    row_origin o_ref = {0}, o_dom = {0}, o_sec = {0};
-    section_group *g = NULL;
-    size_t ng = 0;
-    if (load_matrix(ref, &x, &n, &dim, &o_ref) != 0 ||
-        check_matrix_rows(x, n, dim, b.distance, &o_ref) != 0)
-        goto done;
-    if (ref_domains) {
-        size_t nd;
-        if (load_vector_int(ref_domains, &dom, &nd, &o_dom) != 0)
-            goto done;
-        if (nd != n) {
-            cli_error("%s: %zu values, but %s has %zu rows (one value per row is needed)", ref_domains,
-                  nd, ref, n);
-            goto done;
-        }
-        dom8 = malloc(n);
-        if (!dom8) {
-            cli_error("out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (dom[i] < 0 || dom[i] > 2) {
-                char where[96];
-                describe_row(&o_dom, i, where, sizeof where);
-                cli_error("%s: %s: domain %lld is not 0 (unknown), 1 (source) or 2 (target)",
-                      ref_domains, where, (long long)dom[i]);
-                goto done;
-            }
-            dom8[i] = (uint8_t)dom[i];
-        }
-    }
-    if (ref_sections) {
-        size_t ns;
-        if (load_vector_int(ref_sections, &sec, &ns, &o_sec) != 0)
-            goto done;
-        if (ns != n) {
-            cli_error("%s: %zu values, but %s has %zu rows (one value per row is needed)",
-                  ref_sections, ns, ref, n);
-            goto done;
-        }
-        if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-            cli_error("%s: cannot create the directory: %s", out, strerror(errno));
-            goto done;
-        }
-    }
-    if (group_sections(sec, n, &g, &ng) != 0)
-        goto done;
-    for (size_t s = 0; s < ng; s++) {
-        char where[64], path[4096];
-        section_name(ref_sections != NULL, g[s].id, where, sizeof where);
-        float *xs = gather_rows(x, dim, g[s].rows, g[s].n);
-        uint8_t *ds = dom8 ? malloc(g[s].n) : NULL;
-        if (!xs || (dom8 && !ds)) {
-            free(xs);
-            free(ds);
-            cli_error("out of memory");
-            goto done;
-        }
-        for (size_t i = 0; ds && i < g[s].n; i++)
-            ds[i] = dom8[g[s].rows[i]];
-        asdnorm_index *ix = NULL;
-        int64_t *map = NULL;
-        int br = build_section_index(xs, g[s].n, dim, ds, g[s].rows, &b, where, &ix, &map);
-        free(xs);
-        free(ds);
-        free(map);
-        if (br != 0)
-            goto done;
-        if (ref_sections)
-            snprintf(path, sizeof path, "%s/section_%lld.asdx", out, (long long)g[s].id);
-        else
-            snprintf(path, sizeof path, "%s", out);
-        errno = 0;
-        int sv = save_index(ix, path);
-        asdnorm_index_free(ix);
-        if (sv != 0)
-            goto done;
-    }
-    status = EXIT_OK;
-done:
-    free(x);
-    free(dom);
-    free(sec);
-    free(dom8);
-    row_origin_free(&o_ref);
-    row_origin_free(&o_dom);
-    row_origin_free(&o_sec);
-    free_groups(g, ng);
-    return status;
+    build_job j;
+    memset(&j, 0, sizeof j);
+    int rc = parse_build_args(argc, argv, &j);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    rc = load_build_inputs(&j);
+    for (size_t s = 0; rc == 0 && s < j.ng; s++)
+        rc = build_and_save(&j, &j.g[s]);
+    /* The manifest names this build's sections; files of an earlier build
+     * with other sections go. */
+    if (rc == 0 && j.ref_sections)
+        rc = manifest_write(j.out, j.g, j.ng) != 0 || remove_stale_sections(j.out, j.g, j.ng) != 0;
+    build_job_free(&j);
+    return rc == 0 ? EXIT_OK : EXIT_ERROR;
 }
+
+/* ---- index info ------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -247,7 +206,7 @@ static int info_one(const char *path)
     asdnorm_index *ix = NULL;
     asdnorm_status st = asdnorm_index_load(path, &ix);
     if (st != ASDNORM_OK)
-        return cli_error("%s: %s", path, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: %s", path, asdnorm_strerror(st));
     size_t m = asdnorm_index_size(ix);
     asdnorm_density density = ASDNORM_DENSITY_NONE;
     double param = 0;
@@ -259,7 +218,7 @@ static int info_one(const char *path)
         free(dom);
         free(dens);
         asdnorm_index_free(ix);
-        return cli_error("%s: cannot read the index's contents", path), -1;
+        return cli_fail("%s: cannot read the index's contents", path);
     }
     size_t c[3] = {0, 0, 0};
     for (size_t i = 0; i < m; i++)
@@ -276,7 +235,8 @@ static int info_one(const char *path)
         printf("  density     none (plain nearest neighbour)\n");
     if (m > 0 && density != ASDNORM_DENSITY_NONE) {
         qsort(dens, m, sizeof *dens, cmp_double);
-        printf("  constants   min %.6g, median %.6g, max %.6g\n", dens[0], dens[m / 2], dens[m - 1]);
+        printf("  constants   min %.6g, median %.6g, max %.6g\n", dens[0], dens[m / 2],
+               dens[m - 1]);
     }
     free(dom);
     free(dens);
@@ -291,23 +251,19 @@ static int cmp_str(const void *a, const void *b)
 
 static int index_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    cli_args it = {argc, argv, 0, 0, "index info"};
-    const char *v;
+    cli_options_begin();
     int id;
-    while ((id = cli_next(&it, info_options_table, &v)) != CLI_END) {
+    while ((id = cli_next("index info", argc, argv, info_options_table)) != CLI_END) {
         if (id == CLI_BAD)
             return EXIT_USAGE;
-        if (id == O_HELP) {
-            fputs(index_help, stdout);
-            return EXIT_OK;
-        }
-        if (path)
-            return cli_usage("index info", "one PATH only");
-        path = v;
+        fputs(index_help, stdout); /* 'h' */
+        return EXIT_OK;
     }
-    if (!path)
+    if (optind >= argc)
         return cli_usage("index info", "PATH is required");
+    if (optind + 1 < argc)
+        return cli_usage("index info", "one PATH only");
+    const char *path = argv[optind];
     struct stat sbuf;
     if (stat(path, &sbuf) != 0)
         return cli_error("%s: %s", path, strerror(errno));
@@ -323,7 +279,8 @@ static int index_info(int argc, char **argv)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".asdx") != 0)
+        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 ||
+            strcmp(e->d_name + len - 5, ".asdx") != 0)
             continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
@@ -360,15 +317,15 @@ static int index_info(int argc, char **argv)
 
 int cmd_index(int argc, char **argv)
 {
-    if (argc < 1)
+    if (argc < 2)
         return cli_usage("index", "expected 'build' or 'info'");
-    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(index_help, stdout);
         return EXIT_OK;
     }
-    if (strcmp(argv[0], "build") == 0)
+    if (strcmp(argv[1], "build") == 0)
         return index_build(argc - 1, argv + 1);
-    if (strcmp(argv[0], "info") == 0)
+    if (strcmp(argv[1], "info") == 0)
         return index_info(argc - 1, argv + 1);
-    return cli_usage("index", "unknown subcommand '%s' (expected 'build' or 'info')", argv[0]);
+    return cli_usage("index", "unknown subcommand '%s' (expected 'build' or 'info')", argv[1]);
 }

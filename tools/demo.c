@@ -39,12 +39,13 @@ static const double ANOMALY_SHIFT = 1.1;
 /* How far a target cluster's centre moves away from its source cluster's. */
 static const double DOMAIN_SHIFT = 0.9;
 
+/* A printf format: the numbers come from the constants above. */
 static const char demo_help[] =
     "Usage: asdnorm demo [--seed N] [--save DIR]\n"
     "\n"
-    "Build a synthetic domain-shift data set in memory (64-dim embeddings on the\n"
-    "unit sphere: 900 references in 3 dense source clusters, 10 in 2 sparse,\n"
-    "shifted target clusters; 200 normal and 200 anomalous tests per domain) and\n"
+    "Build a synthetic domain-shift data set in memory (%d-dim embeddings on the\n"
+    "unit sphere: %d references in %d dense source clusters, %d in %d sparse,\n"
+    "shifted target clusters; %d normal and %d anomalous tests per domain) and\n"
     "print, for plain k-NN, the normalized scores and the baselines, the AUC\n"
     "within the source domain, within the target domain, over both (one\n"
     "threshold for all), pAUC and the DCASE 2023 official score.\n"
@@ -126,8 +127,8 @@ static void dataset_free(dataset *d)
 static int make_dataset(uint64_t seed, dataset *d)
 {
     memset(d, 0, sizeof *d);
-    d->n_ref = (size_t)SRC_CLUSTERS * SRC_REFS_PER_CLUSTER +
-               (size_t)TGT_CLUSTERS * TGT_REFS_PER_CLUSTER;
+    d->n_ref =
+        (size_t)SRC_CLUSTERS * SRC_REFS_PER_CLUSTER + (size_t)TGT_CLUSTERS * TGT_REFS_PER_CLUSTER;
     d->n_test = (size_t)2 * 2 * TESTS_PER_GROUP;
     d->ref = malloc(d->n_ref * DIM * sizeof *d->ref);
     d->ref_dom = malloc(d->n_ref);
@@ -175,7 +176,7 @@ static int make_dataset(uint64_t seed, dataset *d)
 }
 
 typedef enum demo_kind {
-    K_SCORER,     /* a scorer on one of the prepared indexes */
+    K_SCORER, /* a scorer on one of the prepared indexes */
     K_LOF,
     K_KMEANS,
     K_SMOTE,
@@ -188,9 +189,9 @@ enum { IX_PLAIN, IX_KNN1, IX_GWRP, IX_COUNT };
 typedef struct demo_method {
     const char *name;
     demo_kind kind;
-    int index;         /* K_SCORER: which prepared index */
+    int index; /* K_SCORER: which prepared index */
     asdnorm_norm norm;
-    size_t k;          /* LOF neighbours, k-means clusters, SMOTE neighbours */
+    size_t k; /* LOF neighbours, k-means clusters, SMOTE neighbours */
 } demo_method;
 
 static const demo_method methods[] = {
@@ -222,8 +223,7 @@ static asdnorm_status run_method(const demo_method *m, asdnorm_index *const *ixs
     asdnorm_index *ix = NULL;
     const asdnorm_index *plain = ixs[IX_PLAIN];
     switch (m->kind) {
-    case K_SCORER:
-        return score_with(ixs[m->index], m->norm, d, scores);
+    case K_SCORER: return score_with(ixs[m->index], m->norm, d, scores);
     case K_LOF: {
         asdnorm_lof *lof = NULL;
         st = asdnorm_lof_new(plain, m->k, &lof);
@@ -234,12 +234,8 @@ static asdnorm_status run_method(const demo_method *m, asdnorm_index *const *ixs
     }
     case K_STANDARDIZE:
         return asdnorm_standardized_scores(plain, m->norm, d->test, d->n_test, scores);
-    case K_KMEANS:
-        st = asdnorm_source_means(plain, m->k, 10, 0, &ix);
-        break;
-    case K_SMOTE:
-        st = asdnorm_smote_index(plain, 0, m->k, 0, &ix);
-        break;
+    case K_KMEANS: st = asdnorm_source_means(plain, m->k, 10, 0, &ix); break;
+    case K_SMOTE: st = asdnorm_smote_index(plain, 0, m->k, 0, &ix); break;
     }
     /* The baselines that change the references score as plain nearest neighbours. */
     if (st == ASDNORM_OK)
@@ -310,35 +306,40 @@ static int save_dataset(const dataset *d, const char *dir)
     return rc;
 }
 
-int cmd_demo(int argc, char **argv)
+/* Options: EXIT_OK, or the status to exit with (-1: help printed). */
+static int parse_demo_args(int argc, char **argv, uint64_t *seed, const char **save)
 {
-    enum { O_SEED = 1, O_SAVE, O_HELP };
-    static const cli_option opts[] = {
-        {"--seed", 1, O_SEED},
-        {"--save", 1, O_SAVE},
-        {"--help", 0, O_HELP},
-        {"-h", 0, O_HELP},
-        {NULL, 0, 0},
+    enum { O_SEED = 1, O_SAVE };
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, O_SEED},
+        {"save", required_argument, NULL, O_SAVE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    uint64_t seed = 1;
-    const char *save = NULL;
-    cli_args it = {argc, argv, 0, 0, "demo"};
-    const char *v;
+    cli_options_begin();
     int id;
-    while ((id = cli_next(&it, opts, &v)) != CLI_END) {
+    while ((id = cli_next("demo", argc, argv, opts)) != CLI_END) {
         switch (id) {
         case CLI_BAD: return EXIT_USAGE;
-        case CLI_POSITIONAL: return cli_usage("demo", "unexpected argument '%s'", v);
-        case O_HELP: fputs(demo_help, stdout); return EXIT_OK;
+        case 'h':
+            printf(demo_help, DIM, SRC_CLUSTERS * SRC_REFS_PER_CLUSTER, SRC_CLUSTERS,
+                   TGT_CLUSTERS * TGT_REFS_PER_CLUSTER, TGT_CLUSTERS, TESTS_PER_GROUP,
+                   TESTS_PER_GROUP);
+            return -1;
         case O_SEED:
-            if (parse_u64_arg("demo", "--seed", v, &seed) != 0)
+            if (parse_u64_arg("demo", "--seed", optarg, seed) != 0)
                 return EXIT_USAGE;
             break;
-        case O_SAVE: save = v; break;
+        case O_SAVE: *save = optarg; break;
         default: break;
         }
     }
+    return cli_no_arguments("demo", argc, argv);
+}
 
+/* Build the data set, score it with each method, print the table; save it. */
+static int run_demo(uint64_t seed, const char *save)
+{
     dataset d;
     if (make_dataset(seed, &d) != 0)
         return cli_error("out of memory");
@@ -363,8 +364,9 @@ int cmd_demo(int argc, char **argv)
         goto done;
     }
 
-    printf("asdnorm demo: synthetic domain shift, %d-dim embeddings on the unit sphere (seed %llu)\n",
-           DIM, (unsigned long long)seed);
+    printf(
+        "asdnorm demo: synthetic domain shift, %d-dim embeddings on the unit sphere (seed %llu)\n",
+        DIM, (unsigned long long)seed);
     printf("references: %d source (%d dense clusters), %d target (%d sparse, shifted clusters)\n",
            SRC_CLUSTERS * SRC_REFS_PER_CLUSTER, SRC_CLUSTERS, TGT_CLUSTERS * TGT_REFS_PER_CLUSTER,
            TGT_CLUSTERS);
@@ -386,8 +388,8 @@ int cmd_demo(int argc, char **argv)
         for (size_t i = 0; st == ASDNORM_OK && i < d.n_test; i++)
             sd[i] = scores[i];
         if (st == ASDNORM_OK)
-            st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid, vals,
-                                   &nsec, &official);
+            st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid,
+                                   vals, &nsec, &official);
         if (st != ASDNORM_OK) {
             cli_error("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
             goto done;
@@ -415,4 +417,14 @@ done:
     free(sections);
     dataset_free(&d);
     return status;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    const char *save = NULL;
+    int rc = parse_demo_args(argc, argv, &seed, &save);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    return run_demo(seed, save);
 }

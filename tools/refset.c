@@ -27,7 +27,7 @@ int group_sections(const int64_t *sections, size_t n, section_group **groups, si
     *ngroups = 0;
     keyed *k = malloc((n ? n : 1) * sizeof *k);
     if (k == NULL)
-        return cli_error("out of memory grouping %zu rows by section", n), -1;
+        return cli_fail("out of memory grouping %zu rows by section", n);
     for (size_t i = 0; i < n; i++) {
         k[i].key = sections ? sections[i] : 0;
         k[i].row = i;
@@ -44,7 +44,7 @@ int group_sections(const int64_t *sections, size_t n, section_group **groups, si
         free(g);
         free(rows);
         free(k);
-        return cli_error("out of memory grouping %zu rows by section", n), -1;
+        return cli_fail("out of memory grouping %zu rows by section", n);
     }
     /* All groups share one rows array; the first group owns it. */
     size_t gi = 0;
@@ -123,10 +123,9 @@ int finalize_index(asdnorm_index *ix, asdnorm_density density, double param, con
     if (st == ASDNORM_OK)
         return 0;
     if (st == ASDNORM_E_TOO_FEW)
-        return cli_error("%s: %zu reference%s: the %s density needs at least 2 (use --density none)",
-                     where, m, m == 1 ? "" : "s", density_name(density)),
-               -1;
-    return cli_error("%s: computing the densities failed: %s", where, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: %zu reference%s: the %s density needs at least 2 (use --density none)",
+                        where, m, m == 1 ? "" : "s", density_name(density));
+    return cli_fail("%s: computing the densities failed: %s", where, asdnorm_strerror(st));
 }
 
 static size_t count_domain(const asdnorm_index *ix, uint8_t which)
@@ -155,13 +154,12 @@ static int apply_baselines(asdnorm_index **ix, const build_options *o, const cha
         asdnorm_status st = asdnorm_source_means(*ix, o->source_kmeans, 10, o->seed, &next);
         if (st == ASDNORM_E_TOO_FEW || (st == ASDNORM_OK && n_src == 0)) {
             asdnorm_index_free(next);
-            return cli_error("%s: --source-kmeans needs source-domain references (domain 1 in "
-                         "--ref-domains); there are none",
-                         where),
-                   -1;
+            return cli_fail("%s: --source-kmeans needs source-domain references (domain 1 in "
+                            "--ref-domains); there are none",
+                            where);
         }
         if (st != ASDNORM_OK)
-            return cli_error("%s: source k-means failed: %s", where, asdnorm_strerror(st)), -1;
+            return cli_fail("%s: source k-means failed: %s", where, asdnorm_strerror(st));
         /* The new index holds the centroids, then every non-source reference in order. */
         size_t m2 = asdnorm_index_size(next), n_other = m - n_src, n_cent = m2 - n_other;
         int64_t *map2 = malloc((m2 ? m2 : 1) * sizeof *map2);
@@ -170,7 +168,7 @@ static int apply_baselines(asdnorm_index **ix, const build_options *o, const cha
             free(map2);
             free(dom);
             asdnorm_index_free(next);
-            return cli_error("%s: out of memory", where), -1;
+            return cli_fail("%s: out of memory", where);
         }
         size_t p = 0;
         for (; p < n_cent; p++)
@@ -185,17 +183,16 @@ static int apply_baselines(asdnorm_index **ix, const build_options *o, const cha
         size_t n_tgt = count_domain(*ix, ASDNORM_DOMAIN_TARGET);
         asdnorm_status st = asdnorm_smote_index(*ix, 0, o->smote_k, o->seed, &next);
         if (st == ASDNORM_E_TOO_FEW)
-            return cli_error("%s: --smote needs at least 2 target-domain references (domain 2 in "
-                         "--ref-domains); there %s %zu",
-                         where, n_tgt == 1 ? "is" : "are", n_tgt),
-                   -1;
+            return cli_fail("%s: --smote needs at least 2 target-domain references (domain 2 in "
+                            "--ref-domains); there %s %zu",
+                            where, n_tgt == 1 ? "is" : "are", n_tgt);
         if (st != ASDNORM_OK)
-            return cli_error("%s: SMOTE failed: %s", where, asdnorm_strerror(st)), -1;
+            return cli_fail("%s: SMOTE failed: %s", where, asdnorm_strerror(st));
         size_t m2 = asdnorm_index_size(next);
         int64_t *map2 = realloc(*map, (m2 ? m2 : 1) * sizeof *map2);
         if (map2 == NULL) {
             asdnorm_index_free(next);
-            return cli_error("%s: out of memory", where), -1;
+            return cli_fail("%s: out of memory", where);
         }
         for (size_t p = m; p < m2; p++)
             map2[p] = -1;
@@ -216,16 +213,16 @@ int build_section_index(const float *x, size_t m, size_t dim, const uint8_t *dom
     int64_t *mp = NULL;
     asdnorm_status st = asdnorm_index_new(dim, o->distance, &ix);
     if (st != ASDNORM_OK)
-        return cli_error("%s: creating the index failed: %s", where, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: creating the index failed: %s", where, asdnorm_strerror(st));
     st = asdnorm_index_add(ix, x, m, domains);
     if (st != ASDNORM_OK) {
         asdnorm_index_free(ix);
-        return cli_error("%s: adding the references failed: %s", where, asdnorm_strerror(st)), -1;
+        return cli_fail("%s: adding the references failed: %s", where, asdnorm_strerror(st));
     }
     mp = calloc(m ? m : 1, sizeof *mp);
     if (mp == NULL) {
         asdnorm_index_free(ix);
-        return cli_error("%s: out of memory", where), -1;
+        return cli_fail("%s: out of memory", where);
     }
     for (size_t i = 0; i < m; i++)
         mp[i] = (int64_t)origin_rows[i];
@@ -246,7 +243,7 @@ int transform_loaded_index(asdnorm_index **ix, const build_options *o, const cha
     size_t m = asdnorm_index_size(*ix);
     int64_t *mp = calloc(m ? m : 1, sizeof *mp);
     if (mp == NULL)
-        return cli_error("%s: out of memory", where), -1;
+        return cli_fail("%s: out of memory", where);
     for (size_t i = 0; i < m; i++)
         mp[i] = (int64_t)i;
     if (o->source_kmeans || o->smote_k) {
@@ -255,9 +252,10 @@ int transform_loaded_index(asdnorm_index **ix, const build_options *o, const cha
         asdnorm_status st = asdnorm_index_get_estimator(*ix, &density, &param);
         if (st != ASDNORM_OK) {
             free(mp);
-            return cli_error("%s: %s", where, asdnorm_strerror(st)), -1;
+            return cli_fail("%s: %s", where, asdnorm_strerror(st));
         }
-        if (apply_baselines(ix, o, where, &mp) != 0 || finalize_index(*ix, density, param, where) != 0) {
+        if (apply_baselines(ix, o, where, &mp) != 0 ||
+            finalize_index(*ix, density, param, where) != 0) {
             free(mp);
             return -1;
         }

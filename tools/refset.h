@@ -30,11 +30,40 @@ float *gather_rows(const float *x, size_t dim, const size_t *rows, size_t n);
 typedef struct build_options {
     asdnorm_distance distance;
     asdnorm_density density;
-    double param;          /* K for knn, r for gwrp */
-    size_t source_kmeans;  /* 0: off; else k-means clusters replacing the source references */
-    size_t smote_k;        /* 0: off; else SMOTE k_neighbors, target grown to the source count */
+    double param;         /* K for knn, r for gwrp */
+    size_t source_kmeans; /* 0: off; else k-means clusters replacing the source references */
+    size_t smote_k;       /* 0: off; else SMOTE k_neighbors, target grown to the source count */
     uint64_t seed;
 } build_options;
+
+/* The options `score` and `index build` share: how references become an index
+ * (options.c). Their getopt_long entries are BUILD_OPTIONS. */
+enum { O_DISTANCE = 256, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE, O_SEED, O_FIRST_OWN };
+
+/* clang-format off */
+#define BUILD_OPTIONS                                        \
+    {"distance", required_argument, NULL, O_DISTANCE},      \
+    {"density", required_argument, NULL, O_DENSITY},        \
+    {"k", required_argument, NULL, O_K},                    \
+    {"r", required_argument, NULL, O_R},                    \
+    {"source-kmeans", required_argument, NULL, O_KMEANS},   \
+    {"smote", required_argument, NULL, O_SMOTE},            \
+    {"seed", required_argument, NULL, O_SEED}
+/* clang-format on */
+
+typedef struct build_args {
+    build_options o;
+    size_t k; /* --k (default 1) */
+    double r; /* --r (default 0.9) */
+    int k_given, r_given, distance_given, density_given;
+} build_args;
+
+void build_args_init(build_args *b);
+/* 1 when id is a build option (parsed into b), 0 when it is not, -1 after a usage error. */
+int parse_build_option(const char *cmd, int id, const char *v, build_args *b);
+/* Combinations and the estimator's parameter: EXIT_OK or EXIT_USAGE after a message.
+ * k_also ends the message of a misplaced --k (NULL: nothing). */
+int finish_build_args(const char *cmd, build_args *b, const char *k_also);
 
 /* What a "section" is called in messages: "section 3", or "the references"
  * when the file has no sections. */

@@ -174,13 +174,14 @@ def dcase2020(scores, labels, sections):
 
 
 def same_dict(got, want, tol=1e-9):
-    assert set(got) == set(want), f"keys {sorted(got)} != {sorted(want)}"
+    """got has want's keys and values (with --dcase-dir it has more: the result table's)."""
+    assert set(want) <= set(got), f"keys {sorted(got)} lack some of {sorted(want)}"
     assert abs(got["official"] - want["official"]) <= tol, \
         f"official {got['official']} != {want['official']}"
     assert list(got["sections"]) == list(want["sections"]), \
         f"sections {list(got['sections'])} != {list(want['sections'])}"
     for s, row in want["sections"].items():
-        assert set(got["sections"][s]) == set(row), f"section {s}: keys"
+        assert set(row) <= set(got["sections"][s]), f"section {s}: keys"
         for k, v in row.items():
             assert abs(got["sections"][s][k] - v) <= tol, f"section {s} {k}: {got['sections'][s][k]} != {v}"
 
@@ -494,6 +495,19 @@ def test_demo(tmp):
     # The saved data set gives the same numbers through the ordinary commands.
     d = os.path.join(tmp, "demo")
     run("demo", "--save", d)
+    # demo --help states the data set's sizes: the saved files have them.
+    sizes = re.search(r"\((\d+)-dim embeddings on the\s+unit sphere: (\d+) references in (\d+) "
+                      r"dense source clusters, (\d+) in (\d+) sparse,\s+shifted target clusters; "
+                      r"(\d+) normal and (\d+) anomalous tests per domain\)",
+                      run("demo", "--help")[0])
+    assert sizes, "demo --help describes the data set"
+    dim, n_src, _, n_tgt, _, n_norm, n_anom = map(int, sizes.groups())
+    rd, tl, td = (np.load(os.path.join(d, f)) for f in
+                  ("ref_domains.npy", "test_labels.npy", "test_domains.npy"))
+    assert np.load(os.path.join(d, "refs.npy")).shape[1] == dim
+    assert (rd == 1).sum() == n_src and (rd == 2).sum() == n_tgt, (n_src, n_tgt)
+    for dom in (1, 2):
+        assert ((td == dom) & (tl == 0)).sum() == n_norm and ((td == dom) & (tl == 1)).sum() == n_anom
     for args, row in ((["--density", "none", "--norm", "none"], plain), ([], ratio)):
         s = os.path.join(tmp, "s.npy")
         run("score", "--ref", f"{d}/refs.npy", "--ref-domains", f"{d}/ref_domains.npy", "--test",
@@ -627,7 +641,7 @@ def test_index(tmp):
     np.save(os.path.join(tmp, "ts.npy"), tsec)
     d = os.path.join(tmp, "ix")
     run("index", "build", "--ref", pr, "--ref-sections", os.path.join(tmp, "rs.npy"), "--out", d)
-    assert sorted(os.listdir(d)) == ["section_0.asdx", "section_1.asdx"]
+    assert sorted(os.listdir(d)) == ["manifest", "section_0.asdx", "section_1.asdx"]
     assert run("index", "info", d)[0].count("references") == 2
     run("score", "--index", d, "--test", pt, "--test-sections", os.path.join(tmp, "ts.npy"),
         "--out", a)
@@ -663,7 +677,7 @@ def test_dcase_dir(tmp):
             for i in order:
                 f.write(f"{names[i]},{sc[i]!r}\n")
         with open(f"{teams}/decision_result_{machine}_section_00_test.csv", "w") as f:
-            f.write("ignored,1\n")
+            f.writelines(f"{names[i]},{int(sc[i] > 0.5)}\n" for i in order)
         with open(f"{gt}/ground_truth_data/ground_truth_{machine}_section_00_test.csv", "w") as f:
             f.writelines(f"{names[i]},{lab[i]}\n" for i in range(n))
         with open(f"{gt}/ground_truth_domain/ground_truth_{machine}_section_00_test.csv", "w") as f:
@@ -724,10 +738,17 @@ def test_errors(tmp):
     np.save(P("lf.npy"), np.r_[np.zeros(5), np.full(5, 0.5)])
     fails("eval", "--scores", P("s.npy"), "--labels", P("lf.npy"),
           needles=("lf.npy", "row 5 (0-based)", "whole number"))
-    # Fortran order.
+    # Fortran order is read (numpy writes it, e.g. from a DataFrame's values): the
+    # same scores as the C-order file.
     with open(P("f.npy"), "wb") as f:
         np.lib.format.write_array(f, np.asfortranarray(refs))
-    fails("score", "--ref", P("f.npy"), "--test", P("t.npy"), needles=("f.npy", "fortran_order"))
+    with open(P("f.npy"), "rb") as f:
+        npf = np.lib.format
+        npf.read_magic(f)
+        assert npf.read_array_header_1_0(f)[1], "the file really is in Fortran order"
+    fo = run("score", "--ref", P("f.npy"), "--test", P("t.npy"))[0]
+    co = run("score", "--ref", P("r.npy"), "--test", P("t.npy"))[0]
+    assert fo == co, "Fortran-order references score as the C-order ones"
     # Truncated, garbage and 3-D NPY.
     raw = open(P("r.npy"), "rb").read()
     open(P("trunc.npy"), "wb").write(raw[:-7])
@@ -852,6 +873,473 @@ def test_man_page(tmp):
     except FileNotFoundError:
         return
     assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def snapshot(path):
+    """What a file is: its type and, for a regular file, its bytes."""
+    st = os.lstat(path)
+    import stat as st_mod
+    if st_mod.S_ISREG(st.st_mode):
+        with open(path, "rb") as f:
+            return ("file", f.read())
+    return (st_mod.S_IFMT(st.st_mode), st.st_ino)
+
+
+def leftovers(directory):
+    """Temporary files an interrupted or failed write left behind."""
+    return [n for n in os.listdir(directory) if n.startswith(".asdnorm-") or ".tmp" in n]
+
+
+# ---- the official evaluator's result table ------------------------------------------------
+
+EPS = np.finfo(np.float64).eps
+MEAN_ROWS = ("arithmetic mean", "harmonic mean", "source harmonic mean", "target harmonic mean")
+OVERALL = " over all machine types, sections, and domains"
+HEADER_2023 = ["section", "AUC (all)", "AUC (source)", "AUC (target)", "pAUC", "precision (source)",
+               "precision (target)", "recall (source)", "recall (target)", "F1 score (source)",
+               "F1 score (target)"]
+
+
+def read_table(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def jackknife_ci95(y, s, metric):
+    """The jackknife 95 % interval of metric(y, s): leave-one-out values, their
+    standard error, Student's t quantile (scipy)."""
+    import scipy.stats
+    n = len(y)
+    theta = np.array([metric(np.delete(y, i), np.delete(s, i)) for i in range(n)])
+    sigma = np.sqrt(np.sum((theta - theta.mean()) ** 2) / (n * (n - 1)))
+    return scipy.stats.t.ppf(0.975, n - 1) * sigma
+
+
+def prf(y, d):
+    """Precision, recall, F1 as the evaluator defines them (epsilon floors)."""
+    tp = np.sum((y == 1) & (d == 1))
+    fp = np.sum((y == 0) & (d == 1))
+    fn = np.sum((y == 1) & (d == 0))
+    p = tp / max(tp + fp, EPS)
+    r = tp / max(tp + fn, EPS)
+    return p, r, 2 * p * r / max(p + r, EPS)
+
+
+def expected_2023(machines):
+    """The table from {machine: {section: (names, scores, labels, domains 0/1, decisions)}}."""
+    rows, means, pooled_y, pooled_s, official_vals = {}, {}, [], [], []
+
+    def mean_block(perf):
+        perf = [np.asarray(p, np.float64) for p in perf]
+        h = lambda v: len(v) / np.sum(1.0 / np.maximum(v, EPS))  # noqa: E731
+        half = len(perf[0]) // 2
+        return [[p.mean() for p in perf], [h(p) for p in perf], [h(p[:half]) for p in perf],
+                [h(p[half:]) for p in perf]]
+
+    for m in sorted(machines):
+        src, tgt = {k: [] for k in range(5)}, {k: [] for k in range(5)}
+        for sec in sorted(machines[m]):
+            names, sc, lab, dom, dec = machines[m][sec]
+            r = {"AUC (all)": auc(lab, sc), "pAUC": pauc(lab, sc)}
+            for k, dname in ((0, "source"), (1, "target")):
+                sel = (dom == k) | (lab == 1)
+                r[f"AUC ({dname})"] = auc(lab[sel], sc[sel])
+                p, rc, f1 = prf(lab[dom == k], dec[dom == k])
+                r[f"precision ({dname})"], r[f"recall ({dname})"], r[f"F1 score ({dname})"] = p, rc, f1
+                bucket = src if k == 0 else tgt
+                for i, key in enumerate(("AUC", "pAUC", "precision", "recall", "F1 score")):
+                    bucket[i].append(r[f"{key} ({dname})"] if key != "pAUC" else r["pAUC"])
+            rows[(m, sec)] = r
+            official_vals += [r["AUC (source)"], r["AUC (target)"], r["pAUC"]]
+            pooled_y.append(lab)
+            pooled_s.append(sc)
+        perf = [src[i] + tgt[i] for i in range(5)]
+        means[m] = mean_block(perf)
+    src_all = {i: [] for i in range(5)}
+    tgt_all = {i: [] for i in range(5)}
+    keys = ("AUC", "pAUC", "precision", "recall", "F1 score")
+    for m in sorted(machines):
+        for sec in sorted(machines[m]):
+            r = rows[(m, sec)]
+            for i, key in enumerate(keys):
+                src_all[i].append(r["pAUC"] if key == "pAUC" else r[f"{key} (source)"])
+                tgt_all[i].append(r["pAUC"] if key == "pAUC" else r[f"{key} (target)"])
+    overall = mean_block([src_all[i] + tgt_all[i] for i in range(5)])
+    y, s = np.concatenate(pooled_y), np.concatenate(pooled_s)
+    official = len(official_vals) / np.sum(1.0 / np.maximum(official_vals, EPS))
+    ci = np.mean([jackknife_ci95(y, s, auc), jackknife_ci95(y, s, pauc)])
+    return rows, means, overall, official, ci
+
+
+def check_table_2023(path, machines, tol=1e-12):
+    """The CSV at path has the evaluator's layout and the values expected_2023 computes."""
+    rows, means, overall, official, ci = expected_2023(machines)
+    t = read_table(path)
+    i = 0
+
+    def near(cells, want, what):
+        for c, w in zip(cells, want):
+            if w is None or (isinstance(w, float) and np.isnan(w)):
+                assert c == "", f"{what}: {c!r} should be empty"
+            else:
+                assert abs(float(c) - w) <= tol, f"{what}: {c} != {w!r}"
+
+    def means_block(block, label_suffix):
+        nonlocal i
+        assert t[i] == ["", "", "AUC", "pAUC", "precision", "recall", "F1 score"], t[i]
+        i += 1
+        for r, name in enumerate(MEAN_ROWS):
+            assert t[i][:2] == [name + label_suffix, ""], t[i]
+            near(t[i][2:], block[r], name + label_suffix)
+            i += 1
+        assert t[i] == [], t[i]
+        i += 1
+
+    for m in sorted(machines):
+        assert t[i] == [m], (i, t[i])
+        assert t[i + 1] == HEADER_2023, t[i + 1]
+        i += 2
+        for sec in sorted(machines[m]):
+            assert t[i][0] == sec, t[i]
+            near(t[i][1:], [rows[(m, sec)][k] for k in HEADER_2023[1:]], f"{m} {sec}")
+            i += 1
+        means_block(means[m], "")
+    means_block(overall, OVERALL)
+    assert t[i][:2] == ["official score", ""], t[i]
+    near(t[i][2:], [official], "official score")
+    assert t[i + 1][:2] == ["official score ci95", ""], t[i + 1]
+    # scipy's t.ppf is accurate to about 1e-11 relative (its 0.975 quantile for one
+    # degree of freedom is 12.706204736432, cot(0.025 pi) is 12.706204736175).
+    assert abs(float(t[i + 1][2]) - ci) <= 1e-9 * ci, f"ci95 {t[i + 1][2]} != {ci!r}"
+    assert t[i + 2:] == [[]], t[i + 2:]
+    return rows, means, overall, official, ci
+
+
+def write_submission(root, machines, attributes=()):
+    """Score, decision and ground-truth files as the 2021-2025 evaluators read them;
+    machine types in `attributes` are scored under their attribute names."""
+    team, gt = os.path.join(root, "team"), os.path.join(root, "gt")
+    for d in ("ground_truth_data", "ground_truth_domain", "ground_truth_attributes"):
+        os.makedirs(os.path.join(gt, d), exist_ok=True)
+    os.makedirs(team, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for m, sections in machines.items():
+        for sec, (names, sc, lab, dom, dec) in sections.items():
+            stem = f"{m}_section_{sec}_test.csv"
+            attr = [f"section_{sec}_{'source' if d == 0 else 'target'}_test_"
+                    f"{'anomaly' if y else 'normal'}_{i:04d}_vel_{i % 3}" for i, (y, d)
+                    in enumerate(zip(lab, dom))]
+            shown = [a + ".wav" for a in attr] if m in attributes else names
+            order = rng.permutation(len(names))
+            with open(f"{team}/anomaly_score_{stem}", "w") as f:
+                f.writelines(f"{shown[i]},{sc[i]!r}\n" for i in order)
+            with open(f"{team}/decision_result_{stem}", "w") as f:
+                f.writelines(f"{shown[i]},{int(dec[i])}\n" for i in order)
+            with open(f"{gt}/ground_truth_data/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{int(y)}\n" for n, y in zip(names, lab))
+            with open(f"{gt}/ground_truth_domain/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{int(d)}\n" for n, d in zip(names, dom))
+            with open(f"{gt}/ground_truth_attributes/ground_truth_{stem}", "w") as f:
+                f.writelines(f"{n},{a}\n" for n, a in zip(names, attr))
+    return team, gt
+
+
+def test_eval_table(tmp):
+    """eval --dcase-dir --result: the official evaluator's result table, every value
+    computed here independently (scikit-learn, scipy); a small table derived by hand;
+    attribute-named score files; incomplete submissions refused."""
+    sklearn()
+    # By hand: one section; source normals 1, 2; target normals 3, 4; anomalies 5
+    # (source) and 2.5 (target); decisions: score > 2.2.
+    sc = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 2.5])
+    lab = np.array([0, 0, 0, 0, 1, 1])
+    dom = np.array([0, 0, 1, 1, 0, 1])
+    dec = (sc > 2.2).astype(int)
+    names = [f"section_00_{i:04d}.wav" for i in range(6)]
+    hand = {"fan": {"00": (names, sc, lab, dom, dec)}}
+    team, gt = write_submission(os.path.join(tmp, "hand"), hand)
+    out = os.path.join(tmp, "hand.csv")
+    run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)
+    t = read_table(out)
+    # AUC (source) 4/4, AUC (target) 2/4, AUC (all) 6/8; pAUC: TPR 1/2 up to FPR 1/4, so
+    # the area up to 0.1 is 0.05 and McClish gives (1 + 0.045 / 0.095) / 2 = 14/19;
+    # source: tp 1, fp 0, fn 0; target: tp 1, fp 2, fn 0.
+    row = [float(v) for v in t[2][1:]]
+    assert t[2][0] == "00"
+    want = [0.75, 1.0, 0.5, 14 / 19, 1.0, 1 / 3, 1.0, 1.0, 1.0, 0.5]
+    assert np.allclose(row, want, rtol=0, atol=1e-15), (row, want)
+    # Means over (source, target): AUC 1, 1/2; precision 1, 1/3; F1 1, 1/2.
+    amean = [float(v) for v in t[4][2:]]
+    hm = [float(v) for v in t[5][2:]]
+    assert np.allclose(amean, [0.75, 14 / 19, 2 / 3, 1.0, 0.75], rtol=0, atol=1e-15), amean
+    assert np.allclose(hm, [2 / 3, 14 / 19, 0.5, 1.0, 2 / 3], rtol=0, atol=1e-15), hm
+    off = [r for r in t if r[:1] == ["official score"]][0]
+    assert abs(float(off[2]) - 42 / 61) <= 1e-15, off  # 3 / (1 + 2 + 19/14)
+    check_table_2023(out, hand)
+
+    # Generated: three machine types, one to three sections, ties, integer scores,
+    # one machine type scored under attribute names.
+    rng = np.random.default_rng(17)
+    machines = {}
+    for m, nsec in (("ToyCar", 1), ("bearing", 3), ("fan", 2)):
+        machines[m] = {}
+        for k in range(nsec):
+            n = 40 + 10 * k
+            lab = rng.permutation(np.r_[np.zeros(n // 2), np.ones(n - n // 2)]).astype(int)
+            dom = rng.permutation(np.r_[np.zeros(n - 3 - k), np.ones(3 + k)]).astype(int)
+            dom[np.flatnonzero(lab == 0)[:2]] = [0, 1]  # both domains have normals
+            sc = (rng.integers(0, 6, size=n) + 2 * lab).astype(np.float64)  # ties
+            dec = (sc + rng.normal(size=n) > 4).astype(int)
+            names = [f"section_{k:02d}_{i:04d}.wav" for i in range(n)]
+            machines[m][f"{k:02d}"] = (names, sc, lab, dom, dec)
+    team, gt = write_submission(os.path.join(tmp, "gen"), machines, attributes=("fan",))
+    out = os.path.join(tmp, "result.csv")
+    stdout = run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)[0]
+    rows, means, overall, official, ci = check_table_2023(out, machines)
+    assert "official score ci95" in stdout
+    # --json carries the same numbers.
+    got = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--json")[0])
+    assert abs(got["official"] - official) <= 1e-12 and abs(got["official_ci95"] - ci) <= 1e-9 * ci
+    r = got["sections"]["bearing_section_02"]
+    w = rows[("bearing", "02")]
+    for key, col in (("auc_all", "AUC (all)"), ("auc_target", "AUC (target)"),
+                     ("precision_source", "precision (source)"), ("f1_target", "F1 score (target)")):
+        assert abs(r[key] - w[col]) <= 1e-12, (key, r[key], w[col])
+    hm = got["machine_types"]["fan"]["harmonic_mean"]
+    assert abs(hm["recall"] - means["fan"][1][3]) <= 1e-12
+    assert abs(got["overall"]["target_harmonic_mean"]["auc"] - overall[3][0]) <= 1e-12
+
+    # An incomplete submission: a machine type missing, or a decision file missing.
+    os.rename(f"{team}/anomaly_score_fan_section_01_test.csv", os.path.join(tmp, "away.csv"))
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+          needles=("incomplete", "anomaly_score_fan_section_01_test.csv"))
+    os.rename(os.path.join(tmp, "away.csv"), f"{team}/anomaly_score_fan_section_01_test.csv")
+    os.remove(f"{team}/decision_result_ToyCar_section_00_test.csv")
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt,
+          needles=("incomplete", "anomaly_score_ToyCar_section_00_test.csv", "decision_result"))
+    check_table_2023(out, machines)  # the earlier result is untouched by the failures
+    # --result needs --dcase-dir; it never replaces an input.
+    fails("eval", "--scores", out, "--labels", out, "--result", out, code=2,
+          needles=("--result", "--dcase-dir"))
+
+
+def test_eval_2020(tmp):
+    """The DCASE 2020 evaluation ground truth (eval_data_list.csv) and the 2020 table."""
+    sklearn()
+    rng = np.random.default_rng(20)
+    team = os.path.join(tmp, "team")
+    os.makedirs(team)
+    lines, want = [], {}
+    for m, ids in (("ToyCar", ("05", "06")), ("valve", ("01",))):
+        lines.append(m)
+        for sec in ids:
+            n = 30
+            lab = rng.permutation(np.r_[np.zeros(18), np.ones(12)]).astype(int)
+            sc = rng.normal(size=n) + lab
+            names = [f"id_{sec}_{i:08d}.wav" for i in range(n)]
+            lines += [f"{nm},{'anomaly' if y else 'normal'}_{nm},{y}" for nm, y in zip(names, lab)]
+            with open(f"{team}/anomaly_score_{m}_id_{sec}.csv", "w") as f:
+                f.writelines(f"{nm},{v!r}\n" for nm, v in zip(names, sc))
+            want[(m, sec)] = (auc(lab, sc), pauc(lab, sc))
+    gt = os.path.join(tmp, "eval_data_list.csv")
+    with open(gt, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    out = os.path.join(tmp, "result.csv")
+    got = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+                         "--json")[0])
+    t = read_table(out)
+    expect = []
+    for m in ("ToyCar", "valve"):
+        expect += [[m], ["id", "AUC", "pAUC"]]
+        vals = [want[k] for k in sorted(want) if k[0] == m]
+        expect += [[k[1], *want[k]] for k in sorted(want) if k[0] == m]
+        expect += [["Average", *np.mean(vals, axis=0)], []]
+    assert len(t) == len(expect), t
+    for a, b in zip(t, expect):
+        if len(b) < 3 or isinstance(b[1], str):  # the machine type, the header, the blank line
+            assert a == b, (a, b)
+            continue
+        assert a[0] == b[0], (a, b)
+        assert np.allclose([float(v) for v in a[1:]], b[1:], rtol=0, atol=1e-12), (a, b)
+    official = np.mean([v for k in want for v in want[k]])
+    assert abs(got["official"] - official) <= 1e-12
+    assert abs(got["sections"]["ToyCar_section_06"]["pauc"] - want[("ToyCar", "06")][1]) <= 1e-12
+    # The directory holding eval_data_list.csv works as well; a missing id is refused.
+    run("eval", "--dcase-dir", team, "--ground-truth", tmp, "--result", out)
+    os.remove(f"{team}/anomaly_score_ToyCar_id_06.csv")
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt,
+          needles=("incomplete", "anomaly_score_ToyCar_id_06.csv", "eval_data_list.csv"))
+
+
+def test_data_safety(tmp):
+    """No command destroys data: an output that is an input (by device and inode,
+    not by name) is refused, outputs are written atomically, an existing file
+    survives a failed write, non-regular files are never replaced, and stale
+    sections of a model directory are removed and never used."""
+    import resource
+    import signal
+    rng = np.random.default_rng(15)
+    refs = rng.normal(size=(40, 6)).astype(np.float32)
+    tests = rng.normal(size=(9, 6)).astype(np.float32)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("refs.npy"), refs)
+    np.save(P("tests.npy"), tests)
+    np.savetxt(P("tests.csv"), tests, delimiter=",")
+    want, arg, _ = scores_ref(refs, tests)
+
+    # An output that is an input, by name, by another spelling, by a hard link,
+    # and as standard input redirected from the file: refused, the input intact.
+    os.link(P("refs.npy"), P("alias.npy"))
+    before = snapshot(P("refs.npy"))
+    for out in (P("refs.npy"), os.path.join(tmp, ".", "refs.npy"), P("alias.npy")):
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", out,
+              needles=(out, "refusing"))
+        assert snapshot(P("refs.npy")) == before, f"--out {out} changed the references"
+    fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("o.npy"),
+          "--nearest", P("tests.npy"), needles=("tests.npy", "refusing"))
+    assert np.array_equal(np.load(P("tests.npy")), tests)
+    assert not os.path.exists(P("o.npy")), "nothing is written when an output is refused"
+    before_csv = snapshot(P("tests.csv"))
+    with open(P("tests.csv")) as f:
+        p = subprocess.run([ASDNORM, "score", "--ref", P("refs.npy"), "--test", "-", "--out",
+                            P("tests.csv")], stdin=f, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "standard input" in p.stderr, p.stderr
+    assert snapshot(P("tests.csv")) == before_csv
+    # --out and --nearest the same file (existing or not, spelled differently).
+    for a, b in ((P("x.csv"), os.path.join(tmp, ".", "x.csv")), (P("refs.npy"), P("alias.npy"))):
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", a,
+              "--nearest", b, code=2, needles=("--out", "--nearest", "same file"))
+    # index build over its references; eval --plot over its scores.
+    fails("index", "build", "--ref", P("refs.npy"), "--out", P("alias.npy"),
+          needles=("alias.npy", "refs.npy", "refusing"))
+    assert snapshot(P("refs.npy")) == before
+    np.save(P("s.npy"), want)
+    np.save(P("l.npy"), (np.arange(9) % 2).astype(np.int64))
+    s_before = snapshot(P("s.npy"))
+    os.link(P("s.npy"), P("s.svg"))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--plot", P("s.svg"),
+          needles=("s.svg", "refusing"))
+    assert snapshot(P("s.npy")) == s_before
+
+    # Non-regular files are never replaced: a FIFO, a directory, a device node.
+    os.mkfifo(P("fifo.csv"))
+    os.mkdir(P("dir.csv"))
+    specials = [P("fifo.csv"), P("dir.csv")]
+    try:
+        os.mknod(P("null.csv"), 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        specials.append(P("null.csv"))
+    except (PermissionError, OSError):
+        pass  # not root, or no device nodes in this file system
+    for target in specials:
+        kind = snapshot(target)
+        fails("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", target,
+              needles=(target, "not a regular file"))
+        assert snapshot(target) == kind, f"{target} was replaced"
+
+    # Outputs are complete files in place: scores, nearest, a symlink's target.
+    run("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("o.csv"),
+        "--nearest", P("n.npy"))
+    close(read_csv_column(P("o.csv"), "score"), want, what="atomic scores")
+    assert (np.load(P("n.npy")) == arg).all()
+    os.symlink("o.csv", P("link.csv"))
+    run("score", "--ref", P("refs.npy"), "--test", P("tests.npy"), "--out", P("link.csv"))
+    assert os.path.islink(P("link.csv")), "the link stays a link; the file it names is replaced"
+    close(read_csv_column(P("o.csv"), "score"), want, what="scores through a link")
+    assert leftovers(tmp) == [], leftovers(tmp)
+
+    # A write that fails (a file-size limit standing in for a full disk) leaves the
+    # existing output as it was and no temporary file.
+    many = rng.normal(size=(3000, 6)).astype(np.float32)
+    np.save(P("many.npy"), many)
+    old = snapshot(P("o.csv"))
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    p = subprocess.run([ASDNORM, "score", "--ref", P("refs.npy"), "--test", P("many.npy"),
+                        "--out", P("o.csv")], preexec_fn=small_files, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1 and "o.csv" in p.stderr and "write error" in p.stderr, p.stderr
+    assert snapshot(P("o.csv")) == old, "the existing scores survive a failed write"
+    assert leftovers(tmp) == [], leftovers(tmp)
+
+    # A model directory: a rebuild with fewer sections removes the stale file, and
+    # a stale file put back is not used.
+    d = P("model")
+    np.save(P("rs3.npy"), np.arange(40) % 3)
+    np.save(P("rs2.npy"), np.arange(40) % 2)
+    np.save(P("ts.npy"), np.arange(9) % 3)
+    run("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs3.npy"), "--out", d)
+    assert sorted(os.listdir(d)) == ["manifest", "section_0.asdx", "section_1.asdx",
+                                     "section_2.asdx"]
+    stale = open(os.path.join(d, "section_2.asdx"), "rb").read()
+    run("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"), "--out", d)
+    assert sorted(os.listdir(d)) == ["manifest", "section_0.asdx", "section_1.asdx"]
+    with open(os.path.join(d, "manifest")) as f:
+        assert f.read().splitlines()[1:] == ["section_0.asdx", "section_1.asdx"]
+    with open(os.path.join(d, "section_2.asdx"), "wb") as f:
+        f.write(stale)
+    fails("score", "--index", d, "--test", P("tests.npy"), "--test-sections", P("ts.npy"),
+          needles=("section_2.asdx", "manifest"))
+    # --ref-sections into a file, not a directory: refused, the file intact.
+    fails("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"),
+          "--out", P("o.csv"), needles=("o.csv", "not a directory"))
+    assert snapshot(P("o.csv")) == old
+
+
+def test_csv_rules(tmp):
+    """The first CSV row is a header only when no field is a number or empty; lone
+    CR line ends are read; standard input is read once; bad domains name their row."""
+    rng = np.random.default_rng(16)
+    refs = rng.normal(size=(20, 4)).astype(np.float32)
+    tests = rng.normal(size=(6, 4)).astype(np.float32)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("r.npy"), refs)
+    np.save(P("t.npy"), tests)
+    want, _, _ = scores_ref(refs, tests)
+    rows = [",".join(repr(float(v)) for v in row) for row in tests]
+    # A first row with an empty field or with numbers and text is an error naming line 1.
+    for first, needle in (("1,2,,4", "empty field"), ("a,2,3,4", "mixes numbers")):
+        with open(P("bad.csv"), "w") as f:
+            f.write(first + "\n" + "\n".join(rows) + "\n")
+        fails("score", "--ref", P("r.npy"), "--test", P("bad.csv"),
+              needles=("bad.csv", "line 1", needle))
+    # All names: a header; all numbers: data (none dropped).
+    for text, n in (("a,b,c,d\n" + "\n".join(rows) + "\n", 6), ("\n".join(rows) + "\n", 6)):
+        with open(P("ok.csv"), "w") as f:
+            f.write(text)
+        out = run("score", "--ref", P("r.npy"), "--test", P("ok.csv"))[0].splitlines()
+        assert len(out) == n + 1
+        close([float(v) for v in out[1:]], want, what="csv rows")
+    # Classic Mac line ends (CR only) read as lines; an error names the right line.
+    with open(P("cr.csv"), "w", newline="") as f:
+        f.write("a,b,c,d\r" + "\r".join(rows) + "\r")
+    out = run("score", "--ref", P("r.npy"), "--test", P("cr.csv"))[0].splitlines()
+    close([float(v) for v in out[1:]], want, what="CR-only csv")
+    with open(P("cr-bad.csv"), "w", newline="") as f:
+        f.write("a,b,c,d\r" + rows[0] + "\r1,2,x,4\r")
+    fails("score", "--ref", P("r.npy"), "--test", P("cr-bad.csv"),
+          needles=("cr-bad.csv", "line 3, column 3", "'x' is not a number"))
+    # Two inputs from standard input: a usage error naming both options.
+    fails("score", "--ref", "-", "--test", "-", code=2, needles=("--ref -", "--test -", "once"))
+    fails("score", "--ref", P("r.npy"), "--test", "-", "--ref-domains", "-", code=2,
+          needles=("--test -", "--ref-domains -"))
+    # A uint8 domain 5 is reported with its row, by every command that reads domains.
+    dom = np.ones(20, np.uint8)
+    dom[7] = 5
+    np.save(P("d.npy"), dom)
+    need = ("d.npy", "row 7 (0-based)", "domain 5")
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--ref-domains", P("d.npy"),
+          needles=need)
+    fails("index", "build", "--ref", P("r.npy"), "--ref-domains", P("d.npy"), "--out",
+          P("x.asdx"), needles=need)
+    np.save(P("s.npy"), rng.normal(size=20))
+    np.save(P("l.npy"), (np.arange(20) % 2).astype(np.uint8))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("d.npy"),
+          needles=need)
+    assert not os.path.exists(P("x.asdx"))
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

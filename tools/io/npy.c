@@ -128,7 +128,8 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
     case 'f':
         v->kind = NPY_KIND_FLOAT;
         if (size != 4 && size != 8)
-            return fail(err, "dtype '%s' is not supported: use float32 ('<f4') or float64 ('<f8')", s);
+            return fail(err, "dtype '%s' is not supported: use float32 ('<f4') or float64 ('<f8')",
+                        s);
         break;
     case 'i':
     case 'u':
@@ -148,7 +149,8 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
                     s);
     }
     if (order == '|' && size != 1)
-        return fail(err, "header: dtype '%s': '|' (no byte order) is only valid for 1-byte types", s);
+        return fail(err, "header: dtype '%s': '|' (no byte order) is only valid for 1-byte types",
+                    s);
     v->itemsize = size;
     if (order == '=') {
         const uint16_t probe = 1;
@@ -163,6 +165,36 @@ static int parse_descr(const char *s, npy_view *v, char err[NPY_ERR_LEN])
 }
 
 /* The dict literal. Keys may come in any order, each exactly once. */
+/* The value of 'shape': a tuple of at most 2 sizes. */
+static int parse_shape(cursor *c, size_t shape[2], int *ndim, char err[NPY_ERR_LEN])
+{
+    if (expect(c, '(') != 0)
+        return fail(err, "header: 'shape' is not a tuple");
+    *ndim = 0;
+    while (peek(c) != ')') {
+        size_t d;
+        int r = parse_size(c, &d);
+        if (r == -2)
+            return fail(err, "header: a dimension of 'shape' overflows size_t");
+        if (r != 0)
+            return fail(err, "header: 'shape' holds something other than integers");
+        if (*ndim >= 2)
+            return fail(err, "arrays with more than 2 dimensions are not supported");
+        shape[(*ndim)++] = d;
+        if (peek(c) == ',') {
+            c->p++;
+            continue;
+        }
+        if (peek(c) != ')')
+            return fail(err, "header: expected ',' or ')' in 'shape'");
+        /* (n) without a comma is an int, not a tuple, in Python. */
+        if (*ndim == 1)
+            return fail(err, "header: 'shape' (n) is not a tuple (needs a trailing comma)");
+    }
+    c->p++;
+    return 0;
+}
+
 static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ERR_LEN])
 {
     cursor c = {h, h + hlen};
@@ -200,32 +232,8 @@ static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ER
         } else if (strcmp(key, "shape") == 0) {
             if (have_shape++)
                 return fail(err, "header: duplicate key 'shape'");
-            if (expect(&c, '(') != 0)
-                return fail(err, "header: 'shape' is not a tuple");
-            ndim = 0;
-            for (;;) {
-                if (peek(&c) == ')')
-                    break;
-                size_t d;
-                int r = parse_size(&c, &d);
-                if (r == -2)
-                    return fail(err, "header: a dimension of 'shape' overflows size_t");
-                if (r != 0)
-                    return fail(err, "header: 'shape' holds something other than integers");
-                if (ndim >= 2)
-                    return fail(err, "arrays with more than 2 dimensions are not supported");
-                shape[ndim++] = d;
-                if (peek(&c) == ',') {
-                    c.p++;
-                    continue;
-                }
-                if (peek(&c) != ')')
-                    return fail(err, "header: expected ',' or ')' in 'shape'");
-                /* (n) without a comma is an int, not a tuple, in Python. */
-                if (ndim == 1)
-                    return fail(err, "header: 'shape' (n) is not a tuple (needs a trailing comma)");
-            }
-            c.p++;
+            if (parse_shape(&c, shape, &ndim, err) != 0)
+                return -1;
         } else {
             return fail(err, "header: unexpected key '%s'", key);
         }
@@ -242,17 +250,16 @@ static int parse_header(const char *h, size_t hlen, npy_view *v, char err[NPY_ER
         return fail(err, "header: unexpected text after the dict");
     if (!have_descr || !have_order || !have_shape)
         return fail(err, "header: missing key '%s'",
-                    !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+                    !have_descr   ? "descr"
+                    : !have_order ? "fortran_order"
+                                  : "shape");
     if (parse_descr(descr, v, err) != 0)
         return -1;
     if (ndim == 0)
         return fail(err, "0-dimensional arrays (scalars) are not supported: expected 1-D or 2-D");
-    /* A Fortran-order array has the same bytes as the C-order one when at most
-     * one dimension exceeds 1 (numpy itself may write such vectors either way). */
-    if (fortran && ndim == 2 && shape[0] > 1 && shape[1] > 1)
-        return fail(err,
-                    "fortran_order is True: only C-order arrays are supported "
-                    "(save np.ascontiguousarray(x) instead)");
+    /* Fortran order matters only with two dimensions: element (i, j) is then
+     * at j · rows + i. */
+    v->fortran = fortran && ndim == 2;
     v->ndim = ndim;
     v->rows = shape[0];
     v->cols = ndim == 2 ? shape[1] : 1;
@@ -310,8 +317,11 @@ int npy_parse(const void *buf, size_t len, npy_view *out, char err[NPY_ERR_LEN])
 
 /* ---- element access ---------------------------------------------------------- */
 
+/* The raw bits of element i in row-major order. */
 static uint64_t load_bits(const npy_view *v, size_t i)
 {
+    if (v->fortran)
+        i = (i % v->cols) * v->rows + i / v->cols;
     const unsigned char *p = v->data + i * v->itemsize;
     uint64_t x = 0;
     for (size_t k = 0; k < v->itemsize; k++) {
@@ -348,15 +358,10 @@ double npy_get_double(const npy_view *v, size_t i)
 {
     uint64_t bits;
     switch (v->kind) {
-    case NPY_KIND_FLOAT:
-        return float_at(v, i);
-    case NPY_KIND_INT:
-        return (double)sign_extend(load_bits(v, i), v->itemsize);
-    case NPY_KIND_UINT:
-        return (double)load_bits(v, i);
-    case NPY_KIND_BOOL:
-        bits = load_bits(v, i);
-        return bits != 0;
+    case NPY_KIND_FLOAT: return float_at(v, i);
+    case NPY_KIND_INT: return (double)sign_extend(load_bits(v, i), v->itemsize);
+    case NPY_KIND_UINT: return (double)load_bits(v, i);
+    case NPY_KIND_BOOL: bits = load_bits(v, i); return bits != 0;
     }
     return 0;
 }
@@ -417,8 +422,8 @@ int npy_serialize(npy_out_type type, const void *data, int ndim, size_t rows, si
     const char *descr = type == NPY_OUT_F4 ? "<f4" : "<i8";
     size_t item = type == NPY_OUT_F4 ? 4 : 8;
     if (ndim == 1)
-        n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-                     descr, rows);
+        n = snprintf(dict, sizeof dict,
+                     "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
     else
         n = snprintf(dict, sizeof dict,
                      "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr, rows,

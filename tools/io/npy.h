@@ -4,8 +4,8 @@
  * a writer for the CLI's outputs (float32 scores, int64 positions).
  *
  * Supported: dtypes f4, f8 (either byte order), integers i1 i2 i4 i8 u1 u2 u4 u8
- * and b1, C order (or a Fortran-order array whose layout is the same, i.e. with
- * at most one dimension above 1), 1-D and 2-D shapes. */
+ * and b1, C or Fortran order, 1-D and 2-D shapes. Elements are addressed in row-major
+ * order whatever the order in the file. */
 #ifndef ASDNORM_TOOLS_NPY_H
 #define ASDNORM_TOOLS_NPY_H
 
@@ -21,16 +21,17 @@ typedef enum npy_kind {
 
 /* A parsed array: a view into the caller's buffer (never copied). */
 typedef struct npy_view {
-    int version_major;          /* 1, 2 or 3 */
+    int version_major; /* 1, 2 or 3 */
     npy_kind kind;
-    size_t itemsize;            /* bytes per element: 1, 2, 4 or 8 */
-    int big_endian;             /* 1 for '>' (multi-byte types only) */
-    char descr[16];             /* the dtype string as in the header, for messages */
-    int ndim;                   /* 1 or 2 */
-    size_t rows;                /* shape[0] */
-    size_t cols;                /* shape[1], or 1 for a 1-D array */
-    size_t count;               /* rows · cols elements */
-    const unsigned char *data;  /* count · itemsize bytes, possibly unaligned */
+    size_t itemsize;           /* bytes per element: 1, 2, 4 or 8 */
+    int big_endian;            /* 1 for '>' (multi-byte types only) */
+    char descr[16];            /* the dtype string as in the header, for messages */
+    int ndim;                  /* 1 or 2 */
+    size_t rows;               /* shape[0] */
+    size_t cols;               /* shape[1], or 1 for a 1-D array */
+    size_t count;              /* rows · cols elements */
+    int fortran;               /* column-major data (fortran_order True, 2-D) */
+    const unsigned char *data; /* count · itemsize bytes, possibly unaligned */
 } npy_view;
 
 /* Room for any message of this module (the caller prefixes the file name). */

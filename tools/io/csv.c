@@ -34,6 +34,10 @@ int csv_reader_init(csv_reader *r, const void *data, size_t len)
     /* Spreadsheets often start UTF-8 CSV files with a byte order mark. */
     if (len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
         r->pos = 3;
+    /* Classic Mac OS ended lines with a lone \r: read it as a line end. */
+    for (size_t i = 0; i < len; i++)
+        if (r->buf[i] == '\r' && r->buf[i + 1] != '\n')
+            r->buf[i] = '\n';
     return 0;
 }
 
@@ -201,6 +205,81 @@ static void excerpt(const char *s, char out[48])
         snprintf(out, 48, "%s", s);
 }
 
+/* Room for twice as many rows. */
+static int grow_rows(csv_table *t, size_t *cap_rows, size_t line, char err[CSV_ERR_LEN])
+{
+    size_t cap = *cap_rows ? *cap_rows * 2 : 64, cells;
+    if (cap < *cap_rows || __builtin_mul_overflow(cap, t->cols, &cells) ||
+        cells > SIZE_MAX / sizeof(double))
+        return fail(err, "line %zu: too many values", line);
+    double *v = realloc(t->values, cells * sizeof *v);
+    if (v == NULL)
+        return fail(err, "out of memory");
+    t->values = v;
+    size_t *l = realloc(t->lines, cap * sizeof *l);
+    if (l == NULL)
+        return fail(err, "out of memory");
+    t->lines = l;
+    *cap_rows = cap;
+    return 0;
+}
+
+/* The numbers of the current record into out; an empty field or text is an
+ * error naming its line and column. */
+static int parse_row(const csv_reader *r, double *out, char err[CSV_ERR_LEN])
+{
+    for (size_t j = 0; j < r->nfields; j++) {
+        if (csv_parse_number(r->fields[j], &out[j]))
+            continue;
+        char ex[48];
+        excerpt(r->fields[j], ex);
+        const char *p = r->fields[j];
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            return fail(err, "line %zu, column %zu: empty field", r->record_line, j + 1);
+        return fail(err, "line %zu, column %zu: '%s' is not a number", r->record_line, j + 1, ex);
+    }
+    return 0;
+}
+
+/* The first record of a numeric table: 0 data (all numbers), 1 a header (no
+ * number, no empty field), -1 neither, with err naming the line and field. */
+static int first_record_kind(const csv_reader *r, char err[CSV_ERR_LEN])
+{
+    size_t numbers = 0, empty = 0, texts = 0, first_empty = 0, first_text = 0, first_number = 0;
+    for (size_t j = 0; j < r->nfields; j++) {
+        double v;
+        const char *p = r->fields[j];
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0') {
+            if (empty++ == 0)
+                first_empty = j;
+        } else if (csv_parse_number(p, &v)) {
+            if (numbers++ == 0)
+                first_number = j;
+        } else if (texts++ == 0) {
+            first_text = j;
+        }
+    }
+    if (numbers == r->nfields)
+        return 0;
+    if (numbers == 0 && empty == 0)
+        return 1;
+    if (empty > 0)
+        return fail(err,
+                    "line %zu, column %zu: empty field in the first row (a header needs a name "
+                    "in every column, a data row a number)",
+                    r->record_line, first_empty + 1);
+    char ex[48];
+    excerpt(r->fields[first_text], ex);
+    return fail(err,
+                "line %zu: the first row mixes numbers (column %zu) and text ('%s', column %zu): "
+                "neither a header nor a data row",
+                r->record_line, first_number + 1, ex, first_text + 1);
+}
+
 int csv_read_numbers(const void *data, size_t len, csv_table *out, char err[CSV_ERR_LEN])
 {
     csv_reader r;
@@ -218,16 +297,15 @@ int csv_read_numbers(const void *data, size_t len, csv_table *out, char err[CSV_
         if (got == 0)
             break;
         if (t.cols == 0) {
-            /* The first record fixes the width; it is a header unless every
-             * field is a number. */
+            /* The first record fixes the width. It is data when every field is
+             * a number, a header when none is a number and none is empty; a
+             * mixture is an error rather than a data row silently dropped. */
             t.cols = r.nfields;
             width_line = r.record_line;
-            int numeric = 1;
-            double dummy;
-            for (size_t j = 0; j < r.nfields; j++)
-                if (!csv_parse_number(r.fields[j], &dummy))
-                    numeric = 0;
-            if (!numeric) {
+            int kind = first_record_kind(&r, err);
+            if (kind < 0)
+                goto done;
+            if (kind == 1) {
                 t.has_header = 1;
                 continue;
             }
@@ -236,44 +314,10 @@ int csv_read_numbers(const void *data, size_t len, csv_table *out, char err[CSV_
                  r.nfields, r.nfields == 1 ? "" : "s", t.cols, width_line);
             goto done;
         }
-        if (t.rows == cap_rows) {
-            size_t cap = cap_rows ? cap_rows * 2 : 64, cells;
-            if (cap < cap_rows || __builtin_mul_overflow(cap, t.cols, &cells) ||
-                cells > SIZE_MAX / sizeof(double)) {
-                fail(err, "line %zu: too many values", r.record_line);
-                goto done;
-            }
-            double *v = realloc(t.values, cells * sizeof *v);
-            if (v == NULL) {
-                fail(err, "out of memory");
-                goto done;
-            }
-            t.values = v;
-            size_t *l = realloc(t.lines, cap * sizeof *l);
-            if (l == NULL) {
-                fail(err, "out of memory");
-                goto done;
-            }
-            t.lines = l;
-            cap_rows = cap;
-        }
-        for (size_t j = 0; j < t.cols; j++) {
-            double d;
-            if (!csv_parse_number(r.fields[j], &d)) {
-                char ex[48];
-                excerpt(r.fields[j], ex);
-                const char *p = r.fields[j];
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                if (*p == '\0')
-                    fail(err, "line %zu, column %zu: empty field", r.record_line, j + 1);
-                else
-                    fail(err, "line %zu, column %zu: '%s' is not a number", r.record_line, j + 1,
-                         ex);
-                goto done;
-            }
-            t.values[t.rows * t.cols + j] = d;
-        }
+        if (t.rows == cap_rows && grow_rows(&t, &cap_rows, r.record_line, err) != 0)
+            goto done;
+        if (parse_row(&r, t.values + t.rows * t.cols, err) != 0)
+            goto done;
         t.lines[t.rows] = r.record_line;
         t.rows++;
     }

@@ -14,9 +14,9 @@ typedef struct svg_plot_input {
     const uint8_t *labels;  /* n labels: 1 anomalous, 0 normal */
     const uint8_t *domains; /* n domains (1 source, 2 target) or NULL: normals as one group */
     size_t n;
-    double fpr;             /* the threshold's false-positive rate on the normals, in (0, 1) */
-    double max_fpr;         /* the pAUC range shaded on the ROC plot, in (0, 1] */
-    const char *title;      /* a line of text above the plots (escaped here) */
+    double fpr;        /* the threshold's false-positive rate on the normals, in (0, 1) */
+    double max_fpr;    /* the pAUC range shaded on the ROC plot, in (0, 1] */
+    const char *title; /* a line of text above the plots (escaped here) */
 } svg_plot_input;
 
 /* Render into a malloc'd, NUL-terminated document (*svg, *len). Needs at least

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Model directories of per-section indexes and their manifest (modeldir.c). */
+#ifndef ASDNORM_TOOLS_MODELDIR_H
+#define ASDNORM_TOOLS_MODELDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "refset.h"
+
+#define MANIFEST_NAME "manifest"
+
+/* DIR/section_<id>.asdx into buf. */
+void section_file(const char *dir, int64_t id, char *buf, size_t cap);
+
+/* Write DIR/manifest listing the sections of g (atomically). -1 after a message. */
+int manifest_write(const char *dir, const section_group *g, size_t ng);
+
+/* Remove every DIR/section_<id>.asdx whose id is not in g. -1 after a message. */
+int remove_stale_sections(const char *dir, const section_group *g, size_t ng);
+
+/* 1 when DIR/manifest lists section id, 0 when it does not, -1 when there is no
+ * manifest (a directory built before manifests), -2 when it is not a manifest. */
+int manifest_lists(const char *dir, int64_t id);
+
+#endif /* ASDNORM_TOOLS_MODELDIR_H */
