@@ -7,7 +7,7 @@
  * dumped. Loading validates the whole input (magic, version, sizes, checksum,
  * every field and every value) before the index is built, so a bad file never
  * yields a half-made index. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* O_TMPFILE (Linux), where the C library defines it */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -825,6 +825,13 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     ix->estimator = lo.estimator;
     ix->param = lo.param;
     ix->finalized = true;
+    /* The floor is derived from the stored vectors, as finalize derives it:
+     * it is not part of the file. */
+    st = asdnorm__ratio_floor(ix, &ix->floor);
+    if (st != ASDNORM_OK) {
+        asdnorm_index_free(ix);
+        return st;
+    }
     *out = ix;
     return ASDNORM_OK;
 
