@@ -26,6 +26,12 @@ void asdnorm__free(void *p);
 size_t asdnorm__alloc_fail_at(size_t n);
 #endif
 
+#ifdef ASDNORM_TESTING
+/* Make asdnorm_index_save() use a named temporary file as where O_TMPFILE is
+ * missing (io.c), so that the tests cover that path too. Test-only. */
+extern bool asdnorm__io_no_tmpfile;
+#endif
+
 /* a·b into *out; false on overflow. */
 static inline bool asdnorm__mul_ok(size_t a, size_t b, size_t *out)
 {
