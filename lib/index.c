@@ -268,6 +268,42 @@ static asdnorm_status density_row(void *vctx, size_t i, const double *dist, cons
     return ASDNORM_OK;
 }
 
+asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor)
+{
+    /* S: 1 under cosine (its distances have no unit); else from V, the mean
+     * squared Euclidean distance of the references to their centroid: √V
+     * under euclidean, V / D under mse, 1 when V = 0 (all references equal).
+     * Every step is exact under scaling by a power of two (docs/math.md §2.3). */
+    double s = 1.0;
+    if (ix->distance != ASDNORM_DISTANCE_COSINE) {
+        const size_t m = ix->size, dim = ix->dim;
+        const float *y = ix->vectors;
+        double *mean = asdnorm__calloc(dim, sizeof *mean);
+        if (!mean)
+            return ASDNORM_E_NOMEM;
+        for (size_t j = 0; j < m; j++)
+            for (size_t k = 0; k < dim; k++)
+                mean[k] += y[j * dim + k];
+        for (size_t k = 0; k < dim; k++)
+            mean[k] /= (double)m;
+        double v = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            double row = 0.0;
+            for (size_t k = 0; k < dim; k++) {
+                const double t = y[j * dim + k] - mean[k];
+                row += t * t;
+            }
+            v += row;
+        }
+        asdnorm__free(mean);
+        v /= (double)m;
+        if (v > 0.0)
+            s = ix->distance == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(v) : v / (double)dim;
+    }
+    *floor = ASDNORM_EPSILON * s;
+    return ASDNORM_OK;
+}
+
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
 {
     if (!ix)
@@ -284,6 +320,10 @@ asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density
     if (m == 0 || (density != ASDNORM_DENSITY_NONE && m < 2))
         return ASDNORM_E_TOO_FEW;
 
+    double floor;
+    asdnorm_status fst = asdnorm__ratio_floor(ix, &floor);
+    if (fst != ASDNORM_OK)
+        return fst;
     double *dens = asdnorm__calloc(m, sizeof *dens);
     if (!dens)
         return ASDNORM_E_NOMEM;
@@ -297,7 +337,9 @@ asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density
             kept = (double)k;
         } else {
             k = gwrp_terms(param, m - 1);
-            kept = param;
+            /* r = −0 is r = 0; +0 is what get_estimator reports and the file
+             * format stores (it refuses −0: one encoding per index). */
+            kept = param == 0.0 ? 0.0 : param;
         }
         asdnorm_status st = asdnorm__knn_self(ix, k, density_row, &ctx);
         if (st != ASDNORM_OK) {
@@ -309,6 +351,7 @@ asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density
     ix->density = dens;
     ix->estimator = density;
     ix->param = kept;
+    ix->floor = floor;
     ix->finalized = true;
     return ASDNORM_OK;
 }

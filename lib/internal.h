@@ -26,6 +26,12 @@ void asdnorm__free(void *p);
 size_t asdnorm__alloc_fail_at(size_t n);
 #endif
 
+#ifdef ASDNORM_TESTING
+/* Make asdnorm_index_save() use a named temporary file as where O_TMPFILE is
+ * missing (io.c), so that the tests cover that path too. Test-only. */
+extern bool asdnorm__io_no_tmpfile;
+#endif
+
 /* a·b into *out; false on overflow. */
 static inline bool asdnorm__mul_ok(size_t a, size_t b, size_t *out)
 {
@@ -93,7 +99,20 @@ struct asdnorm_index {
     bool finalized;
     asdnorm_density estimator;
     double param;    /* K after clipping, r, or 0 */
+    double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
 };
+
+/* The distance scale S of the references and the floor φ = ASDNORM_EPSILON · S
+ * (docs/math.md §2.3), from the stored references alone: finalize and the
+ * loader call it, so a loaded index has its saved twin's floor bitwise.
+ * ASDNORM_E_NOMEM when its D-double scratch cannot be allocated. */
+asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor);
+
+/* The denominator of the ratio normalization: max(n_j, φ). */
+static inline double asdnorm__ratio_den(const asdnorm_index *ix, double n_j)
+{
+    return n_j > ix->floor ? n_j : ix->floor;
+}
 
 /* Append rows as they are (no normalization): under cosine c_j = 1. Used by
  * asdnorm_source_means() for centroids and by the loader. Validates like add. */

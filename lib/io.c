@@ -7,7 +7,7 @@
  * dumped. Loading validates the whole input (magic, version, sizes, checksum,
  * every field and every value) before the index is built, so a bad file never
  * yields a half-made index. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* O_TMPFILE (Linux), where the C library defines it */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -492,37 +493,63 @@ static bool fsync_dir(int dfd)
     return errno == EINVAL || errno == ENOTSUP || errno == EROFS;
 }
 
+/* A temporary file's name: short and independent of the target's, so that a
+ * target name of up to NAME_MAX bytes can be saved; hidden; and matched by the
+ * cleanup rule of docs/file-format.md §7: ".asdnorm-", 12 hex digits, ".tmp". */
+enum { TMP_NAME_SIZE = 32 };
+
+#ifdef ASDNORM_TESTING
+bool asdnorm__io_no_tmpfile;
+#endif
+
+static void temp_name(char name[TMP_NAME_SIZE])
+{
+    static uint64_t counter;
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t z = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 40 ^
+                 __atomic_add_fetch(&counter, 0x9E3779B97F4A7C15u, __ATOMIC_RELAXED);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    z ^= z >> 31;
+    snprintf(name, TMP_NAME_SIZE, ".asdnorm-%012llx.tmp", (unsigned long long)(z >> 16));
+}
+
+/* Give the open file fd the name `name` in the directory dfd (linkat through
+ * /proc, which also names an O_TMPFILE file). */
+static int link_fd(int fd, int dfd, const char *name)
+{
+    char proc[48];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
+}
+
 ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const char *path)
 {
     if (!ix || !path)
         return ASDNORM_E_NULL;
     if (!ix->finalized)
         return ASDNORM_E_STATE;
-    if (path[0] == '\0')
-        return ASDNORM_E_IO;
     size_t count[N_SECTIONS], total;
     if (layout_of(ix, count, &total) != ASDNORM_OK)
         return ASDNORM_E_NOMEM; /* cannot even be addressed, let alone written */
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (*base == '\0') {
+        errno = path[0] != '\0' ? EISDIR : ENOENT;
+        return ASDNORM_E_IO;
+    }
 
     /* Everything that can fail for lack of memory comes first, before the
      * file system is touched. */
-    static const char suffix[] = ".tmpXXXXXX";
-    size_t plen = strlen(path);
-    const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 1;
-    if (plen > SIZE_MAX - sizeof suffix)
-        return ASDNORM_E_NOMEM;
-    char *tmp = asdnorm__malloc(plen + sizeof suffix);
     char *dir = asdnorm__malloc(dlen + 1);
     uint8_t *chunk = asdnorm__malloc(CHUNK);
-    if (!tmp || !dir || !chunk) {
-        asdnorm__free(tmp);
+    if (!dir || !chunk) {
         asdnorm__free(dir);
         asdnorm__free(chunk);
         return ASDNORM_E_NOMEM;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
     if (slash)
         memcpy(dir, path, dlen);
     else
@@ -531,23 +558,55 @@ ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const cha
 
     asdnorm_status st = ASDNORM_E_IO;
     int fd = -1;
-    bool tmp_exists = false;
+    char tmp[TMP_NAME_SIZE];
+    bool named = false;   /* tmp names our file: remove it on failure */
+    bool created = false; /* our file was linked as the (new) target itself */
     /* The directory is opened before anything changes so that the only step
      * that can fail after the rename is its fsync. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         goto done;
-    fd = mkstemp(tmp);
-    if (fd < 0)
-        goto done;
-    tmp_exists = true;
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 
+    /* The target may be absent, a regular file, or a symbolic link (which is
+     * replaced, not followed). Anything else — a device, a FIFO, a socket, a
+     * directory — is refused before anything is written: replacing
+     * /dev/null with a regular file is never what the caller meant. */
+    struct stat old;
+    const bool exists = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT)
+        goto done;
+    if (exists && !S_ISREG(old.st_mode) && !S_ISLNK(old.st_mode)) {
+        errno = S_ISDIR(old.st_mode) ? EISDIR : EINVAL;
+        goto done;
+    }
     /* Replacing a file keeps its permissions; a new file gets the mode
      * fopen() would have given it. */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 && S_ISREG(old.st_mode) ? (mode_t)(old.st_mode & 07777)
-                                                                 : default_file_mode();
+    struct stat target;
+    const mode_t mode = exists && fstatat(dfd, base, &target, 0) == 0 && S_ISREG(target.st_mode)
+                            ? (mode_t)(target.st_mode & 07777)
+                            : default_file_mode();
+
+    /* An unnamed file (O_TMPFILE): a crash before it is linked leaves
+     * nothing behind. Where the kernel, the file system or /proc cannot do
+     * that, a named temporary file, removed on every failure we survive. */
+#ifdef O_TMPFILE
+#ifdef ASDNORM_TESTING
+    if (!asdnorm__io_no_tmpfile && access("/proc/self/fd", X_OK) == 0)
+#else
+    if (access("/proc/self/fd", X_OK) == 0)
+#endif
+        fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#endif
+    const bool anonymous = fd >= 0;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        temp_name(tmp);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            goto done;
+    }
+    if (fd < 0)
+        goto done;
+    named = !anonymous;
     if (fchmod(fd, mode) != 0)
         goto done;
 
@@ -557,27 +616,55 @@ ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const cha
         goto done;
     if (fsync(fd) != 0)
         goto done;
+    if (anonymous) {
+        /* No file to replace: link it as the target, with no window at all.
+         * Else link it under a temporary name and rename that over the
+         * target: a crash between the two calls leaves a complete file
+         * under the temporary name. */
+        if (!exists && link_fd(fd, dfd, base) == 0) {
+            created = true;
+        } else {
+            if (!exists && errno != EEXIST)
+                goto done;
+            for (int attempt = 0; !named && attempt < 100; attempt++) {
+                temp_name(tmp);
+                if (link_fd(fd, dfd, tmp) == 0)
+                    named = true;
+                else if (errno != EEXIST)
+                    goto done;
+            }
+            if (!named)
+                goto done;
+        }
+    }
     int rc = close(fd);
     fd = -1;
     if (rc != 0)
         goto done;
-    if (rename(tmp, path) != 0)
-        goto done;
-    tmp_exists = false;
+    if (!created) {
+        if (renameat(dfd, tmp, dfd, base) != 0)
+            goto done;
+        named = false;
+    }
+    created = false;
     /* The new file is in place; without the directory fsync a crash could
      * still bring back the old name → old inode mapping. */
     st = fsync_dir(dfd) ? ASDNORM_OK : ASDNORM_E_IO;
 
-done:
+done:;
+    /* errno keeps the cause of the failure for the caller, not the cleanup's. */
+    const int cause = errno;
     if (fd >= 0)
         close(fd);
-    if (tmp_exists)
-        unlink(tmp);
+    if (named)
+        unlinkat(dfd, tmp, 0);
+    if (created)
+        unlinkat(dfd, base, 0);
     if (dfd >= 0)
         close(dfd);
-    asdnorm__free(tmp);
     asdnorm__free(dir);
     asdnorm__free(chunk);
+    errno = cause;
     return st;
 }
 
@@ -825,6 +912,13 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     ix->estimator = lo.estimator;
     ix->param = lo.param;
     ix->finalized = true;
+    /* The floor is derived from the stored vectors, as finalize derives it:
+     * it is not part of the file. */
+    st = asdnorm__ratio_floor(ix, &ix->floor);
+    if (st != ASDNORM_OK) {
+        asdnorm_index_free(ix);
+        return st;
+    }
     *out = ix;
     return ASDNORM_OK;
 
@@ -837,62 +931,118 @@ fail:
     return st;
 }
 
-/* Read a whole file into memory. */
+/* Read n bytes into p; fewer only at end of file (*got says how many). */
+static bool read_full(int fd, uint8_t *p, size_t n, size_t *got)
+{
+    size_t k = 0;
+    while (k < n) {
+        ssize_t r = read(fd, p + k, n - k);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        if (r == 0)
+            break;
+        k += (size_t)r;
+    }
+    *got = k;
+    return true;
+}
+
+/* The checks of check_layout that the header alone allows, with the same
+ * statuses, and the file size it declares, which must be the size its
+ * distance, D and M imply: what a reader must know before it reads on. */
+static asdnorm_status check_head(const uint8_t *h, size_t n, size_t *declared)
+{
+    if (n < sizeof MAGIC || memcmp(h + H_MAGIC, MAGIC, sizeof MAGIC) != 0)
+        return ASDNORM_E_CORRUPT;
+    if (n < H_VERSION + 4)
+        return ASDNORM_E_CORRUPT;
+    if (rd32(h + H_VERSION) != FORMAT_VERSION)
+        return ASDNORM_E_VERSION;
+    if (n < HEADER_SIZE || rd32(h + H_HEADER_SIZE) != HEADER_SIZE)
+        return ASDNORM_E_CORRUPT;
+    uint64_t dim = rd64(h + H_DIM), m = rd64(h + H_COUNT);
+    uint32_t distance = rd32(h + H_DISTANCE);
+    size_t count[N_SECTIONS], total;
+    if (distance > ASDNORM_DISTANCE_MSE || dim == 0 || m == 0 || dim > SIZE_MAX ||
+        m > SIZE_MAX || !section_counts((size_t)m, (size_t)dim, (asdnorm_distance)distance, count) ||
+        !file_size(count, &total) || rd64(h + H_FILE_SIZE) != (uint64_t)total || total == SIZE_MAX)
+        return ASDNORM_E_CORRUPT;
+    *declared = total;
+    return ASDNORM_OK;
+}
+
+/* Read a saved index from fd: the header first, checked; then the size it
+ * declares and one byte more, to see that the file ends there. A regular
+ * file must have the declared size; anything else (a pipe, a device, a /proc
+ * file) is read into a buffer that grows with what arrives, so an endless or
+ * short stream costs at most twice what it delivered, never more than the
+ * declared size. */
+static asdnorm_status read_index_fd(int fd, uint8_t **data, size_t *len)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return ASDNORM_E_IO;
+    if (S_ISDIR(sb.st_mode)) {
+        errno = EISDIR;
+        return ASDNORM_E_IO;
+    }
+    uint8_t head[HEADER_SIZE];
+    size_t n, declared;
+    if (!read_full(fd, head, sizeof head, &n))
+        return ASDNORM_E_IO;
+    asdnorm_status st = check_head(head, n, &declared);
+    if (st != ASDNORM_OK)
+        return st;
+    const bool sized = S_ISREG(sb.st_mode) && sb.st_size > 0;
+    if (sized && (uintmax_t)sb.st_size != (uintmax_t)declared)
+        return ASDNORM_E_CORRUPT;
+    const size_t want = declared + 1;
+    size_t cap = sized || want < ((size_t)1 << 20) ? want : (size_t)1 << 20;
+    uint8_t *p = asdnorm__malloc(cap);
+    if (!p)
+        return ASDNORM_E_NOMEM;
+    memcpy(p, head, sizeof head);
+    n = sizeof head;
+    for (;;) {
+        size_t got;
+        if (!read_full(fd, p + n, cap - n, &got)) {
+            asdnorm__free(p);
+            return ASDNORM_E_IO;
+        }
+        n += got;
+        if (n < cap || cap == want)
+            break;
+        size_t ncap = cap <= want / 2 ? cap * 2 : want;
+        uint8_t *q = asdnorm__realloc(p, ncap);
+        if (!q) {
+            asdnorm__free(p);
+            return ASDNORM_E_NOMEM;
+        }
+        p = q;
+        cap = ncap;
+    }
+    if (n > declared) { /* data after the declared end */
+        asdnorm__free(p);
+        return ASDNORM_E_CORRUPT;
+    }
+    *data = p;
+    *len = n;
+    return ASDNORM_OK;
+}
+
 static asdnorm_status read_file(const char *path, uint8_t **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ASDNORM_E_IO;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return ASDNORM_E_IO;
-    }
-    /* The size from fstat is a hint (pipes report 0; files may change): read
-     * until end of file, growing the buffer when needed. One spare byte lets
-     * the end be seen without growing for a file of the announced size. */
-    size_t cap = 1 << 16;
-    if (S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        if ((uintmax_t)sb.st_size >= SIZE_MAX) {
-            close(fd);
-            return ASDNORM_E_NOMEM;
-        }
-        cap = (size_t)sb.st_size + 1;
-    }
-    uint8_t *p = asdnorm__malloc(cap);
-    if (!p) {
-        close(fd);
-        return ASDNORM_E_NOMEM;
-    }
-    size_t n = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
-            uint8_t *q = ncap > cap ? asdnorm__realloc(p, ncap) : NULL;
-            if (!q) {
-                asdnorm__free(p);
-                close(fd);
-                return ASDNORM_E_NOMEM;
-            }
-            p = q;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, p + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            asdnorm__free(p);
-            close(fd);
-            return ASDNORM_E_IO;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    asdnorm_status st = read_index_fd(fd, data, len);
+    const int cause = errno;
     close(fd);
-    *data = p;
-    *len = n;
-    return ASDNORM_OK;
+    errno = cause;
+    return st;
 }
 
 ASDNORM_API asdnorm_status asdnorm_index_load(const char *path, asdnorm_index **out)

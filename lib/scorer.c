@@ -16,6 +16,7 @@
  * scan and refinement run on every core and only one pool of threads is busy.
  * All memory is allocated in asdnorm_scorer_new, one workspace per thread:
  * scoring allocates nothing. */
+#include <float.h>
 #include <math.h>
 
 #include "internal.h"
@@ -122,10 +123,10 @@ static asdnorm_norm effective_norm(const asdnorm_scorer *sc)
     return sc->ix->estimator == ASDNORM_DENSITY_NONE ? ASDNORM_NORM_NONE : sc->norm;
 }
 
-static double normalize(asdnorm_norm norm, double d, double n)
+static double normalize(const asdnorm_index *ix, asdnorm_norm norm, double d, double n)
 {
     switch (norm) {
-    case ASDNORM_NORM_RATIO: return d / fmax(n, ASDNORM_EPSILON);
+    case ASDNORM_NORM_RATIO: return d / asdnorm__ratio_den(ix, n);
     case ASDNORM_NORM_DIFFERENCE: return d - n;
     case ASDNORM_NORM_NONE: break;
     }
@@ -154,7 +155,7 @@ static inline void offer(float *tv, size_t *tj, float *U, float lb, float ub, si
 static const float wide = 1.0f + 0x1p-22f;
 
 /* Bounds [*lo, *hi] on the normalized score of a float distance d with error
- * scale E; coef is 1/max(n_j, ε) (ratio) or n_j (difference). The float
+ * scale E; coef is P/max(n_j, φ) (ratio, P of fill_coef) or n_j (difference). The float
  * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
 static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
                                 float coef, float *lo, float *hi)
@@ -175,10 +176,14 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
                       float *coef)
 {
     const double *dens = ix->density;
-    if (norm == ASDNORM_NORM_RATIO)
+    if (norm == ASDNORM_NORM_RATIO) {
+        /* The float pass compares ratio scores times a power of two P: 1, or
+         * less when φ < 2⁻¹⁰⁰, so that P/φ stays a float (ranks, and which
+         * bounds reach U, do not change with P). */
+        const double unit = ix->floor < 0x1p-100 ? ldexp(1.0, ilogb(ix->floor) + 100) : 1.0;
         for (size_t j = 0; j < mb; j++)
-            coef[j] = (float)(1.0 / fmax(dens[j0 + j], ASDNORM_EPSILON));
-    else if (norm == ASDNORM_NORM_DIFFERENCE)
+            coef[j] = (float)(unit / asdnorm__ratio_den(ix, dens[j0 + j]));
+    } else if (norm == ASDNORM_NORM_DIFFERENCE)
         for (size_t j = 0; j < mb; j++)
             coef[j] = (float)dens[j0 + j];
     else
@@ -264,7 +269,7 @@ static double rescan_row(const asdnorm_index *ix, struct work *w, asdnorm_norm n
             if (lo > U)
                 continue;
             double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j0 + j);
-            double s = normalize(norm, d, ix->density[j0 + j]);
+            double s = normalize(ix, norm, d, ix->density[j0 + j]);
             if (s < best) { /* ascending j: ties keep the lower position */
                 best = s;
                 *arg = j0 + j;
@@ -291,14 +296,16 @@ static void refine(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, c
             for (size_t t = 0; t < TOP && tv[t] <= w->upper[i]; t++) {
                 size_t j = tj[t];
                 double d = asdnorm__exact_distance(ix, x + i * ix->dim, w->qnorm[i], j);
-                double s = normalize(norm, d, ix->density[j]);
+                double s = normalize(ix, norm, d, ix->density[j]);
                 if (s < best || (s == best && j < arg)) {
                     best = s;
                     arg = j;
                 }
             }
         }
-        scores[i] = (float)best;
+        /* A ratio beyond float's range (a test sample ~10²⁶ times farther
+         * than the references' scale) is reported as FLT_MAX, never +inf. */
+        scores[i] = best < FLT_MAX ? (float)best : FLT_MAX;
         if (nearest)
             nearest[i] = arg;
     }

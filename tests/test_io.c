@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -746,6 +747,249 @@ static void permissions(void **state)
 #endif
 }
 
+/* ---- what the API accepts, the loader accepts ----------------------------------
+ * Every check of the loader (docs/file-format.md §4) refuses a value; for each
+ * one, the API either refuses that value up front or never produces it. Here,
+ * field by field: the inputs at and beyond each limit go through the API, and
+ * whatever it accepts is saved and must load, to the same bytes (issue 17: GWRP
+ * r = −0 used to be accepted, saved, and then refused as corrupt). */
+
+/* A finalized index survives save + load and load_buffer, byte for byte. */
+static void assert_reloads(const asdnorm_index *ix, const char *what)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/audit.asdx", g_dir);
+    size_t len;
+    uint8_t *buf = serialize(ix, &len);
+    asdnorm_index *back = NULL;
+    asdnorm_status st = asdnorm_index_load_buffer(buf, len, &back);
+    if (st != ASDNORM_OK)
+        fail_msg("%s: accepted by the API, refused by the loader (status %d)", what, st);
+    size_t len2;
+    uint8_t *buf2 = serialize(back, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    asdnorm_index_free(back);
+    free(buf2);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
+    back = NULL;
+    st = asdnorm_index_load(path, &back);
+    if (st != ASDNORM_OK)
+        fail_msg("%s: saved, then refused by the loader (status %d)", what, st);
+    buf2 = serialize(back, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    asdnorm_index_free(back);
+    free(buf2);
+    free(buf);
+}
+
+/* An index of n rows of dim under dist, finalized with (est, param); the
+ * statuses of add and finalize are returned through *st_add, *st_fin, and the
+ * index only when both succeeded. */
+static asdnorm_index *try_build(asdnorm_distance dist, const float *y, size_t n, size_t dim,
+                                const uint8_t *domains, asdnorm_density est, double param,
+                                asdnorm_status *st_add, asdnorm_status *st_fin)
+{
+    asdnorm_index *ix = NULL;
+    assert_int_equal(asdnorm_index_new(dim, dist, &ix), ASDNORM_OK);
+    *st_add = asdnorm_index_add(ix, y, n, domains);
+    *st_fin = *st_add == ASDNORM_OK ? asdnorm_index_finalize(ix, est, param) : ASDNORM_E_STATE;
+    if (*st_fin != ASDNORM_OK) {
+        asdnorm_index_free(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+static void api_output_always_loads(void **state)
+{
+    (void)state;
+    uint64_t seed = 17;
+    enum { N = 6, D = 4 };
+    float *y = tu_gauss(&seed, N, D, 0.0, 1.0);
+    asdnorm_status sa, sf;
+    int accepted = 0, refused = 0;
+
+    /* Header: distance, estimator, D — refused by the API as the loader would. */
+    asdnorm_index *ix = NULL;
+    assert_int_equal(asdnorm_index_new(D, (asdnorm_distance)3, &ix), ASDNORM_E_ENUM);
+    assert_int_equal(asdnorm_index_new(0, ASDNORM_DISTANCE_MSE, &ix), ASDNORM_E_ARG);
+    assert_null(try_build(ASDNORM_DISTANCE_MSE, y, N, D, NULL, (asdnorm_density)3, 1, &sa, &sf));
+    assert_int_equal(sf, ASDNORM_E_ENUM);
+    /* M ≥ 1, and M ≥ 2 for k-NN and GWRP. */
+    assert_null(try_build(ASDNORM_DISTANCE_MSE, y, 0, D, NULL, ASDNORM_DENSITY_NONE, 0, &sa, &sf));
+    assert_int_equal(sf, ASDNORM_E_TOO_FEW);
+    assert_null(try_build(ASDNORM_DISTANCE_MSE, y, 1, D, NULL, ASDNORM_DENSITY_KNN, 1, &sa, &sf));
+    assert_int_equal(sf, ASDNORM_E_TOO_FEW);
+    assert_null(try_build(ASDNORM_DISTANCE_MSE, y, 1, D, NULL, ASDNORM_DENSITY_GWRP, 0, &sa, &sf));
+    assert_int_equal(sf, ASDNORM_E_TOO_FEW);
+    refused += 7;
+
+    /* The parameter: K an integer in [1, M − 1] after clipping, r in [0, 1]
+     * and never −0, +0 exactly for none. Values the API refuses, and values
+     * it accepts (each must then load, with the parameter it reports). */
+    static const struct {
+        asdnorm_density est;
+        double param;
+        asdnorm_status want;
+        double kept; /* the parameter reported and saved */
+    } params[] = {
+        {ASDNORM_DENSITY_KNN, 0, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, -1, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, 1.5, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, NAN, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, INFINITY, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, 0x1p53, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_KNN, 1, ASDNORM_OK, 1},
+        {ASDNORM_DENSITY_KNN, N - 1, ASDNORM_OK, N - 1},
+        {ASDNORM_DENSITY_KNN, N, ASDNORM_OK, N - 1},
+        {ASDNORM_DENSITY_KNN, 0x1p52, ASDNORM_OK, N - 1},
+        {ASDNORM_DENSITY_GWRP, -0x1p-1074, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_GWRP, -1, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_GWRP, 0x1.0000000000001p0, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_GWRP, NAN, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_GWRP, -INFINITY, ASDNORM_E_ARG, 0},
+        {ASDNORM_DENSITY_GWRP, -0.0, ASDNORM_OK, 0.0}, /* normalized to +0 */
+        {ASDNORM_DENSITY_GWRP, 0.0, ASDNORM_OK, 0.0},
+        {ASDNORM_DENSITY_GWRP, 0x1p-1074, ASDNORM_OK, 0x1p-1074},
+        {ASDNORM_DENSITY_GWRP, 0.5, ASDNORM_OK, 0.5},
+        {ASDNORM_DENSITY_GWRP, 1.0, ASDNORM_OK, 1.0},
+        {ASDNORM_DENSITY_NONE, -0.0, ASDNORM_OK, 0.0}, /* ignored: +0 */
+        {ASDNORM_DENSITY_NONE, NAN, ASDNORM_OK, 0.0},
+        {ASDNORM_DENSITY_NONE, 7, ASDNORM_OK, 0.0},
+    };
+    for (size_t d = 0; d < 3; d++)
+        for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+            char what[96];
+            snprintf(what, sizeof what, "distance %d, estimator %d, param %a", distances[d],
+                     params[p].est, params[p].param);
+            ix = try_build(distances[d], y, N, D, NULL, params[p].est, params[p].param, &sa, &sf);
+            if (sf != params[p].want)
+                fail_msg("%s: status %d, expected %d", what, sf, params[p].want);
+            if (!ix) {
+                refused++;
+                continue;
+            }
+            asdnorm_density est;
+            double kept;
+            assert_int_equal(asdnorm_index_get_estimator(ix, &est, &kept), ASDNORM_OK);
+            if (memcmp(&kept, &params[p].kept, sizeof kept) != 0)
+                fail_msg("%s: reports parameter %a, expected %a", what, kept, params[p].kept);
+            assert_reloads(ix, what);
+            asdnorm_index_free(ix);
+            accepted++;
+        }
+
+    /* Labels ≤ 2. */
+    uint8_t labels[N] = {0, 1, 2, 2, 1, 3};
+    assert_null(try_build(ASDNORM_DISTANCE_COSINE, y, N, D, labels, ASDNORM_DENSITY_NONE, 0, &sa,
+                          &sf));
+    assert_int_equal(sa, ASDNORM_E_LABEL);
+    labels[N - 1] = 0;
+    ix = try_build(ASDNORM_DISTANCE_COSINE, y, N, D, labels, ASDNORM_DENSITY_NONE, 0, &sa, &sf);
+    assert_non_null(ix);
+    assert_reloads(ix, "labels 0, 1, 2");
+    asdnorm_index_free(ix);
+    refused++;
+    accepted++;
+
+    /* Vectors: finite; not zero under cosine; squared norm ≤ 1e24 under
+     * euclidean and mse. Rows at and beyond each limit, and rows at the ends
+     * of float's range, which must give loadable factors (c_j, ‖y‖²) and
+     * density constants (finite, ≥ 0, not −0, ≤ FLT_MAX). */
+    static const struct {
+        const char *what;
+        float value; /* every element of one row */
+        asdnorm_status cosine, other;
+    } rows[] = {
+        {"NaN", NAN, ASDNORM_E_NONFINITE, ASDNORM_E_NONFINITE},
+        {"+inf", INFINITY, ASDNORM_E_NONFINITE, ASDNORM_E_NONFINITE},
+        {"-inf", -INFINITY, ASDNORM_E_NONFINITE, ASDNORM_E_NONFINITE},
+        {"zero", 0.0f, ASDNORM_E_ZERO_VECTOR, ASDNORM_OK},
+        {"-0", -0.0f, ASDNORM_E_ZERO_VECTOR, ASDNORM_OK},
+        {"FLT_MAX", FLT_MAX, ASDNORM_OK, ASDNORM_E_RANGE},
+        {"-FLT_MAX", -FLT_MAX, ASDNORM_OK, ASDNORM_E_RANGE},
+        {"just above the range", 5.0000005e11f, ASDNORM_OK, ASDNORM_E_RANGE},
+        {"just below the range", 4.9999997e11f, ASDNORM_OK, ASDNORM_OK},
+        {"smallest subnormal", 0x1p-149f, ASDNORM_OK, ASDNORM_OK},
+        {"smallest normal", FLT_MIN, ASDNORM_OK, ASDNORM_OK},
+        {"1e-30", 1e-30f, ASDNORM_OK, ASDNORM_OK},
+    };
+    static const struct {
+        asdnorm_density est;
+        double param;
+    } ests[] = {{ASDNORM_DENSITY_NONE, 0}, {ASDNORM_DENSITY_KNN, 1}, {ASDNORM_DENSITY_GWRP, 0.5}};
+    float *z = malloc(N * D * sizeof *z);
+    for (size_t d = 0; d < 3; d++)
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+            for (size_t e = 0; e < 3; e++)
+                for (int dup = 0; dup < 2; dup++) {
+                    /* Row 2 takes the value; with dup, row 3 is a copy of it
+                     * (density 0) and the others too (d = 0 to it). */
+                    memcpy(z, y, N * D * sizeof *z);
+                    for (size_t k = 0; k < D; k++) {
+                        z[2 * D + k] = k % 2 ? rows[r].value : -rows[r].value;
+                        if (dup)
+                            z[3 * D + k] = z[2 * D + k];
+                    }
+                    char what[128];
+                    snprintf(what, sizeof what, "distance %d, rows of %s%s, estimator %d",
+                             distances[d], rows[r].what, dup ? " (duplicated)" : "",
+                             ests[e].est);
+                    ix = try_build(distances[d], z, N, D, NULL, ests[e].est, ests[e].param, &sa,
+                                   &sf);
+                    asdnorm_status want = distances[d] == ASDNORM_DISTANCE_COSINE
+                                              ? rows[r].cosine
+                                              : rows[r].other;
+                    if (sa != want)
+                        fail_msg("%s: add gave status %d, expected %d", what, sa, want);
+                    if (!ix) {
+                        assert_int_not_equal(want, ASDNORM_OK);
+                        refused++;
+                        continue;
+                    }
+                    assert_reloads(ix, what);
+                    asdnorm_index_free(ix);
+                    accepted++;
+                }
+    free(z);
+
+    /* Raw cosine rows (k-means centroids of source_means: c_j = 1, norm ≤ 1)
+     * and SMOTE's synthetic rows. */
+    uint8_t doms[N] = {1, 1, 1, 2, 2, 2};
+    for (size_t d = 0; d < 3; d++) {
+        asdnorm_index *src = NULL, *derived = NULL;
+        assert_int_equal(asdnorm_index_new(D, distances[d], &src), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_add(src, y, N, doms), ASDNORM_OK);
+        assert_int_equal(asdnorm_source_means(src, 2, 1, 5, &derived), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_finalize(derived, ASDNORM_DENSITY_GWRP, -0.0), ASDNORM_OK);
+        assert_reloads(derived, "source means");
+        asdnorm_index_free(derived);
+        assert_int_equal(asdnorm_smote_index(src, 4, 1, 5, &derived), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_finalize(derived, ASDNORM_DENSITY_KNN, 2), ASDNORM_OK);
+        assert_reloads(derived, "SMOTE");
+        asdnorm_index_free(derived);
+        asdnorm_index_free(src);
+        accepted += 2;
+    }
+
+    /* An index that is not finalized is never written. */
+    assert_int_equal(asdnorm_index_new(D, ASDNORM_DISTANCE_MSE, &ix), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, y, N, NULL), ASDNORM_OK);
+    size_t needed;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/unfinalized.asdx", g_dir);
+    assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &needed), ASDNORM_E_STATE);
+    asdnorm_index_free(ix);
+    refused++;
+
+    print_message("API against loader: %d accepted inputs all reload, %d refused up front\n",
+                  accepted, refused);
+    free(y);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -771,6 +1015,7 @@ int main(void)
         cmocka_unit_test(io_errors),
         cmocka_unit_test(atomic_save),
         cmocka_unit_test(permissions),
+        cmocka_unit_test(api_output_always_loads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

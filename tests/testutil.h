@@ -107,11 +107,34 @@ static inline void tu_density(asdnorm_distance kind, const float *y, size_t m, s
     free(row);
 }
 
+/* The ratio's floor φ = ε · S of math §2.3 for references y as given: S = 1
+ * under cosine; else V = mean squared distance of the rows to their centroid,
+ * S = √V (euclidean) or V / dim (mse), and S = 1 when V = 0. */
+static inline double tu_ratio_floor(asdnorm_distance kind, const float *y, size_t m, size_t dim)
+{
+    if (kind == ASDNORM_DISTANCE_COSINE)
+        return ASDNORM_EPSILON;
+    double v = 0;
+    for (size_t k = 0; k < dim; k++) {
+        double mean = 0;
+        for (size_t j = 0; j < m; j++)
+            mean += y[j * dim + k];
+        mean /= (double)m;
+        for (size_t j = 0; j < m; j++)
+            v += (y[j * dim + k] - mean) * (y[j * dim + k] - mean);
+    }
+    v /= (double)m;
+    if (v == 0)
+        return ASDNORM_EPSILON;
+    return ASDNORM_EPSILON * (kind == ASDNORM_DISTANCE_EUCLIDEAN ? sqrt(v) : v / (double)dim);
+}
+
 /* Scores of math §2.3 by brute force; nearest may be NULL. */
 static inline void tu_scores(asdnorm_distance kind, const float *y, size_t m, size_t dim,
                              const double *density, asdnorm_density est, asdnorm_norm norm,
                              const float *x, size_t n, double *scores, size_t *nearest)
 {
+    const double floor = tu_ratio_floor(kind, y, m, dim);
     for (size_t t = 0; t < n; t++) {
         double best = INFINITY;
         size_t arg = 0;
@@ -119,7 +142,7 @@ static inline void tu_scores(asdnorm_distance kind, const float *y, size_t m, si
             double d = tu_distance(kind, x + t * dim, y + j * dim, dim);
             double nj = est == ASDNORM_DENSITY_NONE ? (norm == ASDNORM_NORM_RATIO ? 1.0 : 0.0)
                                                     : density[j];
-            double s = norm == ASDNORM_NORM_RATIO ? d / fmax(nj, ASDNORM_EPSILON)
+            double s = norm == ASDNORM_NORM_RATIO ? d / fmax(nj, floor)
                        : norm == ASDNORM_NORM_DIFFERENCE ? d - nj
                                                          : d;
             if (s < best) {

@@ -116,7 +116,7 @@ typedef enum asdnorm_density {
 /** How a distance is normalized by the reference's density (math §2.3). */
 typedef enum asdnorm_norm {
     ASDNORM_NORM_NONE = 0,      /**< s(x) = min_j d(x, y_j) */
-    ASDNORM_NORM_RATIO = 1,     /**< s(x) = min_j d(x, y_j) / max(n_j, ASDNORM_EPSILON) */
+    ASDNORM_NORM_RATIO = 1,     /**< s(x) = min_j d(x, y_j) / max(n_j, ASDNORM_EPSILON · S), S the index's distance scale */
     ASDNORM_NORM_DIFFERENCE = 2 /**< s(x) = min_j (d(x, y_j) − n_j) */
 } asdnorm_norm;
 
@@ -127,8 +127,15 @@ enum asdnorm_domain {
     ASDNORM_DOMAIN_TARGET = 2
 };
 
-/** The floor of a density constant in the ratio normalization, so that duplicate
- *  references (density 0) give large finite scores instead of inf/NaN. */
+/** The relative floor of a density constant in the ratio normalization (math §2.3):
+ *  the ratio divides by max(n_j, ε · S), where S is the index's own distance scale —
+ *  1 under cosine; under euclidean √V, under mse V / dim, with V the mean squared
+ *  Euclidean distance of the references to their centroid (1 when V = 0). Duplicate
+ *  references (density 0) give large finite scores instead of inf/NaN. S scales with the
+ *  data, so the ratio scores do not depend on the data's units: scaling every embedding
+ *  by a power of two changes no ratio score, rank or nearest reference, bitwise; by any
+ *  other positive factor, only as far as rounding the scaled inputs to float moves near
+ *  ties. S is derived from the references at finalize and load; it is not stored. */
 #define ASDNORM_EPSILON 1e-12
 /** @} */
 
@@ -259,9 +266,15 @@ ASDNORM_API asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t d
  * @{ */
 
 /**
- * Save a finalized index atomically: written to a temporary file in the same directory,
- * flushed to disk, and renamed over @p path, so a crash leaves any old file intact.
- * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized), ASDNORM_E_IO, ASDNORM_E_NOMEM
+ * Save a finalized index atomically: written to an unnamed file (O_TMPFILE; where that is
+ * missing, a file named `.asdnorm-XXXXXXXXXXXX.tmp`) in the same directory, flushed to disk,
+ * and linked or renamed over @p path, whose directory is then flushed too: a crash or power
+ * loss leaves the old file or the new one, whole (docs/file-format.md §7). @p path may be
+ * absent, a regular file (its permissions are kept) or a symbolic link (replaced, not
+ * followed); anything else is refused and left as it is: ASDNORM_E_IO with errno EISDIR for
+ * a directory, EINVAL for a device, FIFO or socket.
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized), ASDNORM_E_IO (errno
+ *         holds the cause), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const char *path);
@@ -269,6 +282,9 @@ ASDNORM_API asdnorm_status asdnorm_index_save(const asdnorm_index *ix, const cha
 /**
  * Load an index saved by asdnorm_index_save(). Every field, size and the checksum are
  * checked before anything is trusted; a file that fails any check gives no index.
+ * The header is read and checked first, then exactly the size it declares: /dev/zero or
+ * a stream of garbage fails after 64 bytes, a stream longer than it declares one byte
+ * past its end (ASDNORM_E_CORRUPT). @p path may be a pipe or a device.
  * @param[out] out  the loaded, finalized index; NULL on failure
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_IO, ASDNORM_E_CORRUPT, ASDNORM_E_VERSION, ASDNORM_E_NOMEM
  * @since 0.1.0

@@ -40,6 +40,17 @@ def bf_density(kind, y, density, k=1, r=0.9):
     return out
 
 
+def bf_ratio_floor(kind, y):
+    """The ratio's floor EPSILON * S of docs/math.md §2.3 (S from the references' spread)."""
+    if kind == "cosine":
+        return EPSILON
+    y = np.asarray(y, dtype=np.float64)
+    v = ((y - y.mean(axis=0)) ** 2).sum(axis=1).mean()
+    if v == 0:
+        return EPSILON
+    return EPSILON * (np.sqrt(v) if kind == "euclidean" else v / y.shape[1])
+
+
 def bf_scores(kind, y, dens, density, norm, x):
     """(scores, argmin) of docs/math.md §2.3 in float64."""
     d = bf_distance(kind, x, y)
@@ -48,7 +59,7 @@ def bf_scores(kind, y, dens, density, norm, x):
     else:
         nj = dens
     if norm == "ratio":
-        s = d / np.maximum(nj, EPSILON)
+        s = d / np.maximum(nj, bf_ratio_floor(kind, y))
     elif norm == "difference":
         s = d - nj
     else:

@@ -121,6 +121,15 @@ def density(y, distance, kind, param):
     return out
 
 
+def ratio_floor(refs, distance):
+    """The ratio's floor 1e-12 * S of docs/math.md §2.3 (S from the references' spread)."""
+    if distance == "cosine":
+        return 1e-12
+    y = np.asarray(refs, np.float64)
+    v = ((y - y.mean(axis=0)) ** 2).sum(axis=1).mean()
+    return 1e-12 * (1.0 if v == 0 else np.sqrt(v) if distance == "euclidean" else v / y.shape[1])
+
+
 def scores_ref(refs, tests, distance="cosine", kind="knn", param=1, norm="ratio"):
     """Anomaly scores and the argmin reference, as docs/math.md §2.3 defines them."""
     d = distances(tests, refs, distance)
@@ -128,7 +137,7 @@ def scores_ref(refs, tests, distance="cosine", kind="knn", param=1, norm="ratio"
     if norm == "none":
         s = d
     elif norm == "ratio":
-        s = d / np.maximum(n if n is not None else 1.0, 1e-12)
+        s = d / np.maximum(n if n is not None else 1.0, ratio_floor(refs, distance))
     else:
         s = d - (n if n is not None else 0.0)
     return s.min(1), s.argmin(1), s
