@@ -48,34 +48,31 @@ def as_rows(x: npt.ArrayLike, dim: Optional[int] = None,
 
     Integers are converted to float32 (exactly up to 2**24). Values beyond the float32
     range become inf here and are reported by :func:`raise_row_error` as out of range."""
-    ready = isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 \
-        and x.flags.c_contiguous and x.flags.aligned and x.dtype.isnative
-    if ready:
-        arr = x
-    else:
-        if hasattr(x, "toarray") or hasattr(x, "tocsr"):
-            fail(Status.E_ARG, f"{name}: sparse input is not supported; pass {name}.toarray()",
-                 kind=InvalidTypeError)
-        try:
-            arr = np.asarray(x)
-            if arr.dtype.kind == "O":  # e.g. a list of Python numbers with None
-                arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            fail(Status.E_ARG, f"{name} must hold real numbers: {exc}", kind=InvalidTypeError)
-        if arr.dtype.kind == "c":
-            fail(Status.E_ARG, f"{name}: Complex data not supported (dtype {arr.dtype})")
-        if arr.dtype.kind not in "fiu":
-            fail(Status.E_ARG, f"{name} must hold real numbers, not dtype {arr.dtype}",
-                 kind=InvalidTypeError)
+    if isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 \
+            and (dim is None or x.shape[1] == dim) and x.flags.c_contiguous \
+            and x.flags.aligned and x.dtype.isnative:
+        return x
+    if hasattr(x, "toarray") or hasattr(x, "tocsr"):
+        fail(Status.E_ARG, f"{name}: sparse input is not supported; pass {name}.toarray()",
+             kind=InvalidTypeError)
+    try:
+        arr = np.asarray(x)
+        if arr.dtype.kind == "O":  # e.g. a list of Python numbers with None
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        fail(Status.E_ARG, f"{name} must hold real numbers: {exc}", kind=InvalidTypeError)
+    if arr.dtype.kind == "c":
+        fail(Status.E_ARG, f"{name}: Complex data not supported (dtype {arr.dtype})")
+    if arr.dtype.kind not in "fiu":
+        fail(Status.E_ARG, f"{name} must hold real numbers, not dtype {arr.dtype}",
+             kind=InvalidTypeError)
     if arr.ndim != 2:
         fail(Status.E_DIM, f"{name} must be a 2-D array (n, {dim or 'dim'}); got "
                            f"{arr.ndim} dimension(s), shape {arr.shape}")
     if dim is not None and arr.shape[1] != dim:
         fail(Status.E_DIM, f"{name} has {arr.shape[1]} columns; expected {dim}")
-    if not ready:
-        with np.errstate(over="ignore", invalid="ignore"):
-            arr = np.require(arr, dtype=np.float32, requirements=["C", "A"])
-    return arr
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.require(arr, dtype=np.float32, requirements=["C", "A"])
 
 
 def as_domains(domains: Optional[npt.ArrayLike], n: int,

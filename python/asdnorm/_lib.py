@@ -17,6 +17,7 @@ import ctypes.util
 import enum
 import errno as _errno
 import glob
+import operator
 import os
 from ctypes import (POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_size_t,
                     c_uint, c_uint8, c_uint64, c_void_p)
@@ -196,13 +197,23 @@ def strerror(status: int) -> str:
     str
         The text of ``asdnorm_strerror(status)``.
 
+    Raises
+    ------
+    InvalidTypeError
+        ``status`` is not an integer.
+
     Examples
     --------
     >>> import asdnorm
     >>> asdnorm.strerror(asdnorm.Status.E_DIM) == asdnorm.Status.E_DIM.message
     True
     """
-    text: bytes = lib.asdnorm_strerror(int(status))
+    try:
+        code = operator.index(status)
+    except TypeError:
+        fail(Status.E_ARG, f"strerror: status must be an integer, not {type(status).__name__}",
+             kind=InvalidTypeError)
+    text: bytes = lib.asdnorm_strerror(code)
     return text.decode()
 
 
@@ -232,7 +243,7 @@ class Error(Exception):
 
     def __init__(self, status: int, message: Optional[str] = None,
                  context: Optional[str] = None, os_errno: Optional[int] = None,
-                 filename: Optional[str] = None) -> None:
+                 filename: Union[str, bytes, None] = None) -> None:
         super().__init__(status, message, context, os_errno, filename)
         try:
             self.status = Status(status)
@@ -244,10 +255,6 @@ class Error(Exception):
         if os_errno:
             text += f": {os.strerror(os_errno)}"
         self._text = f"{context}: {text}" if context else text
-        if isinstance(self, OSError):
-            self.errno = os_errno
-            self.strerror = os.strerror(os_errno) if os_errno else self.message
-            self.filename = filename
 
     def __str__(self) -> str:
         return self._text
@@ -275,6 +282,14 @@ class FileError(Error, OSError):
     ``errno``, ``strerror`` and ``filename`` are the operating system's cause, as for
     any OSError (``errno`` is None when the system gave none)."""
 
+    def __init__(self, status: int, message: Optional[str] = None,
+                 context: Optional[str] = None, os_errno: Optional[int] = None,
+                 filename: Union[str, bytes, None] = None) -> None:
+        super().__init__(status, message, context, os_errno, filename)
+        self.errno = os_errno  # type: ignore[assignment]  # None without a cause, as OSError's
+        self.strerror = os.strerror(os_errno) if os_errno else self.message
+        self.filename = filename
+
 
 class FileMissingError(FileError, FileNotFoundError):
     """The file (or a directory of its path) does not exist (ENOENT)."""
@@ -299,14 +314,14 @@ def _error_class(status: int, os_errno: Optional[int]) -> type:
 
 
 def fail(status: int, context: Optional[str] = None, *, kind: Optional[type] = None,
-         os_errno: Optional[int] = None, filename: Optional[str] = None) -> NoReturn:
+         os_errno: Optional[int] = None, filename: Union[str, bytes, None] = None) -> NoReturn:
     """Raise the error of ``status`` (its class chosen from the status, or ``kind``)."""
     cls = kind or _error_class(status, os_errno)
     raise cls(status, None, context, os_errno, filename)
 
 
 def check(status: int, context: Optional[str] = None, *,
-          filename: Optional[str] = None) -> None:
+          filename: Union[str, bytes, None] = None) -> None:
     """Raise the error of a non-zero status returned by a C call. With ``filename`` (a
     file operation) the error carries ctypes' copy of errno as the operating system's
     cause; the caller set it to 0 before the call."""

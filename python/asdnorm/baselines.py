@@ -91,7 +91,9 @@ class LOF:
     [0.6667, 7.0]
     """
 
-    _handle: c_void_p
+    # Bound here rather than looked up in the module when called: __del__ may run at
+    # interpreter shutdown, when module globals may already be gone.
+    _free = lib.asdnorm_lof_free
 
     def __init__(self, index: Index, k: int = 16) -> None:
         if getattr(self, "_handle", None) is not None:
@@ -105,11 +107,12 @@ class LOF:
         self._index = index
         self._lock = threading.Lock()
 
-    def __del__(self, _free: Callable[[c_void_p], None] = lib.asdnorm_lof_free) -> None:
+    def __del__(self) -> None:
+        """Free the C model (once no Python reference to this object is left)."""
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
             self._handle = c_void_p()
-            _free(handle)
+            self._free(handle)
 
     @property
     def index(self) -> Index:

@@ -159,7 +159,9 @@ class Index:
     [1.0, 1.0, 2.0, 2.0]
     """
 
-    _handle: c_void_p
+    # Bound here rather than looked up in the module when called: __del__ may run at
+    # interpreter shutdown, when module globals may already be gone.
+    _free = lib.asdnorm_index_free
 
     def __init__(self, dim: int, distance: Union[str, Distance] = "cosine") -> None:
         if getattr(self, "_handle", None) is not None:
@@ -187,13 +189,12 @@ class Index:
         self._distance = Distance(lib.asdnorm_index_distance(handle))
         return self
 
-    def __del__(self, _free: Callable[[c_void_p], None] = lib.asdnorm_index_free) -> None:
-        # _free is bound at definition time, so this works at interpreter shutdown
-        # when module globals may already be gone.
+    def __del__(self) -> None:
+        """Free the C index (once no Python reference to this object is left)."""
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
             self._handle = c_void_p()
-            _free(handle)
+            self._free(handle)
 
     # ---- building ---------------------------------------------------------
     def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
@@ -551,7 +552,9 @@ class Scorer:
     ([2.0], [1])
     """
 
-    _handle: c_void_p
+    # Bound here rather than looked up in the module when called: __del__ may run at
+    # interpreter shutdown, when module globals may already be gone.
+    _free = lib.asdnorm_scorer_free
 
     def __init__(self, index: Index, norm: Union[str, Norm] = "ratio") -> None:
         if getattr(self, "_handle", None) is not None:
@@ -568,11 +571,12 @@ class Scorer:
         self._index = index
         self._norm = code
 
-    def __del__(self, _free: Callable[[c_void_p], None] = lib.asdnorm_scorer_free) -> None:
+    def __del__(self) -> None:
+        """Free the C scorer (once no Python reference to this object is left)."""
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
             self._handle = c_void_p()
-            _free(handle)
+            self._free(handle)
 
     @property
     def index(self) -> Index:

@@ -260,14 +260,22 @@ class Detector(_DetectorBase):
         ndarray of int64, shape (n,)
             Within each domain label, the i-th row goes to fold ``i % n_folds``.
 
+        Raises
+        ------
+        InvalidValueError
+            ``domains`` does not have n labels, or ``n_folds`` < 1.
+
         Examples
         --------
         >>> from asdnorm import Detector
         >>> Detector.fold_ids(6, [1, 1, 2, 1, 2, 1], 2).tolist()
         [0, 1, 0, 0, 1, 1]
         """
+        n_folds = as_count(n_folds, "n_folds", 1)
         fold = np.empty(n, dtype=np.int64)
         labels = np.zeros(n, dtype=np.int64) if domains is None else np.asarray(domains)
+        if labels.shape != (n,):
+            fail(Status.E_DIM, f"domains has shape {labels.shape}; expected ({n},)")
         for value in np.unique(labels):
             rows = np.flatnonzero(labels == value)
             fold[rows] = np.arange(rows.size) % n_folds
@@ -294,7 +302,7 @@ class Detector(_DetectorBase):
     def _check_fitted(self) -> None:
         if not hasattr(self, "offset_"):
             try:
-                from sklearn.exceptions import NotFittedError
+                from sklearn.exceptions import NotFittedError  # type: ignore[import]  # no type hints
             except ImportError:  # pragma: no cover
                 fail(Status.E_STATE, "this Detector is not fitted yet; call fit first")
             raise NotFittedError("This Detector instance is not fitted yet. Call 'fit' with "

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 from ctypes import byref, c_double, c_size_t
-from typing import Dict, Optional, TypedDict, Union
+from typing import Any, Dict, Optional, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -38,14 +38,14 @@ class DcaseResult(TypedDict):
     sections: Dict[int, Dict[str, float]]
 
 
-def _vector(x: npt.ArrayLike, name: str) -> npt.NDArray[np.generic]:
+def _vector(x: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
     a = np.asarray(x)
     if a.ndim != 1:
         fail(Status.E_DIM, f"{name} must be one-dimensional, got shape {a.shape}")
     return a
 
 
-def _same_length(**arrays: npt.NDArray[np.generic]) -> int:
+def _same_length(**arrays: npt.NDArray[Any]) -> int:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         fail(Status.E_DIM, "lengths differ: " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
@@ -85,7 +85,7 @@ def _sections(x: npt.ArrayLike) -> npt.NDArray[np.int32]:
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
-def _domains(x: npt.ArrayLike, labels: npt.NDArray[np.uint8]) -> npt.NDArray[np.generic]:
+def _domains(x: npt.ArrayLike, labels: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
     # Only normal samples' domains are used (and must be 1 or 2); an anomaly's may be
     # anything, so it is passed as 0 rather than cast (which could wrap).
     a = _vector(x, "domains")
@@ -293,9 +293,9 @@ def dcase(scores: npt.ArrayLike, labels: npt.ArrayLike, domains: Optional[npt.Ar
     y = _labels(labels)
     s = _float64(scores, "scores")
     sec = _sections(sections)
-    d: Optional[npt.NDArray[np.generic]] = None
+    d: Optional[npt.NDArray[Any]] = None
     if edition == 2020:
-        arrays = {"scores": s, "labels": y, "sections": sec}
+        arrays: Dict[str, npt.NDArray[Any]] = {"scores": s, "labels": y, "sections": sec}
         if domains is not None:
             arrays["domains"] = _vector(domains, "domains")
         n = _same_length(**arrays)
