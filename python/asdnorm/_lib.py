@@ -245,6 +245,8 @@ class Error(Exception):
                  context: Optional[str] = None, os_errno: Optional[int] = None,
                  filename: Union[str, bytes, None] = None) -> None:
         super().__init__(status, message, context, os_errno, filename)
+        # OSError's __init__ keeps only (errno, strerror) in args: set them for pickling.
+        self.args = (status, message, context, os_errno, filename)
         try:
             self.status = Status(status)
         except ValueError:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from ctypes import byref, c_double, c_void_p
-from typing import Callable, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +105,7 @@ class LOF:
             check(lib.asdnorm_lof_new(index._handle, k, byref(handle)), "LOF")
         self._handle = handle
         self._index = index
+        self._k = k
         self._lock = threading.Lock()
 
     def __del__(self) -> None:
@@ -118,6 +119,18 @@ class LOF:
     def index(self) -> Index:
         """The index the model was fitted on (read-only)."""
         return self._index
+
+    @property
+    def k(self) -> int:
+        """The number of neighbours asked for (the model clips it to M - 1)."""
+        return self._k
+
+    def __repr__(self) -> str:
+        return f"<asdnorm.baselines.LOF k={self._k} index={self._index!r}>"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Refitted on the unpickled index: the C model holds pointers into it.
+        return (LOF, (self._index, self._k))
 
     def score(self, x: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """LOF scores of test samples (higher = more anomalous).
@@ -400,8 +413,8 @@ def smote_index(index: Index, n_new: int = 0, k_neighbors: int = 4, seed: int = 
     index : Index
         The references (any state), with at least 2 of the target domain.
     n_new : int
-        Synthetic rows; 0 means "up to the number of source references" (as many as
-        needed to match them).
+        Synthetic rows; 0 makes the target domain as large as the source domain
+        (source count - target count rows, or none).
     k_neighbors : int
         >= 1, clipped to the number of target references - 1.
     seed : int
