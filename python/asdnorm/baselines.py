@@ -30,7 +30,7 @@ import numpy.typing as npt
 from ._convert import (F32P, U8P, as_count, as_domains, as_enum, as_rows, as_seed,
                        raise_row_error)
 from ._lib import Distance, InvalidTypeError, Norm, Status, check, fail, lib
-from .core import Index
+from .core import Index, _Owner
 
 __all__ = ["LOF", "lof", "kmeans", "source_means", "source_means_index", "smote",
            "smote_index", "standardized_scores"]
@@ -57,7 +57,7 @@ def _index_of(refs: npt.ArrayLike, distance: Union[str, Distance],
     return ix
 
 
-class LOF:
+class LOF(_Owner):
     """Local Outlier Factor in novelty mode (Breunig et al. 2000), fitted on the references
     of an :class:`asdnorm.Index` with the index's distance.
 
@@ -91,13 +91,10 @@ class LOF:
     [0.6667, 7.0]
     """
 
-    # Bound here rather than looked up in the module when called: __del__ may run at
-    # interpreter shutdown, when module globals may already be gone.
     _free = lib.asdnorm_lof_free
 
     def __init__(self, index: Index, k: int = 16) -> None:
-        if getattr(self, "_handle", None) is not None:
-            fail(Status.E_STATE, "LOF.__init__: the model is already initialized")
+        self._refuse_second_init("LOF")
         index = _as_index(index, "LOF")
         k = as_count(k, "k", 1)
         handle = c_void_p()
@@ -107,13 +104,6 @@ class LOF:
         self._index = index
         self._k = k
         self._lock = threading.Lock()
-
-    def __del__(self) -> None:
-        """Free the C model (once no Python reference to this object is left)."""
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._handle = c_void_p()
-            self._free(handle)
 
     @property
     def index(self) -> Index:

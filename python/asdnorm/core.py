@@ -74,6 +74,28 @@ class _RWLock:
                 self._cond.notify_all()
 
 
+class _Owner:
+    """Owns one C object, ``self._handle``, freed by the class's ``_free`` when the Python
+    object goes. ``_free`` is bound at class definition rather than looked up in the
+    module when called: __del__ may run at interpreter shutdown, when module globals may
+    already be gone."""
+
+    _free: Callable[[c_void_p], None]
+    _handle: c_void_p
+
+    def _refuse_second_init(self, what: str) -> None:
+        # A second __init__ would replace the C object under the objects using it.
+        if getattr(self, "_handle", None) is not None:
+            fail(Status.E_STATE, f"{what}.__init__: the object is already initialized")
+
+    def __del__(self) -> None:
+        """Free the C object (once no Python reference to this object is left)."""
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._handle = c_void_p()
+            self._free(handle)
+
+
 def _rebuild_index(dim: int, distance: str, vectors: npt.NDArray[np.float32],
                    domains: npt.NDArray[np.uint8]) -> "Index":
     ix = Index(dim, distance)
@@ -124,7 +146,7 @@ def check_rows(x: npt.ArrayLike, distance: Union[str, Distance] = "cosine") -> O
     return None if bad.value >= arr.shape[0] else int(bad.value)
 
 
-class Index:
+class Index(_Owner):
     """A set of reference embeddings with one local-density constant each.
 
     Lifecycle: create, :meth:`add` rows (any number of times), :meth:`finalize`, then
@@ -159,14 +181,10 @@ class Index:
     [1.0, 1.0, 2.0, 2.0]
     """
 
-    # Bound here rather than looked up in the module when called: __del__ may run at
-    # interpreter shutdown, when module globals may already be gone.
     _free = lib.asdnorm_index_free
 
     def __init__(self, dim: int, distance: Union[str, Distance] = "cosine") -> None:
-        if getattr(self, "_handle", None) is not None:
-            # A second __init__ would replace the C index under the scorers using it.
-            fail(Status.E_STATE, "Index.__init__: the index is already initialized")
+        self._refuse_second_init("Index")
         code = as_enum(distance, Distance, "distance")
         dim = as_count(dim, "dim", 1)
         handle = c_void_p()
@@ -188,13 +206,6 @@ class Index:
         self._dim = int(lib.asdnorm_index_dim(handle))
         self._distance = Distance(lib.asdnorm_index_distance(handle))
         return self
-
-    def __del__(self) -> None:
-        """Free the C index (once no Python reference to this object is left)."""
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._handle = c_void_p()
-            self._free(handle)
 
     # ---- building ---------------------------------------------------------
     def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
@@ -517,7 +528,7 @@ class Index:
         return (_rebuild_index, (self._dim, self.distance, self.vectors, self.domains))
 
 
-class Scorer:
+class Scorer(_Owner):
     """Scores test samples against a finalized :class:`Index` (higher = more anomalous).
 
     The scorer owns scratch memory allocated once, so scoring allocates nothing in C.
@@ -552,13 +563,10 @@ class Scorer:
     ([2.0], [1])
     """
 
-    # Bound here rather than looked up in the module when called: __del__ may run at
-    # interpreter shutdown, when module globals may already be gone.
     _free = lib.asdnorm_scorer_free
 
     def __init__(self, index: Index, norm: Union[str, Norm] = "ratio") -> None:
-        if getattr(self, "_handle", None) is not None:
-            fail(Status.E_STATE, "Scorer.__init__: the scorer is already initialized")
+        self._refuse_second_init("Scorer")
         if not isinstance(index, Index):
             fail(Status.E_NULL if index is None else Status.E_ARG,
                  f"Scorer: expected an asdnorm.Index, got {type(index).__name__}",
@@ -570,13 +578,6 @@ class Scorer:
         self._lock = threading.Lock()
         self._index = index
         self._norm = code
-
-    def __del__(self) -> None:
-        """Free the C scorer (once no Python reference to this object is left)."""
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._handle = c_void_p()
-            self._free(handle)
 
     @property
     def index(self) -> Index:

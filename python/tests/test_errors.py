@@ -6,6 +6,8 @@ import errno
 import os
 import pathlib
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -38,10 +40,24 @@ def test_each_kind_is_raised():
         asdnorm.Index(2).add("not numbers")
     with pytest.raises(ValueError):
         asdnorm.Index(2).add(np.ones((2, 3)))
-    with pytest.raises(MemoryError) as e:
-        # the scorer's scratch memory grows with dim: 2**40 floats per row cannot be had
-        asdnorm.Scorer(asdnorm.Index(2**40, "euclidean"))
-    assert e.value.status == Status.E_NOMEM and isinstance(e.value, asdnorm.OutOfMemoryError)
+
+
+def test_out_of_memory_is_memory_error():
+    """The scorer's scratch memory grows with dim: for 2**40 it cannot be had. In a child
+    process, so that an AddressSanitizer build (.ci/sanitize.sh preloads libasan) returns
+    NULL instead of aborting."""
+    code = ("import asdnorm\n"
+            "try:\n"
+            "    asdnorm.Scorer(asdnorm.Index(2**40, 'euclidean'))\n"
+            "except MemoryError as e:\n"
+            "    assert isinstance(e, asdnorm.OutOfMemoryError), type(e)\n"
+            "    print(int(e.status), type(e).__mro__[1].__name__)\n")
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":allocator_may_return_null=1"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [str(int(Status.E_NOMEM)), "Error"]
 
 
 def test_errors_pickle():
