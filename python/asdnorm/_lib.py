@@ -325,10 +325,11 @@ def fail(status: int, context: Optional[str] = None, *, kind: Optional[type] = N
 def check(status: int, context: Optional[str] = None, *,
           filename: Union[str, bytes, None] = None) -> None:
     """Raise the error of a non-zero status returned by a C call. With ``filename`` (a
-    file operation) the error carries ctypes' copy of errno as the operating system's
-    cause; the caller set it to 0 before the call."""
+    file operation) an I/O error carries ctypes' copy of errno as the operating system's
+    cause; the caller set it to 0 before the call. (Other statuses do not: errno may hold
+    a harmless failure the library recovered from.)"""
     if status != 0:
-        os_errno = ctypes.get_errno() if filename is not None else 0
+        os_errno = ctypes.get_errno() if filename is not None and status == Status.E_IO else 0
         fail(status, context, os_errno=os_errno or None, filename=filename)
 
 

@@ -302,7 +302,8 @@ class Detector(_DetectorBase):
     def _check_fitted(self) -> None:
         if not hasattr(self, "offset_"):
             try:
-                from sklearn.exceptions import NotFittedError  # type: ignore[import]  # no type hints
+                # scikit-learn ships no type hints
+                from sklearn.exceptions import NotFittedError  # type: ignore[import]  # untyped
             except ImportError:  # pragma: no cover
                 fail(Status.E_STATE, "this Detector is not fitted yet; call fit first")
             raise NotFittedError("This Detector instance is not fitted yet. Call 'fit' with "
