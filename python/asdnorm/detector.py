@@ -10,13 +10,13 @@ scikit-learn is optional: when it is importable :class:`Detector` is an ``Outlie
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from ._convert import as_count, as_rows
-from ._lib import InvalidTypeError, Status, fail
+from ._lib import Density, Distance, InvalidTypeError, Norm, Status, fail
 from .core import Index, Scorer
 
 __all__ = ["Detector"]
@@ -156,8 +156,9 @@ class Detector(_DetectorBase):
     10
     """
 
-    def __init__(self, distance: str = "cosine", density: str = "knn", k: int = 1,
-                 r: float = 0.9, norm: str = "ratio", contamination: float = 0.1,
+    def __init__(self, distance: Union[str, Distance] = "cosine",
+                 density: Union[str, Density] = "knn", k: int = 1, r: float = 0.9,
+                 norm: Union[str, Norm] = "ratio", contamination: float = 0.1,
                  n_folds: int = 5) -> None:
         self.distance = distance
         self.density = density
@@ -169,7 +170,9 @@ class Detector(_DetectorBase):
 
     def _more_tags(self) -> Dict[str, Any]:
         xfail = dict(_XFAIL_CHECKS)
-        if self.distance == "cosine":
+        cosine = self.distance == Distance.COSINE if isinstance(self.distance, Distance) \
+            else str(self.distance).lower() == "cosine"
+        if cosine:
             xfail.update(_XFAIL_CHECKS_COSINE)
         return {"_xfail_checks": xfail}
 

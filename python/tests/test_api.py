@@ -3,6 +3,7 @@
 (mypy --strict when mypy is installed)."""
 import doctest
 import importlib
+import importlib.util
 import inspect
 import os
 import pkgutil
@@ -125,13 +126,11 @@ def test_py_typed_is_shipped():
 
 def _mypy():
     exe = shutil.which("mypy")
-    if exe is None:
-        try:
-            import mypy  # noqa: F401
-        except ImportError:
-            return None
+    if exe is not None:
+        return [exe]
+    if importlib.util.find_spec("mypy") is not None:
         return [sys.executable, "-m", "mypy"]
-    return [exe]
+    return None
 
 
 def test_mypy_strict():
