@@ -1,171 +1,53 @@
 # SPDX-License-Identifier: MIT
 """The reference index and the scorer: thin, copy-free wrappers of the C handles.
 
-Arrays cross into C without a copy when they already have the C layout: a
-float32, C-contiguous, aligned, native-endian ``(n, dim)`` array is passed by
-pointer; anything else (float64, Fortran order, a strided view) is converted to
-that layout once. Results come back in arrays allocated here and filled by C.
+Arrays cross into C without a copy when they already have the C layout: a float32,
+C-contiguous, aligned, native-endian ``(n, dim)`` array is passed by pointer; anything
+else (float64, integers, Fortran order, a strided view) is converted to that layout once.
+Results come back in arrays allocated here and filled by C.
 
-ctypes releases the GIL during every C call, so several threads can score at
-once: give each thread its own :class:`Scorer` (a scorer serializes its own
-calls with a lock, so sharing one is safe but not parallel). An index may be
-shared by any number of scorers; adding to or finalizing it waits until no
-thread is scoring against it, and scoring waits until such a change is done.
+ctypes releases the GIL during every C call, so several threads can score at once: give
+each thread its own :class:`Scorer` (a scorer serializes its own calls with a lock, so
+sharing one is safe but not parallel). An index may be shared by any number of scorers;
+adding to or finalizing it waits until no thread is scoring against it, and scoring waits
+until such a change is done. A scorer holds a reference to its index, so the index lives
+at least as long as every scorer built on it.
 """
+from __future__ import annotations
+
 import contextlib
 import ctypes
-import enum
 import os
 import threading
-from ctypes import POINTER, byref, c_double, c_float, c_int, c_size_t, c_uint8, c_void_p
+from ctypes import byref, c_double, c_int, c_size_t, c_void_p
+from typing import Any, Callable, Iterator, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from . import _lib
-from ._lib import Error, lib
+from ._convert import (F32P, F64P, SZP, U8P, as_count, as_domains, as_enum, as_number,
+                       as_rows, raise_row_error)
+from ._lib import (Density, Distance, InvalidTypeError, Norm, PathArg, Status, check,
+                   encode_path, fail, lib)
 
-__all__ = ["Index", "Scorer", "Status", "DISTANCES", "DENSITIES", "NORMS"]
+__all__ = ["Index", "Scorer", "check_rows", "DISTANCES", "DENSITIES", "NORMS"]
 
-
-class Status(enum.IntEnum):
-    """The C status codes (``asdnorm_status``); ``Error.status`` compares equal to them."""
-
-    OK = 0
-    E_NULL = 1
-    E_ARG = 2
-    E_ENUM = 3
-    E_OVERFLOW = 4
-    E_NONFINITE = 5
-    E_ZERO_VECTOR = 6
-    E_LABEL = 7
-    E_STATE = 8
-    E_TOO_FEW = 9
-    E_DIM = 10
-    E_NOMEM = 11
-    E_IO = 12
-    E_CORRUPT = 13
-    E_VERSION = 14
-    E_RANGE = 15
-    E_EMPTY = 16
-    E_NO_ANOMALY = 17
-    E_NO_NORMAL = 18
-    E_DEGENERATE = 19
-    E_BUFFER = 20
-
-
-DISTANCES = {"cosine": 0, "euclidean": 1, "mse": 2}
-DENSITIES = {"none": 0, "knn": 1, "gwrp": 2}
-NORMS = {"none": 0, "ratio": 1, "difference": 2}
-_DISTANCE_NAMES = {v: k for k, v in DISTANCES.items()}
-_DENSITY_NAMES = {v: k for k, v in DENSITIES.items()}
-
-_F32P = POINTER(c_float)
-_F64P = POINTER(c_double)
-_U8P = POINTER(c_uint8)
-_SZP = POINTER(c_size_t)
-# Statuses that a bad row of the input causes; asdnorm_check_rows() finds the row.
-_ROW_STATUSES = (Status.E_NONFINITE, Status.E_ZERO_VECTOR, Status.E_RANGE)
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _fail(status, context):
-    """Raise Error for a problem found in Python, with the C status it matches."""
-    raise Error(status, lib.asdnorm_strerror(int(status)).decode(), context)
-
-
-def _enum(value, table, what):
-    if isinstance(value, str) and value.lower() in table:
-        return table[value.lower()]
-    _fail(Status.E_ENUM, f"unknown {what} {value!r}; expected one of "
-                         + ", ".join(repr(k) for k in table))
-
-
-def _as_rows(x, dim, name="x"):
-    """x as an (n, dim) float32 C-contiguous aligned array; x itself when it already is one."""
-    if isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 \
-            and x.flags.c_contiguous and x.flags.aligned and x.dtype.isnative:
-        arr = x
-    else:
-        arr = np.asarray(x)
-        if arr.dtype.kind == "O":  # e.g. a list of Python numbers with None
-            try:
-                arr = arr.astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                _fail(Status.E_ARG, f"{name} must hold real numbers: {exc}")
-        if arr.dtype.kind == "c":
-            _fail(Status.E_ARG, f"{name}: Complex data not supported (dtype {arr.dtype})")
-        if arr.dtype.kind not in "fiu":
-            _fail(Status.E_ARG, f"{name} must hold real numbers, not dtype {arr.dtype}")
-    if arr.ndim != 2:
-        _fail(Status.E_DIM, f"{name} must be a 2-D array (n, {dim}); got {arr.ndim} "
-                            f"dimension(s), shape {arr.shape}")
-    if arr.shape[1] != dim:
-        _fail(Status.E_DIM, f"{name} has {arr.shape[1]} columns; the index has dim {dim}")
-    if arr is not x or arr.dtype != np.float32 or not (arr.flags.c_contiguous
-                                                       and arr.flags.aligned):
-        # One conversion; values beyond float32 become inf here and are reported
-        # by _row_error as out of range rather than as non-finite.
-        with np.errstate(over="ignore", invalid="ignore"):
-            arr = np.require(arr, dtype=np.float32, requirements=["C", "A"])
-    return arr
-
-
-def _as_domains(domains, n):
-    """domains as n uint8 labels (None stays None); values are checked here because a
-    conversion to uint8 would wrap 257 to 1."""
-    if domains is None:
-        return None
-    d = np.asarray(domains)
-    if d.ndim != 1:
-        _fail(Status.E_DIM, f"domains must be 1-D; got shape {d.shape}")
-    if d.shape[0] != n:
-        _fail(Status.E_DIM, f"domains has {d.shape[0]} labels for {n} rows")
-    if d.dtype == np.uint8:
-        return np.ascontiguousarray(d)  # the C library checks the values
-    if d.dtype.kind not in "iuf":
-        _fail(Status.E_LABEL, f"domains must be integers 0, 1 or 2, not dtype {d.dtype}")
-    bad = np.flatnonzero(~np.isin(d, (0, 1, 2)))
-    if bad.size:
-        _fail(Status.E_LABEL, f"domains[{bad[0]}] is {d[bad[0]]!r}; expected 0 (unknown), "
-                              "1 (source) or 2 (target)")
-    return d.astype(np.uint8)
-
-
-def _finite_row(orig, row):
-    """Whether row `row` of the caller's (pre-conversion) input was all finite."""
-    try:
-        return bool(np.isfinite(np.asarray(np.asarray(orig)[row], dtype=np.float64)).all())
-    except (TypeError, ValueError, OverflowError):
-        return False
-
-
-def _row_error(status, arr, orig, distance, name):
-    """Raise the Error of a failed add/score, naming the first offending row."""
-    if status in _ROW_STATUSES:
-        bad = c_size_t(arr.shape[0])
-        lib.asdnorm_check_rows(arr.ctypes.data_as(_F32P), arr.shape[0], arr.shape[1],
-                               distance, byref(bad))
-        row = bad.value
-        if row < arr.shape[0]:
-            context = f"row {row} of {name}"
-            if status == Status.E_NONFINITE and orig is not arr \
-                    and _finite_row(orig, row):
-                _fail(Status.E_RANGE, context + f": a value is beyond the float32 range "
-                                                f"(|v| > {_FLOAT32_MAX:.4g})")
-            _lib.check(status, context)
-    _lib.check(status, name)
+#: The names the package accepts for each option, with their C values.
+DISTANCES = {d.name.lower(): int(d) for d in Distance}
+DENSITIES = {d.name.lower(): int(d) for d in Density}
+NORMS = {n.name.lower(): int(n) for n in Norm}
 
 
 class _RWLock:
     """Many readers (scorers) or one writer (add, finalize)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
         self._writer = False
 
     @contextlib.contextmanager
-    def read(self):
+    def read(self) -> Iterator[None]:
         with self._cond:
             while self._writer:
                 self._cond.wait()
@@ -179,7 +61,7 @@ class _RWLock:
                     self._cond.notify_all()
 
     @contextlib.contextmanager
-    def write(self):
+    def write(self) -> Iterator[None]:
         with self._cond:
             while self._writer or self._readers:
                 self._cond.wait()
@@ -192,202 +74,453 @@ class _RWLock:
                 self._cond.notify_all()
 
 
-def _rebuild_index(dim, distance, vectors, domains):
+class _Owner:
+    """Owns one C object, ``self._handle``, freed by the class's ``_free`` when the Python
+    object goes. ``_free`` is bound at class definition rather than looked up in the
+    module when called: __del__ may run at interpreter shutdown, when module globals may
+    already be gone."""
+
+    _free: Callable[[c_void_p], None]
+    _handle: c_void_p
+
+    def _refuse_second_init(self, what: str) -> None:
+        # A second __init__ would replace the C object under the objects using it.
+        if getattr(self, "_handle", None) is not None:
+            fail(Status.E_STATE, f"{what}.__init__: the object is already initialized")
+
+    def __del__(self) -> None:
+        """Free the C object (once no Python reference to this object is left)."""
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._handle = c_void_p()
+            self._free(handle)
+
+
+def _rebuild_index(dim: int, distance: str, vectors: npt.NDArray[np.float32],
+                   domains: npt.NDArray[np.uint8]) -> "Index":
     ix = Index(dim, distance)
     ix.add(vectors, domains)
     return ix
 
 
-class Index:
+def check_rows(x: npt.ArrayLike, distance: Union[str, Distance] = "cosine") -> Optional[int]:
+    """The first row that adding or scoring would refuse, or None when all are valid.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, dim)
+        Rows to check, as :meth:`Index.add` and :meth:`Scorer.score` take them.
+    distance : {"cosine", "euclidean", "mse"}
+        The distance the rows are meant for (a zero row is refused only under cosine).
+
+    Returns
+    -------
+    int or None
+        The position of the first non-finite, zero (cosine) or too large (euclidean, mse)
+        row; None when every row is valid.
+
+    Raises
+    ------
+    InvalidValueError
+        ``x`` is not 2-D or ``distance`` is unknown.
+    InvalidTypeError
+        ``x`` does not hold real numbers.
+
+    Examples
+    --------
+    >>> import asdnorm
+    >>> asdnorm.check_rows([[1.0, 2.0], [0.0, 0.0], [float("nan"), 1.0]])
+    1
+    >>> asdnorm.check_rows([[1.0, 2.0], [0.0, 0.0]], distance="euclidean") is None
+    True
+    """
+    code = as_enum(distance, Distance, "distance")
+    arr = as_rows(x, None, "x")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        return None
+    bad = c_size_t(arr.shape[0])
+    status = lib.asdnorm_check_rows(arr.ctypes.data_as(F32P), arr.shape[0], arr.shape[1],
+                                    code, byref(bad))
+    if status not in (Status.OK, Status.E_NONFINITE, Status.E_ZERO_VECTOR, Status.E_RANGE):
+        check(status, "check_rows")
+    return None if bad.value >= arr.shape[0] else int(bad.value)
+
+
+class Index(_Owner):
     """A set of reference embeddings with one local-density constant each.
 
-    >>> ix = Index(128, distance="cosine")
-    >>> ix.add(refs, domains=None)          # (n, 128) float32 or float64
-    >>> ix.finalize(density="knn", k=1)
+    Lifecycle: create, :meth:`add` rows (any number of times), :meth:`finalize`, then
+    score through a :class:`Scorer`. Adding after finalizing makes the index
+    un-finalized again. Under cosine the references are stored L2-normalized, so
+    :attr:`vectors` returns them so.
 
-    The C handle is ``self._handle`` (a ``ctypes.c_void_p``). Under cosine the
-    references are stored L2-normalized, so :attr:`vectors` returns them so.
+    Parameters
+    ----------
+    dim : int
+        The embedding dimension, >= 1.
+    distance : {"cosine", "euclidean", "mse"}
+        The distance between a test sample and a reference (docs/math.md §2.1).
+
+    Raises
+    ------
+    InvalidValueError
+        ``dim`` < 1 or ``distance`` unknown.
+    InvalidTypeError
+        ``dim`` is not an integer.
+    OutOfMemoryError
+        The index could not be allocated.
+
+    Examples
+    --------
+    >>> import numpy as np, asdnorm
+    >>> refs = np.array([[0, 0], [0, 1], [5, 5], [5, 7]], dtype=np.float32)
+    >>> ix = asdnorm.Index(2, distance="euclidean").add(refs).finalize("knn", k=1)
+    >>> ix
+    <asdnorm.Index dim=2 distance='euclidean' size=4 knn, param=1>
+    >>> ix.density.tolist()
+    [1.0, 1.0, 2.0, 2.0]
     """
 
-    def __init__(self, dim, distance="cosine"):
-        self._handle = c_void_p()
+    _free = lib.asdnorm_index_free
+
+    def __init__(self, dim: int, distance: Union[str, Distance] = "cosine") -> None:
+        self._refuse_second_init("Index")
+        code = as_enum(distance, Distance, "distance")
+        dim = as_count(dim, "dim", 1)
+        handle = c_void_p()
+        check(lib.asdnorm_index_new(dim, code, byref(handle)), "Index")
+        self._handle = handle
         self._lock = _RWLock()
-        code = _enum(distance, DISTANCES, "distance")
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) \
-                or dim < 1:
-            _fail(Status.E_ARG, f"dim must be an integer >= 1; got {dim!r}")
-        _lib.check(lib.asdnorm_index_new(int(dim), code, byref(self._handle)), "Index")
-        self._dim = int(dim)
+        self._dim = dim
         self._distance = code
 
     @classmethod
-    def _from_handle(cls, handle):
-        """Wrap a C ``asdnorm_index *`` (a c_void_p or an int) and take ownership of it:
-        it is freed with this object. For functions that return new indexes."""
+    def _from_handle(cls, handle: c_void_p) -> "Index":
+        """Wrap a C ``asdnorm_index *`` and take ownership of it: it is freed with this
+        object. For the functions that return new indexes."""
+        if not handle.value:
+            fail(Status.E_NULL, "Index._from_handle: NULL handle")
         self = cls.__new__(cls)
-        self._handle = handle if isinstance(handle, c_void_p) else c_void_p(handle)
+        self._handle = handle
         self._lock = _RWLock()
-        if not self._handle.value:
-            raise ValueError("Index._from_handle: NULL handle")
-        self._dim = int(lib.asdnorm_index_dim(self._handle))
-        self._distance = int(lib.asdnorm_index_distance(self._handle))
+        self._dim = int(lib.asdnorm_index_dim(handle))
+        self._distance = Distance(lib.asdnorm_index_distance(handle))
         return self
-
-    def __del__(self, _free=lib.asdnorm_index_free):
-        # _free is bound at definition time, so this works at interpreter shutdown
-        # when module globals may already be gone.
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._handle = c_void_p()
-            _free(handle)
 
     # ---- building ---------------------------------------------------------
-    def add(self, x, domains=None):
-        """Append references: ``x`` (n, dim), ``domains`` n labels 0/1/2 or None (all 0).
+    def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
+        """Append references.
 
-        All rows are checked before any is added; on error nothing changes.
-        The index becomes un-finalized. Returns self."""
-        arr = _as_rows(x, self._dim)
-        dom = _as_domains(domains, arr.shape[0])
-        dptr = None if dom is None else dom.ctypes.data_as(_U8P)
+        All rows are checked before any is added: on error nothing changes. The index
+        becomes un-finalized.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+            The references (float32 is passed without a copy; other real dtypes are
+            converted to float32 once). Under cosine they are stored L2-normalized.
+        domains : array_like of int, shape (n,), optional
+            0 (unknown), 1 (source) or 2 (target) per row; None labels all 0.
+
+        Returns
+        -------
+        Index
+            self, so that calls chain.
+
+        Raises
+        ------
+        InvalidValueError
+            A shape mismatch, a label outside 0/1/2, or a bad row (non-finite, zero
+            under cosine, beyond 1e12 in norm under euclidean/mse); the message names it.
+        InvalidTypeError
+            ``x`` or ``domains`` does not hold numbers.
+        OutOfMemoryError
+            The references could not be stored.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(2).add([[3.0, 4.0]], domains=[1])
+        >>> ix.vectors.tolist(), ix.domains.tolist()
+        ([[0.6000000238418579, 0.800000011920929]], [1])
+        """
+        arr = as_rows(x, self._dim)
+        dom = as_domains(domains, arr.shape[0])
+        dptr = None if dom is None else dom.ctypes.data_as(U8P)
         with self._lock.write():
-            status = lib.asdnorm_index_add(self._handle, arr.ctypes.data_as(_F32P),
+            status = lib.asdnorm_index_add(self._handle, arr.ctypes.data_as(F32P),
                                            arr.shape[0], dptr)
         if status:
-            _row_error(status, arr, x, self._distance, "Index.add: x")
+            raise_row_error(status, arr, x, self._distance, "Index.add: x")
         return self
 
-    def finalize(self, density="knn", k=1, r=0.9):
-        """Compute the density constants: ``density`` "none" | "knn" (with ``k``, an
-        integer >= 1, clipped to M - 1) | "gwrp" (with ``r`` in [0, 1]). Returns self."""
-        code = _enum(density, DENSITIES, "density")
-        if code == DENSITIES["knn"]:
-            param = self._number(k, "k")
-        elif code == DENSITIES["gwrp"]:
-            param = self._number(r, "r")
+    def finalize(self, density: Union[str, Density] = "knn", k: int = 1,
+                 r: float = 0.9) -> "Index":
+        """Compute the density constant of every reference (docs/math.md §2.2).
+
+        Finalizing again with another estimator recomputes them.
+
+        Parameters
+        ----------
+        density : {"knn", "gwrp", "none"}
+            "knn": the mean distance to the ``k`` nearest other references; "gwrp": the
+            rank-weighted mean of the distances to all others, weights ``r**(i-1)``;
+            "none": plain nearest-neighbour distances.
+        k : int
+            K of "knn", >= 1, clipped to M - 1.
+        r : float
+            The decay of "gwrp", in [0, 1].
+
+        Returns
+        -------
+        Index
+            self.
+
+        Raises
+        ------
+        InvalidValueError
+            An unknown estimator, ``k`` < 1, ``r`` outside [0, 1], or too few references
+            (none; fewer than 2 for knn and gwrp).
+        InvalidTypeError
+            ``k`` or ``r`` is not a number.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0]])
+        >>> ix.finalize("knn", k=2).density.tolist()
+        [2.0, 1.5, 2.5]
+        """
+        code = as_enum(density, Density, "density")
+        if code == Density.KNN:
+            param = as_number(k, "k")
+        elif code == Density.GWRP:
+            param = as_number(r, "r")
         else:
             param = 0.0
         with self._lock.write():
             status = lib.asdnorm_index_finalize(self._handle, code, param)
-        what = {1: f", k={k!r}", 2: f", r={r!r}"}.get(code, "")
-        _lib.check(status, f"Index.finalize(density={density!r}{what})")
+        what = {Density.KNN: f", k={k!r}", Density.GWRP: f", r={r!r}"}.get(code, "")
+        check(status, f"Index.finalize(density={density!r}{what})")
         return self
 
-    @staticmethod
-    def _number(value, name):
-        if isinstance(value, (bool, np.bool_)):
-            _fail(Status.E_ARG, f"{name} must be a number, not {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            _fail(Status.E_ARG, f"{name} must be a number; got {value!r}")
-        except OverflowError:
-            _fail(Status.E_ARG, f"{name} is too large: {value!r}")
-
     # ---- queries ----------------------------------------------------------
-    def __len__(self):
+    def __len__(self) -> int:
+        """The number of references M."""
         return int(lib.asdnorm_index_size(self._handle))
 
     @property
-    def dim(self):
+    def dim(self) -> int:
+        """The embedding dimension."""
         return self._dim
 
     @property
-    def distance(self):
-        """"cosine", "euclidean" or "mse"."""
-        return _DISTANCE_NAMES[self._distance]
+    def distance(self) -> str:
+        """The distance: "cosine", "euclidean" or "mse"."""
+        return self._distance.name.lower()
 
     @property
-    def finalized(self):
+    def finalized(self) -> bool:
+        """Whether the index is finalized (can be scored against)."""
         return bool(lib.asdnorm_index_is_finalized(self._handle))
 
     @property
-    def estimator(self):
-        """("knn", K after clipping) | ("gwrp", r) | ("none", 0.0), or None before finalize."""
+    def estimator(self) -> Optional[Tuple[str, float]]:
+        """("knn", K after clipping), ("gwrp", r) or ("none", 0.0); None before finalize."""
         if not self.finalized:
             return None
         code, param = c_int(), c_double()
-        _lib.check(lib.asdnorm_index_get_estimator(self._handle, byref(code), byref(param)),
-                   "Index.estimator")
-        return _DENSITY_NAMES[code.value], param.value
+        check(lib.asdnorm_index_get_estimator(self._handle, byref(code), byref(param)),
+              "Index.estimator")
+        return Density(code.value).name.lower(), param.value
 
     @property
-    def density(self):
-        """(M,) float64: the density constants n_j (Error E_STATE before finalize).
-        After finalize("none") the library reports zeros; the scorer then uses n_j = 1
-        (ratio) or 0 (difference), as docs/math.md §2.3 says."""
+    def density(self) -> npt.NDArray[np.float64]:
+        """The density constants n_j, shape (M,), float64.
+
+        After finalize("none") they are all 0 (the scorer then uses n_j = 1 for ratio, 0
+        for difference, docs/math.md §2.3). Raises InvalidValueError before finalize."""
         with self._lock.read():
             m = len(self)
             out = np.empty(m, dtype=np.float64)
-            _lib.check(lib.asdnorm_index_get_density(self._handle, out.ctypes.data_as(_F64P), m),
-                       "Index.density")
+            check(lib.asdnorm_index_get_density(self._handle, out.ctypes.data_as(F64P), m),
+                  "Index.density")
         return out
 
     @property
-    def domains(self):
-        """(M,) uint8: the domain labels (0 unknown, 1 source, 2 target)."""
+    def domains(self) -> npt.NDArray[np.uint8]:
+        """The domain labels, shape (M,), uint8: 0 unknown, 1 source, 2 target."""
         with self._lock.read():
             m = len(self)
             out = np.empty(m, dtype=np.uint8)
-            _lib.check(lib.asdnorm_index_get_domains(self._handle, out.ctypes.data_as(_U8P), m),
-                       "Index.domains")
+            check(lib.asdnorm_index_get_domains(self._handle, out.ctypes.data_as(U8P), m),
+                  "Index.domains")
         return out
 
     @property
-    def vectors(self):
-        """(M, dim) float32: a copy of the stored references (L2-normalized under cosine)."""
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """A copy of the stored references, shape (M, dim), float32 (L2-normalized under
+        cosine, except the raw centroids of :func:`asdnorm.baselines.source_means_index`)."""
         with self._lock.read():
             m = len(self)
             out = np.empty((m, self._dim), dtype=np.float32)
             if m:
-                _lib.check(lib.asdnorm_index_get_vectors(self._handle, 0, m,
-                                                         out.ctypes.data_as(_F32P)),
-                           "Index.vectors")
+                check(lib.asdnorm_index_get_vectors(self._handle, 0, m,
+                                                    out.ctypes.data_as(F32P)),
+                      "Index.vectors")
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         est = self.estimator
         state = f"{est[0]}, param={est[1]:g}" if est else "not finalized"
         return (f"<asdnorm.Index dim={self._dim} distance={self.distance!r} "
                 f"size={len(self)} {state}>")
 
     # ---- persistence ------------------------------------------------------
-    def save(self, path):
-        """Save the finalized index to ``path`` atomically (Error on failure)."""
+    def save(self, path: PathArg) -> None:
+        """Save the finalized index to a file, atomically.
+
+        The file is written beside ``path`` under a temporary name, flushed and renamed
+        over ``path``, so a crash leaves any old file intact (docs/file-format.md).
+
+        Parameters
+        ----------
+        path : str, bytes or os.PathLike
+            The file name.
+
+        Raises
+        ------
+        FileError
+            The file could not be written (an OSError; :class:`FileMissingError` for a
+            missing directory, :class:`FileAccessError` for a permission problem), with
+            the operating system's ``errno``, ``strerror`` and ``filename``.
+        InvalidValueError
+            The index is not finalized, or ``path`` contains a NUL character (nothing is
+            written).
+        InvalidTypeError
+            ``path`` is not a path.
+
+        Examples
+        --------
+        >>> import os, tempfile, asdnorm
+        >>> ix = asdnorm.Index(1, "mse").add([[0.0], [1.0]]).finalize()
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     ix.save(os.path.join(d, "refs.asdx"))
+        ...     asdnorm.Index.load(os.path.join(d, "refs.asdx")).density.tolist()
+        [1.0, 1.0]
+        """
+        name = encode_path(path, "Index.save")
         with self._lock.read():
-            status = lib.asdnorm_index_save(self._handle, os.fsencode(path))
-        _lib.check(status, f"Index.save({os.fspath(path)!r})")
+            ctypes.set_errno(0)
+            status = lib.asdnorm_index_save(self._handle, name)
+        check(status, f"Index.save({os.fspath(path)!r})", filename=os.fspath(path))
 
     @classmethod
-    def load(cls, path):
-        """Load an index saved by :meth:`save` (finalized, scores bit-identically)."""
+    def load(cls, path: PathArg) -> "Index":
+        """Load an index saved by :meth:`save`.
+
+        Every field, size and the checksum are checked before anything is trusted.
+
+        Parameters
+        ----------
+        path : str, bytes or os.PathLike
+            The file name.
+
+        Returns
+        -------
+        Index
+            A finalized index that scores bit-identically to the one saved.
+
+        Raises
+        ------
+        FileError
+            The file could not be read (:class:`FileMissingError`: it does not exist),
+            with the operating system's ``errno``, ``strerror`` and ``filename``.
+        InvalidValueError
+            The file is malformed, truncated, fails its checksum or has a format version
+            this library cannot read; or ``path`` contains a NUL character.
+        InvalidTypeError
+            ``path`` is not a path.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> try:
+        ...     asdnorm.Index.load("no-such-file.asdx")
+        ... except FileNotFoundError as e:
+        ...     print(e.errno == 2, e.filename)
+        True no-such-file.asdx
+        """
+        name = encode_path(path, "Index.load")
         handle = c_void_p()
-        _lib.check(lib.asdnorm_index_load(os.fsencode(path), byref(handle)),
-                   f"Index.load({os.fspath(path)!r})")
+        ctypes.set_errno(0)
+        status = lib.asdnorm_index_load(name, byref(handle))
+        check(status, f"Index.load({os.fspath(path)!r})", filename=os.fspath(path))
         return cls._from_handle(handle)
 
-    def to_bytes(self):
-        """The bytes :meth:`save` would write."""
+    def to_bytes(self) -> bytes:
+        """The bytes :meth:`save` would write.
+
+        Returns
+        -------
+        bytes
+            The saved file's contents (docs/file-format.md).
+
+        Raises
+        ------
+        InvalidValueError
+            The index is not finalized.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "mse").add([[0.0], [1.0]]).finalize()
+        >>> asdnorm.Index.from_bytes(ix.to_bytes()).density.tolist()
+        [1.0, 1.0]
+        """
         with self._lock.read():
             needed = c_size_t(0)
             status = lib.asdnorm_index_serialize(self._handle, None, 0, byref(needed))
             if status not in (Status.OK, Status.E_BUFFER):
-                _lib.check(status, "Index.to_bytes")
+                check(status, "Index.to_bytes")
             buf = ctypes.create_string_buffer(needed.value)
-            _lib.check(lib.asdnorm_index_serialize(self._handle, buf, needed.value,
-                                                   byref(needed)), "Index.to_bytes")
+            check(lib.asdnorm_index_serialize(self._handle, buf, needed.value,
+                                              byref(needed)), "Index.to_bytes")
         return buf.raw[:needed.value]
 
     @classmethod
-    def from_bytes(cls, data):
-        """Load an index from the bytes of a saved file (bytes, bytearray, memoryview, …)."""
-        buf = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Index":
+        """Load an index from the bytes of a saved file.
+
+        Parameters
+        ----------
+        data : bytes-like
+            What :meth:`to_bytes` returned or :meth:`save` wrote (not retained).
+
+        Returns
+        -------
+        Index
+            A finalized index.
+
+        Raises
+        ------
+        InvalidValueError
+            The bytes are malformed, truncated, fail the checksum or have an unknown
+            format version.
+        InvalidTypeError
+            ``data`` is not bytes-like.
+        """
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError as exc:
+            fail(Status.E_ARG, f"Index.from_bytes: {exc}", kind=InvalidTypeError)
+        buf = np.frombuffer(view, dtype=np.uint8)
         handle = c_void_p()
-        _lib.check(lib.asdnorm_index_load_buffer(buf.ctypes.data_as(c_void_p), buf.nbytes,
-                                                 byref(handle)), "Index.from_bytes")
+        check(lib.asdnorm_index_load_buffer(buf.ctypes.data_as(c_void_p), buf.nbytes,
+                                            byref(handle)), "Index.from_bytes")
         return cls._from_handle(handle)
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         # A finalized index pickles as its saved bytes (exact); an un-finalized one
         # as its stored vectors and domains.
         if self.finalized:
@@ -395,65 +528,128 @@ class Index:
         return (_rebuild_index, (self._dim, self.distance, self.vectors, self.domains))
 
 
-class Scorer:
+class Scorer(_Owner):
     """Scores test samples against a finalized :class:`Index` (higher = more anomalous).
 
-    >>> sc = Scorer(ix, norm="ratio")        # "ratio" | "difference" | "none"
-    >>> s = sc.score(x)                       # (n,) float32
-    >>> s, nearest = sc.score(x, return_nearest=True)
+    The scorer owns scratch memory allocated once, so scoring allocates nothing in C.
+    It keeps its index alive: :attr:`index` is read-only and the index is freed only
+    after every scorer on it.
 
-    Keeps a reference to the index (``self.index``), so the index outlives it.
+    Parameters
+    ----------
+    index : Index
+        The references (need not be finalized yet; it must be when scoring).
+    norm : {"ratio", "difference", "none"}
+        How a distance is normalized by the reference's density (docs/math.md §2.3).
+
+    Raises
+    ------
+    InvalidTypeError
+        ``index`` is not an :class:`Index`.
+    InvalidValueError
+        ``norm`` is unknown.
+    OutOfMemoryError
+        The scratch memory could not be allocated.
+
+    Examples
+    --------
+    >>> import asdnorm
+    >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [10.0], [12.0]]).finalize()
+    >>> sc = asdnorm.Scorer(ix, norm="ratio")
+    >>> sc.score([[0.5], [11.0]]).tolist()
+    [0.5, 0.5]
+    >>> scores, nearest = sc.score([[3.0]], return_nearest=True)
+    >>> scores.tolist(), nearest.tolist()
+    ([2.0], [1])
     """
 
-    def __init__(self, index, norm="ratio"):
-        self._handle = c_void_p()
-        self._lock = threading.Lock()
-        if index is None:
-            _fail(Status.E_NULL, "Scorer: index is None")
+    _free = lib.asdnorm_scorer_free
+
+    def __init__(self, index: Index, norm: Union[str, Norm] = "ratio") -> None:
+        self._refuse_second_init("Scorer")
         if not isinstance(index, Index):
-            _fail(Status.E_ARG, f"Scorer: expected an asdnorm.Index, got {type(index).__name__}")
-        code = _enum(norm, NORMS, "norm")
-        _lib.check(lib.asdnorm_scorer_new(index._handle, code, byref(self._handle)), "Scorer")
-        self.index = index
+            fail(Status.E_NULL if index is None else Status.E_ARG,
+                 f"Scorer: expected an asdnorm.Index, got {type(index).__name__}",
+                 kind=InvalidTypeError)
+        code = as_enum(norm, Norm, "norm")
+        handle = c_void_p()
+        check(lib.asdnorm_scorer_new(index._handle, code, byref(handle)), "Scorer")
+        self._handle = handle
+        self._lock = threading.Lock()
+        self._index = index
         self._norm = code
 
-    def __del__(self, _free=lib.asdnorm_scorer_free):
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._handle = c_void_p()
-            _free(handle)
+    @property
+    def index(self) -> Index:
+        """The index this scorer scores against (read-only: the C scorer is bound to it)."""
+        return self._index
 
     @property
-    def norm(self):
-        return {v: k for k, v in NORMS.items()}[self._norm]
+    def norm(self) -> str:
+        """The normalization: "ratio", "difference" or "none"."""
+        return self._norm.name.lower()
 
-    def score(self, x, return_nearest=False):
-        """Anomaly scores of ``x`` (n, dim): (n,) float32; with ``return_nearest`` also
-        the (n,) int64 positions of the reference attaining each minimum."""
-        ix = self.index
-        arr = _as_rows(x, ix.dim)
+    @overload
+    def score(self, x: npt.ArrayLike,
+              return_nearest: Literal[False] = ...) -> npt.NDArray[np.float32]: ...
+
+    @overload
+    def score(self, x: npt.ArrayLike, return_nearest: Literal[True]
+              ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
+
+    def score(self, x: npt.ArrayLike, return_nearest: bool = False
+              ) -> Union[npt.NDArray[np.float32],
+                         Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+        """Anomaly scores of test samples (docs/math.md §2.3).
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+            The test samples; n = 0 gives an empty result.
+        return_nearest : bool
+            Also return the position of the reference attaining each minimum (the lowest
+            such position when several attain it exactly).
+
+        Returns
+        -------
+        scores : ndarray of float32, shape (n,)
+            Higher = more anomalous.
+        nearest : ndarray of int64, shape (n,)
+            Only with ``return_nearest``.
+
+        Raises
+        ------
+        InvalidValueError
+            The index is not finalized, a shape mismatch, or a bad row (non-finite, zero
+            under cosine, too large under euclidean/mse); the message names the row.
+        InvalidTypeError
+            ``x`` does not hold real numbers.
+        """
+        ix = self._index
+        arr = as_rows(x, ix.dim)
         n = arr.shape[0]
         scores = np.empty(n, dtype=np.float32)
-        nearest = None
-        if return_nearest:
-            nearest = np.empty(n, dtype=np.uintp)
+        nearest = np.empty(n, dtype=np.uintp) if return_nearest else None
         with self._lock, ix._lock.read():
             status = lib.asdnorm_scorer_score(
-                self._handle, arr.ctypes.data_as(_F32P), n, scores.ctypes.data_as(_F32P),
-                None if nearest is None else nearest.ctypes.data_as(_SZP))
+                self._handle, arr.ctypes.data_as(F32P), n, scores.ctypes.data_as(F32P),
+                None if nearest is None else nearest.ctypes.data_as(SZP))
         if status:
-            _row_error(status, arr, x, ix._distance, "Scorer.score: x")
-        if not return_nearest:
+            raise_row_error(status, arr, x, ix._distance, "Scorer.score: x")
+        if nearest is None:
             return scores
         # size_t positions < 2**63: reinterpret in place where the sizes agree.
         if nearest.dtype.itemsize == 8:
-            nearest = nearest.view(np.int64)
-        else:
-            nearest = nearest.astype(np.int64)
-        return scores, nearest
+            return scores, nearest.view(np.int64)
+        return scores, nearest.astype(np.int64)
 
-    def __repr__(self):
-        return f"<asdnorm.Scorer norm={self.norm!r} index={self.index!r}>"
+    def __repr__(self) -> str:
+        return f"<asdnorm.Scorer norm={self.norm!r} index={self._index!r}>"
 
-    def __reduce__(self):
-        return (Scorer, (self.index, self.norm))
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (Scorer, (self._index, self.norm))
+
+
+for _cls in (Index, Scorer):
+    _cls.__module__ = "asdnorm"
+del _cls

@@ -424,5 +424,92 @@ def test_standardized_scores_errors():
     assert e.value.status == Status.E_DIM
     with pytest.raises(asdnorm.Error) as e:
         baselines.standardized_scores(object(), refs)
-    assert e.value.status == Status.E_NULL
+    assert e.value.status == Status.E_ARG and isinstance(e.value, TypeError)
     assert baselines.standardized_scores(ix, refs).shape == (10,)
+
+
+# ---- the wrappers on an asdnorm.Index ----------------------------------------------------
+def test_source_means_index_keeps_raw_centroids_under_cosine():
+    """Under cosine the centroids stay as k-means left them (means of unit vectors, not
+    re-normalized), and scoring against one is the mean cosine distance to its members."""
+    rng = np.random.default_rng(21)
+    src = np.vstack([blobs(rng, 40, 6, 2, 5.0)]).astype(np.float32) + 3
+    tgt = rng.normal(2, 1, (4, 6)).astype(np.float32)
+    ix = asdnorm.Index(6, "cosine").add(np.vstack([src, tgt]), np.r_[np.ones(40), [2] * 4])
+    sm = baselines.source_means_index(ix, 2, seed=7)
+    assert isinstance(sm, asdnorm.Index) and not sm.finalized and sm.distance == "cosine"
+    assert list(sm.domains) == [1, 1, 2, 2, 2, 2]
+    unit = src / np.linalg.norm(src, axis=1, keepdims=True)
+    cent = sm.vectors[:2]
+    assert (np.linalg.norm(cent, axis=1) < 0.999).all()           # not unit vectors
+    want, _ = baselines.kmeans(ix.vectors[:40], 2, seed=7)  # k-means of the stored rows
+    np.testing.assert_array_equal(cent, want)
+    # Converged Lloyd: each centroid is the mean of the unit rows nearest to it.
+    near = np.linalg.norm(unit[:, None] - cent[None], axis=2).argmin(axis=1)
+    for c in range(2):
+        np.testing.assert_allclose(cent[c], unit[near == c].mean(axis=0), rtol=1e-5, atol=1e-6)
+    # Scores (density "none", norm "none"): min over the rows of 0.5 (1 - <x/|x|, v>), the
+    # centroid rows giving the mean cosine distance to their members, in float64.
+    tests = rng.normal(3, 1, (9, 6))
+    sm.finalize("none")
+    got = asdnorm.Scorer(sm, "none").score(tests)
+    xt = tests / np.linalg.norm(tests, axis=1, keepdims=True)
+    mean_d = np.stack([(0.5 * (1 - xt @ unit[near == c].T)).mean(axis=1) for c in range(2)], 1)
+    tgt_d = 0.5 * (1 - xt @ (tgt / np.linalg.norm(tgt, axis=1, keepdims=True)).T)
+    np.testing.assert_allclose(got, np.hstack([mean_d, tgt_d]).min(axis=1), rtol=1e-4,
+                               atol=1e-6)
+    with pytest.raises(TypeError):
+        baselines.source_means_index(src, 2)
+    with pytest.raises(ValueError) as e:
+        baselines.source_means_index(asdnorm.Index(6).add(tgt, [2] * 4), 2)
+    assert e.value.status == Status.E_TOO_FEW
+
+
+def test_smote_index():
+    rng = np.random.default_rng(22)
+    src = rng.normal(0, 1, (30, 4)).astype(np.float32)
+    tgt = rng.normal(5, 1, (6, 4)).astype(np.float32)
+    ix = asdnorm.Index(4, "euclidean").add(np.vstack([src, tgt]), np.r_[[1] * 30, [2] * 6])
+    big = baselines.smote_index(ix, 0, k_neighbors=3, seed=9)       # up to 30 target rows
+    assert isinstance(big, asdnorm.Index) and not big.finalized and len(big) == 30 + 6 + 24
+    np.testing.assert_array_equal(big.vectors[:36], ix.vectors)
+    assert (big.domains[36:] == 2).all()
+    i, j, u, resid = segment_fit(tgt, 3, big.vectors[36:])        # on a target segment
+    assert resid.max() < 1e-4 and ((u >= 0) & (u <= 1)).all()
+    assert len(baselines.smote_index(ix, 5)) == 41
+    same = baselines.smote_index(ix, 0, k_neighbors=3, seed=9)
+    np.testing.assert_array_equal(same.vectors, big.vectors)        # seeded
+    cos = asdnorm.Index(4, "cosine").add(np.vstack([src, tgt]), np.r_[[1] * 30, [2] * 6])
+    np.testing.assert_allclose(np.linalg.norm(baselines.smote_index(cos, 7).vectors, axis=1),
+                               1.0, rtol=1e-6)                      # re-normalized
+    with pytest.raises(ValueError) as e:
+        baselines.smote_index(asdnorm.Index(4).add(src, [1] * 30), 3)
+    assert e.value.status == Status.E_TOO_FEW
+
+
+def test_lof_model_on_an_index():
+    rng = np.random.default_rng(23)
+    refs, tests = rng.normal(size=(50, 3)).astype(np.float32), rng.normal(size=(9, 3))
+    ix = asdnorm.Index(3, "euclidean").add(refs)
+    model = baselines.LOF(ix, k=7)
+    np.testing.assert_allclose(model.score(tests), sk_lof(refs, tests, 7), rtol=1e-4)
+    ix.add(refs[:2])                                    # the index changed size
+    with pytest.raises(ValueError) as e:
+        model.score(tests)
+    assert e.value.status == Status.E_STATE
+    bad = tests.copy()
+    bad[4, 0] = np.nan
+    with pytest.raises(ValueError, match="row 4"):
+        baselines.LOF(ix, 3).score(bad)
+    with pytest.raises(TypeError):
+        baselines.LOF(refs, 3)
+
+
+def test_count_sections():
+    rng = np.random.default_rng(24)
+    ids = rng.integers(-5, 1000, 300)
+    assert asdnorm.metrics.count_sections(ids) == len(np.unique(ids))
+    with pytest.raises(ValueError):
+        asdnorm.metrics.count_sections([])
+    with pytest.raises(ValueError):
+        asdnorm.metrics.count_sections([0.5])
