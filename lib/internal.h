@@ -58,6 +58,8 @@ static inline size_t asdnorm__split_rows(size_t n, size_t max_rows, size_t nt, s
  * default; 1 inside the application's own parallel region and in a forked
  * child of a process whose library started a team. */
 int asdnorm__threads(void);
+/* The same number, for sizing workspaces ahead of any team. */
+int asdnorm__threads_planned(void);
 /* Set this thread's call thread count (0: the default) for the public call
  * about to run; returns the previous one, to be restored when it returns. */
 int asdnorm__call_threads(int n);

@@ -127,7 +127,7 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
     sc->dim = ix->dim;
     const size_t rows = Q_BYTES / (ix->dim * sizeof(float));
     sc->rows = rows < 1 ? 1 : rows > ROWS ? ROWS : rows;
-    asdnorm_status st = resize_work(sc, asdnorm__threads());
+    asdnorm_status st = resize_work(sc, asdnorm__threads_planned());
     if (st != ASDNORM_OK) {
         asdnorm__free(sc);
         return st;
@@ -143,7 +143,7 @@ asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsigned threads)
     if (threads > ASDNORM_MAX_THREADS)
         return ASDNORM_E_ARG;
     const int prev = asdnorm__call_threads((int)threads);
-    const int nw = asdnorm__threads();
+    const int nw = asdnorm__threads_planned();
     asdnorm__call_threads(prev);
     asdnorm_status st = resize_work(sc, nw);
     if (st == ASDNORM_OK)

@@ -69,20 +69,67 @@ static bool forked(void)
     return pid != 0 && pid != (int)getpid();
 }
 
-int asdnorm__threads(void)
+int asdnorm__threads_planned(void)
 {
 #ifdef _OPENMP
     if (omp_in_parallel() || forked())
         return 1;
-    int n = call_threads > 0 ? call_threads : omp_get_max_threads();
-    if (n > 1) {
-        int none = 0;
-        atomic_compare_exchange_strong(&team_pid, &none, (int)getpid());
-    }
-    return n;
+    return call_threads > 0 ? call_threads : omp_get_max_threads();
 #else
     return 1;
 #endif
+}
+
+/* ---- address space -------------------------------------------------------
+ * Under a finite RLIMIT_AS, what a team needs is checked before it starts, by
+ * mapping it (PROT_NONE, which counts against the limit) and releasing it at
+ * once: libgomp ends the process when it cannot create a thread, and OpenBLAS
+ * loops forever when it cannot map a thread's buffer. Best effort: the host's
+ * own threads and BLAS calls hold address space too. */
+static bool address_space_limited(void)
+{
+    struct rlimit rl;
+    return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+}
+
+/* The largest k ≤ n for which k blocks of `bytes` can be mapped now. */
+static int mappable(int n, size_t bytes)
+{
+    for (int k = n; k > 0; k--) {
+        void *p = mmap(NULL, (size_t)k * bytes, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED) {
+            munmap(p, (size_t)k * bytes);
+            return k;
+        }
+    }
+    return 0;
+}
+
+/* The stack of a new thread: the C library's default, RLIMIT_STACK (8 MiB
+ * when unlimited), and a guard page. */
+static size_t thread_stack(void)
+{
+    struct rlimit rl;
+    size_t size = (size_t)8 << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        size = (size_t)rl.rlim_cur;
+    return size + 4096;
+}
+
+int asdnorm__threads(void)
+{
+    int n = asdnorm__threads_planned();
+    if (n <= 1)
+        return n;
+    /* A team may start now: from here on, a fork's child is on its own. */
+    int none = 0;
+    atomic_compare_exchange_strong(&team_pid, &none, (int)getpid());
+    /* Room for every other thread's stack, whether the pool has it already
+     * or not (libgomp keeps one pool per thread that starts teams). */
+    if (address_space_limited())
+        n = 1 + mappable(n - 1, thread_stack());
+    return n;
 }
 
 int asdnorm__thread_id(void)
@@ -143,23 +190,15 @@ static void serial_end(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* ---- address space -------------------------------------------------------
+/* ---- BLAS buffers ---------------------------------------------------------
  * OpenBLAS maps one buffer of BLAS_BUFFER bytes (128 MiB in Debian's builds)
- * for each thread inside a level-3 call, keeps it for later calls, and retries
- * forever when the mapping fails. Under a finite RLIMIT_AS, before more threads
- * of ours call the BLAS at once than ever before, a reservation of that size
- * for each additional one is tried and released at once. Best effort: the
- * host's own BLAS calls hold buffers too. */
+ * for each thread inside a level-3 call and keeps it for later calls. Before
+ * more threads of ours call the BLAS at once than ever before, under a finite
+ * RLIMIT_AS, a buffer for each additional one must be mappable. */
 #define BLAS_BUFFER ((size_t)128 << 20)
 
 static atomic_int blas_active; /* threads of ours in regions calling the BLAS now */
 static atomic_int blas_most;   /* the most there have been at once */
-
-static bool address_space_limited(void)
-{
-    struct rlimit rl;
-    return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
-}
 
 /* How many of nt more threads can get a buffer (0 to nt). */
 static int fitting_threads(int nt)
@@ -168,16 +207,7 @@ static int fitting_threads(int nt)
     if (nt <= have || !address_space_limited())
         return nt;
     const int base = have > 0 ? have : 0;
-    for (int more = nt - base; more > 0; more--) {
-        const size_t bytes = (size_t)more * BLAS_BUFFER;
-        void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                       -1, 0);
-        if (p != MAP_FAILED) {
-            munmap(p, bytes);
-            return base + more;
-        }
-    }
-    return base;
+    return base + mappable(nt - base, BLAS_BUFFER);
 }
 
 int asdnorm__blas_begin(int nt, bool *serialized)
