@@ -160,7 +160,7 @@ struct asdnorm_allocator {
  * Route every allocation of the library through the host's functions, process-wide.
  * Call it while the library holds no memory (before creating anything, or after freeing
  * everything), and not while another thread calls the library. The struct is copied.
- * Allocations made by the BLAS, the OpenMP runtime and the C library (stdio) are theirs.
+ * Allocations made by the BLAS and the OpenMP runtime (buffers, thread stacks) are theirs.
  * @param[in] allocator  the functions, or NULL to return to the C library's
  * @return ASDNORM_OK, ASDNORM_E_NULL (a function pointer is NULL), ASDNORM_E_STATE (the library
  *         holds memory allocated with the current allocator; nothing changes)
