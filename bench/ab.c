@@ -13,7 +13,9 @@
  * A, B …, reps times each (default 9), and the program prints both medians
  * and the median (and range) of the per-pair ratios B / A. Results must agree:
  * the densities and scores of A and B are compared bitwise, and a difference
- * is reported (expected only when a change is meant to alter results). */
+ * is reported (expected only when a change is meant to alter results).
+ * AB_BLAS_CONTROL=a, b or ab in the environment calls asdnorm_set_blas_control(1)
+ * in A, B or both (libraries of 0.2 and later). */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
 #include <string.h>
@@ -30,6 +32,7 @@ struct lib {
     asdnorm_status (*score)(asdnorm_scorer *, const float *, size_t, float *, size_t *);
     asdnorm_index *ix;
     asdnorm_scorer *sc;
+    void *handle;
 };
 
 static void *sym(void *h, const char *name)
@@ -49,6 +52,7 @@ static void load(struct lib *L, const char *path)
         fprintf(stderr, "%s\n", dlerror());
         exit(1);
     }
+    L->handle = h;
     /* POSIX: function pointers round-trip through void * (dlsym's contract). */
     *(void **)&L->index_new = sym(h, "asdnorm_index_new");
     *(void **)&L->index_add = sym(h, "asdnorm_index_add");
@@ -84,6 +88,14 @@ int main(int argc, char **argv)
     struct lib lib[2];
     load(&lib[0], argv[1]);
     load(&lib[1], argv[2]);
+    /* AB_BLAS_CONTROL=a, b or ab: call asdnorm_set_blas_control(1) (0.2) in those. */
+    const char *ctl = getenv("AB_BLAS_CONTROL");
+    for (int l = 0; ctl && l < 2; l++)
+        if (strchr(ctl, "ab"[l])) {
+            asdnorm_status (*set)(int);
+            *(void **)&set = sym(lib[l].handle, "asdnorm_set_blas_control");
+            ok(set(1), "asdnorm_set_blas_control");
+        }
     float *Y = make_data(m, d, 1), *X = make_data(n, d, 2);
     float *s[2] = {xmalloc(n * sizeof(float)), xmalloc(n * sizeof(float))};
     double *dens[2] = {xmalloc(m * sizeof(double)), xmalloc(m * sizeof(double))};

@@ -205,7 +205,12 @@ static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
 asdnorm_status asdnorm_index_add(asdnorm_index *ix, const float *x, size_t n,
                                  const uint8_t *domains)
 {
-    return add_rows(ix, x, n, domains, true);
+    if (!ix)
+        return ASDNORM_E_NULL;
+    const int prev = asdnorm__call_threads(ix->threads);
+    asdnorm_status st = add_rows(ix, x, n, domains, true);
+    asdnorm__call_threads(prev);
+    return st;
 }
 
 asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t n,
@@ -304,10 +309,8 @@ asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor)
     return ASDNORM_OK;
 }
 
-asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
+static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, double param)
 {
-    if (!ix)
-        return ASDNORM_E_NULL;
     if (density != ASDNORM_DENSITY_NONE && density != ASDNORM_DENSITY_KNN &&
         density != ASDNORM_DENSITY_GWRP)
         return ASDNORM_E_ENUM;
@@ -353,6 +356,26 @@ asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density
     ix->param = kept;
     ix->floor = floor;
     ix->finalized = true;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    const int prev = asdnorm__call_threads(ix->threads);
+    asdnorm_status st = finalize(ix, density, param);
+    asdnorm__call_threads(prev);
+    return st;
+}
+
+asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (threads > ASDNORM_MAX_THREADS)
+        return ASDNORM_E_ARG;
+    ix->threads = (int)threads;
     return ASDNORM_OK;
 }
 

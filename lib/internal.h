@@ -11,20 +11,14 @@
 #include "asdnorm/asdnorm.h"
 
 /* ---- allocation (alloc.c) --------------------------------------------------
- * Every allocation of the library goes through these, so that the test build
- * (ASDNORM_TESTING) can make the n-th allocation fail (tests/test_oom.c).
- * asdnorm__mallocn(n, size) returns NULL on n·size overflow. */
+ * Every allocation of the library goes through these, to the allocator the
+ * host installed (asdnorm_set_allocator) or the C library's; size 0 asks for
+ * 1 byte. asdnorm__mallocn(n, size) returns NULL on n·size overflow. */
 void *asdnorm__malloc(size_t size);
 void *asdnorm__calloc(size_t n, size_t size);
 void *asdnorm__mallocn(size_t n, size_t size);
 void *asdnorm__realloc(void *p, size_t size);
 void asdnorm__free(void *p);
-
-#ifdef ASDNORM_TESTING
-/* Make the n-th allocation from now fail (1 = the next one); 0 disables.
- * Returns how many allocations were made since the last call. Test-only. */
-size_t asdnorm__alloc_fail_at(size_t n);
-#endif
 
 #ifdef ASDNORM_TESTING
 /* Make asdnorm_index_save() use a named temporary file as where O_TMPFILE is
@@ -65,22 +59,33 @@ static inline size_t asdnorm__split_rows(size_t n, size_t max_rows, size_t nt, s
 }
 
 /* ---- threads (threads.c) ------------------------------------------------------
- * The number of threads a parallel region of the library would use now (1
- * inside the application's own parallel region). */
+ * The number of threads a parallel region of the library would use now: the
+ * thread count of the public call running on this thread, else OpenMP's
+ * default; 1 inside the application's own parallel region and in a forked
+ * child of a process whose library started a team. */
 int asdnorm__threads(void);
+/* The same number, for sizing workspaces ahead of any team. */
+int asdnorm__threads_planned(void);
+/* Set this thread's call thread count (0: the default) for the public call
+ * about to run; returns the previous one, to be restored when it returns. */
+int asdnorm__call_threads(int n);
 /* This thread's number in the current team (0 outside a parallel region),
  * and the team's size (1 outside). */
 int asdnorm__thread_id(void);
 int asdnorm__team_size(void);
-/* Around a parallel region whose threads each call the BLAS: ask a BLAS with
- * its own thread pool to run single-threaded meanwhile, so that one pool works
- * the cores. Pass begin's result to end. Nestable and thread-safe. */
-bool asdnorm__blas_serial_begin(void);
-void asdnorm__blas_serial_end(bool began);
+/* Around a parallel region of nt threads each calling the BLAS: the number of
+ * threads it may use (1 when the BLAS has its own pool of threads and the host
+ * has not allowed asdnorm_set_blas_control; fewer when the address space is
+ * limited), or 0 when not even one can call the BLAS without exhausting the
+ * address space (the caller returns ASDNORM_E_NOMEM). Pass the result and
+ * *serialized to asdnorm__blas_end. Thread-safe. */
+int asdnorm__blas_begin(int nt, bool *serialized);
+void asdnorm__blas_end(int nt, bool serialized);
 
 /* ---- the index (index.c) ---------------------------------------------------- */
 struct asdnorm_index {
     size_t dim;
+    int threads;     /* asdnorm_index_set_threads (0: the default) */
     asdnorm_distance distance;
     size_t size;     /* M */
     size_t capacity; /* rows allocated */

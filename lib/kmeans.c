@@ -197,7 +197,8 @@ static void assign(kmeans_ws *w)
          * The exact pass is usually one or two candidates per row, so threads
          * pay only on big blocks. */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (b * dim >= PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (b * dim >= PARALLEL_WORK) \
+    num_threads(asdnorm__threads())
 #endif
         for (size_t r = 0; r < b; r++) {
             size_t i = i0 + r;
@@ -324,7 +325,8 @@ static void seed_plusplus(kmeans_ws *w, asdnorm__rng *rng)
         /* min(closest, d) is exact: d is computed only where the float pass
          * cannot prove d ≥ closest. */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n * dim >= PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (n * dim >= PARALLEL_WORK) \
+    num_threads(asdnorm__threads())
 #endif
         for (size_t i = 0; i < n; i++) {
             for (size_t q = 0; q < t; q++) {

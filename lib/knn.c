@@ -310,8 +310,13 @@ static asdnorm_status run(const struct job *jb)
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     size_t bad = SIZE_MAX; /* the lowest row whose callback failed, and its status */
     asdnorm_status bst = ASDNORM_OK;
-    const bool serial = nt > 1 && asdnorm__blas_serial_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    bool serial;
+    const int bt = asdnorm__blas_begin(nt, &serial);
+    if (bt == 0) {
+        free_scratch(s, nt);
+        return ASDNORM_E_NOMEM;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(bt) if (bt > 1)
     for (size_t g = 0; g < groups; g++) {
         struct scratch *w = &s[asdnorm__thread_id()];
         const size_t r0 = g * rows, nb = n - r0 < rows ? n - r0 : rows;
@@ -332,7 +337,7 @@ static asdnorm_status run(const struct job *jb)
             }
         }
     }
-    asdnorm__blas_serial_end(serial);
+    asdnorm__blas_end(bt, serial);
     free_scratch(s, nt);
     return bst;
 }
@@ -868,15 +873,21 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
 
     /* One pool of threads (threads.c): each task is one single-threaded BLAS
      * call and its scan. */
-    const bool par = nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK;
-    const bool serial = par && asdnorm__blas_serial_begin();
-#pragma omp parallel num_threads(nt) if (par)
+    bool serial;
+    const int bt = asdnorm__blas_begin(nt > 1 && m * m / 2 * dim >= 64 * ASDNORM_PARALLEL_WORK
+                                           ? nt : 1, &serial);
+    if (bt == 0) {
+        st = ASDNORM_E_NOMEM;
+        goto out;
+    }
+    const bool par = bt > 1;
+#pragma omp parallel num_threads(bt) if (par)
     {
         const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
         sym_tasks(&T, tasks, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
     }
-    st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, nt);
-    asdnorm__blas_serial_end(serial);
+    st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, bt);
+    asdnorm__blas_end(bt, serial);
 out:
     free_scratch(s, nt);
     asdnorm__free(R.c);

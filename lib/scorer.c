@@ -14,9 +14,11 @@
  * A batch is split into groups of up to ROWS tests, each scored whole by one
  * thread (its own workspace, single-threaded BLAS calls: threads.c), so the
  * scan and refinement run on every core and only one pool of threads is busy.
- * All memory is allocated in asdnorm_scorer_new, one workspace per thread:
- * scoring allocates nothing. */
+ * All memory is allocated in asdnorm_scorer_new (and asdnorm_scorer_set_threads),
+ * one workspace per thread of at most about 8 MiB whatever the dimension (the
+ * group height shrinks as it grows): scoring allocates nothing. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 
 #include "internal.h"
@@ -25,38 +27,41 @@
 #define COLS 2048
 #define TOP 16
 #define CHUNK 64 /* references per cheap-reject chunk in scan_block */
+#define Q_BYTES ((size_t)ROWS * COLS * sizeof(float)) /* a group's queries, at most */
 
-/* One thread's buffers: a group of up to ROWS tests is scored by one thread. */
+/* One thread's buffers: a group of up to rows ≤ ROWS tests is scored by one thread. */
 struct work {
-    float *Q;      /* ROWS × dim prepared queries */
-    float *qaux;   /* ROWS */
-    double *qnorm; /* ROWS */
+    float *Q;      /* rows × dim prepared queries */
+    float *qaux;   /* rows */
+    double *qnorm; /* rows */
     float *block;  /* ROWS · COLS dot products (asdnorm__block_dots); after the scan,
                     * one test's float distances for rescan_row */
     float *coef;   /* COLS per-reference normalization terms */
-    float *topv;   /* ROWS × TOP lower bounds, ascending */
-    size_t *topj;  /* ROWS × TOP positions */
-    float *upper;  /* ROWS: least upper bound seen */
+    float *topv;   /* rows × TOP lower bounds, ascending */
+    size_t *topj;  /* rows × TOP positions */
+    float *upper;  /* rows: least upper bound seen */
 };
 
 struct asdnorm_scorer {
     const asdnorm_index *ix;
     asdnorm_norm norm;
     size_t dim;
-    int nw;          /* workspaces: the thread count at asdnorm_scorer_new */
+    size_t rows;     /* tests per group: ROWS, fewer when their queries exceed Q_BYTES */
+    int threads;     /* asdnorm_scorer_set_threads (0: the default) */
+    int nw;          /* workspaces */
     struct work *w;
 };
 
-static bool work_alloc(struct work *w, size_t dim)
+static bool work_alloc(struct work *w, size_t dim, size_t rows)
 {
-    w->Q = asdnorm__mallocn((size_t)ROWS * dim, sizeof *w->Q);
-    w->qaux = asdnorm__mallocn(ROWS, sizeof *w->qaux);
-    w->qnorm = asdnorm__mallocn(ROWS, sizeof *w->qnorm);
+    w->Q = asdnorm__mallocn(rows * dim, sizeof *w->Q);
+    w->qaux = asdnorm__mallocn(rows, sizeof *w->qaux);
+    w->qnorm = asdnorm__mallocn(rows, sizeof *w->qnorm);
     w->block = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *w->block);
     w->coef = asdnorm__mallocn(COLS, sizeof *w->coef);
-    w->topv = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *w->topv);
-    w->topj = asdnorm__mallocn((size_t)ROWS * TOP, sizeof *w->topj);
-    w->upper = asdnorm__mallocn(ROWS, sizeof *w->upper);
+    w->topv = asdnorm__mallocn(rows * TOP, sizeof *w->topv);
+    w->topj = asdnorm__mallocn(rows * TOP, sizeof *w->topj);
+    w->upper = asdnorm__mallocn(rows, sizeof *w->upper);
     return w->Q && w->qaux && w->qnorm && w->block && w->coef && w->topv && w->topj &&
            w->upper;
 }
@@ -73,6 +78,34 @@ static void work_free(struct work *w)
     asdnorm__free(w->upper);
 }
 
+/* Make the scorer's workspaces nw: the new ones allocated first, so that a
+ * failure changes nothing. */
+static asdnorm_status resize_work(asdnorm_scorer *sc, int nw)
+{
+    if (nw == sc->nw)
+        return ASDNORM_OK;
+    struct work *w = asdnorm__calloc((size_t)nw, sizeof *w);
+    if (!w)
+        return ASDNORM_E_NOMEM;
+    for (int t = sc->nw; t < nw; t++)
+        if (!work_alloc(&w[t], sc->dim, sc->rows)) {
+            for (int u = sc->nw; u <= t; u++)
+                work_free(&w[u]);
+            asdnorm__free(w);
+            return ASDNORM_E_NOMEM;
+        }
+    for (int t = 0; t < sc->nw; t++) {
+        if (t < nw)
+            w[t] = sc->w[t];
+        else
+            work_free(&sc->w[t]);
+    }
+    asdnorm__free(sc->w);
+    sc->w = w;
+    sc->nw = nw;
+    return ASDNORM_OK;
+}
+
 asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
                                   asdnorm_scorer **out)
 {
@@ -84,26 +117,39 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
     if (norm != ASDNORM_NORM_NONE && norm != ASDNORM_NORM_RATIO &&
         norm != ASDNORM_NORM_DIFFERENCE)
         return ASDNORM_E_ENUM;
+    /* The BLAS takes int dimensions. */
+    if (ix->dim > INT_MAX)
+        return ASDNORM_E_OVERFLOW;
     asdnorm_scorer *sc = asdnorm__calloc(1, sizeof *sc);
     if (!sc)
         return ASDNORM_E_NOMEM;
     sc->ix = ix;
     sc->norm = norm;
     sc->dim = ix->dim;
-    const int nw = asdnorm__threads();
-    sc->w = asdnorm__calloc((size_t)nw, sizeof *sc->w);
-    if (!sc->w) {
+    const size_t rows = Q_BYTES / (ix->dim * sizeof(float));
+    sc->rows = rows < 1 ? 1 : rows > ROWS ? ROWS : rows;
+    asdnorm_status st = resize_work(sc, asdnorm__threads_planned());
+    if (st != ASDNORM_OK) {
         asdnorm__free(sc);
-        return ASDNORM_E_NOMEM;
+        return st;
     }
-    sc->nw = nw;
-    for (int t = 0; t < nw; t++)
-        if (!work_alloc(&sc->w[t], ix->dim)) {
-            asdnorm_scorer_free(sc);
-            return ASDNORM_E_NOMEM;
-        }
     *out = sc;
     return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsigned threads)
+{
+    if (!sc)
+        return ASDNORM_E_NULL;
+    if (threads > ASDNORM_MAX_THREADS)
+        return ASDNORM_E_ARG;
+    const int prev = asdnorm__call_threads((int)threads);
+    const int nw = asdnorm__threads_planned();
+    asdnorm__call_threads(prev);
+    asdnorm_status st = resize_work(sc, nw);
+    if (st == ASDNORM_OK)
+        sc->threads = (int)threads;
+    return st;
 }
 
 void asdnorm_scorer_free(asdnorm_scorer *sc)
@@ -334,11 +380,9 @@ static void score_group(const asdnorm_index *ix, struct work *w, asdnorm_norm no
     refine(ix, w, norm, xb, nb, scores, nearest);
 }
 
-asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
-                                    size_t *nearest)
+static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
+                            size_t *nearest)
 {
-    if (!sc)
-        return ASDNORM_E_NULL;
     if (n == 0)
         return ASDNORM_OK;
     if (!x || !scores)
@@ -353,19 +397,24 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
         return st;
 
     const asdnorm_norm norm = effective_norm(sc);
-    const size_t m = ix->size, dim = ix->dim;
+    const size_t m = ix->size, dim = ix->dim, rows = sc->rows;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
     if (nt > 1 && (n < 2 || n * m * dim < ASDNORM_PARALLEL_WORK))
         nt = 1;
+    bool serial;
+    nt = asdnorm__blas_begin(nt, &serial);
+    if (nt == 0)
+        return ASDNORM_E_NOMEM;
     if (nt == 1) {
         /* One test (a matrix–vector product, the BLAS's own threads split it),
          * or too little work to share: the calling thread alone. */
-        for (size_t r0 = 0; r0 < n; r0 += ROWS) {
-            const size_t nb = n - r0 < ROWS ? n - r0 : ROWS;
+        for (size_t r0 = 0; r0 < n; r0 += rows) {
+            const size_t nb = n - r0 < rows ? n - r0 : rows;
             score_group(ix, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
                         nearest ? nearest + r0 : NULL);
         }
+        asdnorm__blas_end(nt, serial);
         return ASDNORM_OK;
     }
     /* Groups of tests, each scored whole by one thread with a single-threaded
@@ -373,8 +422,7 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
      * library's threads and the BLAS's (threads.c). A test's result does not
      * depend on its group, so not on the thread count either. */
     size_t g;
-    const size_t groups = asdnorm__split_rows(n, ROWS, (size_t)nt, &g);
-    const bool serial = asdnorm__blas_serial_begin();
+    const size_t groups = asdnorm__split_rows(n, rows, (size_t)nt, &g);
 #pragma omp parallel num_threads(nt)
     {
         struct work *w = &sc->w[asdnorm__thread_id()];
@@ -385,6 +433,17 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
                         nearest ? nearest + r0 : NULL);
         }
     }
-    asdnorm__blas_serial_end(serial);
+    asdnorm__blas_end(nt, serial);
     return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
+                                    size_t *nearest)
+{
+    if (!sc)
+        return ASDNORM_E_NULL;
+    const int prev = asdnorm__call_threads(sc->threads);
+    asdnorm_status st = score(sc, x, n, scores, nearest);
+    asdnorm__call_threads(prev);
+    return st;
 }

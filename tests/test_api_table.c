@@ -543,6 +543,15 @@ enum out_kind {
     X(scn_norm_99,         ASDNORM_E_ENUM, O_SC, 0, asdnorm_scorer_new(f->open, BADN(99), &o->sc)) \
     X(scn_norm_neg,        ASDNORM_E_ENUM, O_SC, 0, asdnorm_scorer_new(f->euc, BADN(-1), &o->sc)) \
     /* scorer_score */ \
+    /* thread counts, allocator, BLAS control (0.2) */ \
+    X(ixthr_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_threads(NULL, 1)) \
+    X(ixthr_too_many,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_threads(f->cos, ASDNORM_MAX_THREADS + 1)) \
+    X(scthr_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_set_threads(NULL, 1)) \
+    X(scthr_too_many,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_scorer_set_threads(f->sc_cos, ASDNORM_MAX_THREADS + 1)) \
+    X(alloc_no_free,       ASDNORM_E_NULL, O_NONE, 0, asdnorm_set_allocator(&k_no_free)) \
+    X(alloc_in_use,        ASDNORM_E_STATE, O_NONE, 0, asdnorm_set_allocator(NULL)) \
+    X(blas_control_2,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_set_blas_control(2)) \
+    X(blas_control_neg,    ASDNORM_E_ARG, O_NONE, 0, asdnorm_set_blas_control(-1)) \
     X(score_sc_null,       ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_score(NULL, f->x, NX, o->f, o->z)) \
     X(score_x_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_score(f->sc_cos, NULL, NX, o->f, o->z)) \
     X(score_scores_null,   ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_score(f->sc_cos, f->x, NX, NULL, o->z)) \
@@ -696,6 +705,29 @@ enum out_kind {
     X(lofs_zero_cosine,    ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_lof_score(f->lof_cos, f->x_zero, NX, o->f)) \
     X(lofs_big_euclidean,  ASDNORM_E_RANGE, O_NONE, 0, asdnorm_lof_score(f->lof_euc, f->x_big, NX, o->f))
 /* clang-format on */
+
+/* An allocator without its free function. */
+static void *no_malloc(void *user, size_t size)
+{
+    (void)user;
+    (void)size;
+    return NULL;
+}
+static void *no_calloc(void *user, size_t n, size_t size)
+{
+    (void)user;
+    (void)n;
+    (void)size;
+    return NULL;
+}
+static void *no_realloc(void *user, void *p, size_t size)
+{
+    (void)user;
+    (void)p;
+    (void)size;
+    return NULL;
+}
+static const asdnorm_allocator k_no_free = {no_malloc, no_calloc, no_realloc, NULL, NULL};
 
 typedef asdnorm_status (*case_fn)(fixture *f, outs *o);
 

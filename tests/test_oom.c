@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Out of memory: for every operation that allocates, make allocation n = 1, 2, …
- * fail (the test-only hook of lib/alloc.c) until the call succeeds. Each
+ * fail (an allocator installed with asdnorm_set_allocator, the path every
+ * allocation of the library takes) until the call succeeds. Each
  * failure must return ASDNORM_E_NOMEM, leave the handle and the out-parameters
  * exactly as they were (a score computed afterwards equals the reference), and
  * leak nothing: this test proves the last under ASan (.ci/sanitize.sh) and
  * valgrind (.ci/valgrind.sh), which fail on any leak at exit.
  *
- * The hook counts the calling thread's allocations only, so OpenMP regions run
+ * The allocator counts the calling thread's allocations only, so OpenMP regions run
  * on one thread here (omp_set_num_threads(1)); test_omp_worker_allocations reports
  * whether the library allocates inside parallel regions at all. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp under -std=c11 */
@@ -29,10 +30,54 @@
 #include <omp.h>
 #endif
 
-/* The hook is declared for the test build only. */
-#define ASDNORM_TESTING 1
 #include "internal.h"
 #include "testutil.h"
+
+/* ------------------------------------------------------------------------ */
+/* The failing allocator: per thread, a count of allocations and the one to fail. */
+
+static _Thread_local size_t fail_at; /* 0: never fail */
+static _Thread_local size_t counter;
+
+/* Make the n-th allocation from now fail (1 = the next one); 0 disables.
+ * Returns how many allocations were made since the last call. */
+static size_t alloc_fail_at(size_t n)
+{
+    size_t made = counter;
+    counter = 0;
+    fail_at = n;
+    return made;
+}
+
+static bool inject_failure(void)
+{
+    counter++;
+    return fail_at != 0 && counter == fail_at;
+}
+
+static void *fail_malloc(void *user, size_t size)
+{
+    (void)user;
+    return inject_failure() ? NULL : malloc(size);
+}
+
+static void *fail_calloc(void *user, size_t n, size_t size)
+{
+    (void)user;
+    return inject_failure() ? NULL : calloc(n, size);
+}
+
+static void *fail_realloc(void *user, void *p, size_t size)
+{
+    (void)user;
+    return inject_failure() ? NULL : realloc(p, size);
+}
+
+static void fail_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
 
 #define DIM 6
 #define M 48
@@ -57,9 +102,9 @@ static size_t inject(const char *what, op_fn op, check_fn on_fail, void *ctx)
 {
     size_t failures = 0;
     for (size_t n = 1;; n++) {
-        asdnorm__alloc_fail_at(n);
+        alloc_fail_at(n);
         asdnorm_status st = op(ctx);
-        size_t made = asdnorm__alloc_fail_at(0);
+        size_t made = alloc_fail_at(0);
         if (made < n) {
             if (st != ASDNORM_OK)
                 fail_msg("%s: status %d (%s) without an injected failure (%zu allocations)",
@@ -82,9 +127,9 @@ static size_t inject(const char *what, op_fn op, check_fn on_fail, void *ctx)
 /* Allocations a call makes on the calling thread. */
 static size_t count_allocations(op_fn op, void *ctx)
 {
-    asdnorm__alloc_fail_at(0);
+    alloc_fail_at(0);
     asdnorm_status st = op(ctx);
-    size_t made = asdnorm__alloc_fail_at(0);
+    size_t made = alloc_fail_at(0);
     assert_int_equal(st, ASDNORM_OK);
     return made;
 }
@@ -155,7 +200,7 @@ typedef struct {
 static void snap_take(const asdnorm_index *ix, snap *s)
 {
     memset(s, 0, sizeof *s);
-    asdnorm__alloc_fail_at(0);
+    alloc_fail_at(0);
     s->size = asdnorm_index_size(ix);
     s->dim = asdnorm_index_dim(ix);
     s->distance = asdnorm_index_distance(ix);
@@ -211,7 +256,7 @@ static void snap_assert_equal(const snap *a, const snap *b, const char *what)
 static asdnorm_index *make_index(asdnorm_distance dist, asdnorm_density est, double param)
 {
     asdnorm_index *ix = NULL;
-    asdnorm__alloc_fail_at(0);
+    alloc_fail_at(0);
     assert_int_equal(asdnorm_index_new(DIM, dist, &ix), ASDNORM_OK);
     assert_int_equal(asdnorm_index_add(ix, g_refs, M, g_doms), ASDNORM_OK);
     if ((int)est >= 0)
@@ -308,7 +353,7 @@ static void test_index_add(void **state)
         for (int kind = 0; kind < 3; kind++) {
             index_ctx c = {.dist = (asdnorm_distance)d};
             char what[64];
-            asdnorm__alloc_fail_at(0);
+            alloc_fail_at(0);
             if (kind == 0)
                 assert_int_equal(asdnorm_index_new(DIM, c.dist, &c.ix), ASDNORM_OK);
             else
@@ -765,7 +810,7 @@ static void lof_score_failed(void *p)
         fail_msg("%s: a failed call wrote its outputs", c->what);
     /* The model is still usable and gives the same scores. */
     float again[NPROBE];
-    asdnorm__alloc_fail_at(0);
+    alloc_fail_at(0);
     assert_int_equal(asdnorm_lof_score(c->lof, g_probe, NPROBE, again), ASDNORM_OK);
     assert_memory_equal(again, c->ref_scores, sizeof again);
 }
@@ -810,7 +855,7 @@ static void test_kmeans_smote(void **state)
     base_ctx c = {0};
     float ref_c[KM_K * DIM], ref_s[SM_NEW * DIM];
     double ref_inertia;
-    asdnorm__alloc_fail_at(0);
+    alloc_fail_at(0);
     assert_int_equal(asdnorm_kmeans(g_refs, M, DIM, KM_K, 3, 50, 1234, ref_c, &ref_inertia),
                      ASDNORM_OK);
     assert_int_equal(asdnorm_smote(g_refs, M, DIM, SM_NEW, 5, 99, ref_s), ASDNORM_OK);
@@ -840,7 +885,7 @@ static void test_index_baselines(void **state)
 
         /* lof_new, then lof_score with that model. */
         asdnorm_lof *ref_lof = NULL;
-        asdnorm__alloc_fail_at(0);
+        alloc_fail_at(0);
         assert_int_equal(asdnorm_lof_new(c.ix, 5, &ref_lof), ASDNORM_OK);
         assert_int_equal(asdnorm_lof_score(ref_lof, g_probe, NPROBE, c.ref_scores), ASDNORM_OK);
         asdnorm_lof_free(ref_lof);
@@ -859,7 +904,7 @@ static void test_index_baselines(void **state)
         /* source_means and smote_index: the same index as without failures. */
         for (int which = 0; which < 2; which++) {
             asdnorm_index *ref = NULL;
-            asdnorm__alloc_fail_at(0);
+            alloc_fail_at(0);
             c.k = 3;
             if (which == 0)
                 assert_int_equal(asdnorm_source_means(c.ix, c.k, 2, 42, &ref), ASDNORM_OK);
@@ -884,7 +929,7 @@ static void test_index_baselines(void **state)
 
         /* standardized_scores */
         float ref_std[NPROBE];
-        asdnorm__alloc_fail_at(0);
+        alloc_fail_at(0);
         assert_int_equal(asdnorm_standardized_scores(c.ix, ASDNORM_NORM_RATIO, g_probe, NPROBE,
                                                      ref_std),
                          ASDNORM_OK);
@@ -998,7 +1043,7 @@ static void test_metrics(void **state)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         met_ctx c = {.what = ops[i].what}, ref = {.what = ops[i].what};
         met_fill(&ref);
-        asdnorm__alloc_fail_at(0);
+        alloc_fail_at(0);
         assert_int_equal(ops[i].op(&ref), ASDNORM_OK);
         met_fill(&c);
         inject(c.what, ops[i].op, met_failed, &c);
@@ -1012,7 +1057,7 @@ static void test_metrics(void **state)
 
 /* ------------------------------------------------------------------------ */
 /* Whether the library allocates inside OpenMP worker threads, where the
- * thread-local hook does not reach. Each worker of libgomp's pool keeps its
+ * thread-local counter does not reach. Each worker of libgomp's pool keeps its
  * own counter; a parallel region of ours reads them after the call. */
 
 #ifdef _OPENMP
@@ -1021,13 +1066,13 @@ static size_t worker_allocations(op_fn op, void *ctx, int threads)
     omp_set_num_threads(threads);
     size_t total = 0;
 #pragma omp parallel reduction(+ : total)
-    total += asdnorm__alloc_fail_at(0);
+    total += alloc_fail_at(0);
     asdnorm_status st = op(ctx);
     assert_int_equal(st, ASDNORM_OK);
     size_t workers = 0;
 #pragma omp parallel reduction(+ : workers)
     {
-        size_t made = asdnorm__alloc_fail_at(0);
+        size_t made = alloc_fail_at(0);
         if (omp_get_thread_num() != 0)
             workers += made;
     }
@@ -1135,8 +1180,11 @@ static void test_omp_worker_allocations(void **state)
 
 int main(void)
 {
+    const asdnorm_allocator failing = {fail_malloc, fail_calloc, fail_realloc, fail_free, NULL};
+    if (asdnorm_set_allocator(&failing) != ASDNORM_OK)
+        return 1;
 #ifdef _OPENMP
-    /* One thread: every allocation happens on this thread, where the hook counts. */
+    /* One thread: every allocation happens on this thread, where the allocator counts. */
     g_omp_threads = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif

@@ -19,15 +19,18 @@
  *    of threads; a scorer (and an ::asdnorm_lof) must be used by one thread at
  *    a time. Do not modify an index while another thread reads it.
  *  - The library's own threads: finalize, the nearest-neighbour searches of
- *    LOF and SMOTE, and the scoring of more than one test run on OpenMP
- *    threads (OMP_NUM_THREADS), each calling the BLAS on its own block. While
- *    such a call runs, an OpenBLAS with its own thread pool is set to one
- *    thread (openblas_set_num_threads) and its previous setting is restored
- *    when the last such call in the process returns; BLAS calls made
- *    meanwhile by other threads of the program also run on one thread.
- *    Single-sample scoring leaves the threads to the BLAS. Adding and
- *    checking rows split large batches between OpenMP threads. Results never
- *    depend on the number of threads.
+ *    LOF and SMOTE, and the scoring of more than one test run on an OpenMP
+ *    team started by the calling thread, as many threads as the object allows
+ *    (asdnorm_index_set_threads(), asdnorm_scorer_set_threads(); by default
+ *    OpenMP's, OMP_NUM_THREADS), each calling the BLAS on its own block. The
+ *    library never changes the BLAS's or OpenMP's settings unless the host
+ *    allows it (asdnorm_set_blas_control()): with an OpenBLAS that has a pool
+ *    of threads of its own, those steps run on the calling thread and the
+ *    BLAS's threads split each call. Adding and checking rows split large
+ *    batches between the team's threads. With 1 thread no thread is started.
+ *    A forked child of a process whose library started threads runs on its
+ *    calling thread only. Results never depend on the number of threads.
+ *    docs/embedding.md lists everything the library does to its host.
  */
 #ifndef ASDNORM_ASDNORM_H
 #define ASDNORM_ASDNORM_H
@@ -140,6 +143,55 @@ enum asdnorm_domain {
 /** @} */
 
 /* ------------------------------------------------------------------------ */
+/** @name Embedding
+ * How the library shares its host's process (docs/embedding.md).
+ * @{ */
+
+/** The largest thread count asdnorm_index_set_threads() and asdnorm_scorer_set_threads() accept. */
+#define ASDNORM_MAX_THREADS 1024
+
+/** Memory functions of the host, for asdnorm_set_allocator(): `malloc_fn`, `calloc_fn`,
+ *  `realloc_fn` and `free_fn` follow the C library's contracts and each receives `user`
+ *  first. The library never asks for 0 bytes, never passes NULL to `realloc_fn` or
+ *  `free_fn`, and frees every block with the allocator that made it. */
+typedef struct asdnorm_allocator asdnorm_allocator;
+struct asdnorm_allocator {
+    void *(*malloc_fn)(void *user, size_t size);
+    void *(*calloc_fn)(void *user, size_t n, size_t size);
+    void *(*realloc_fn)(void *user, void *p, size_t size);
+    void (*free_fn)(void *user, void *p);
+    void *user; /* passed to every function as is */
+};
+
+/**
+ * Route every allocation of the library through the host's functions, process-wide.
+ * Call it while the library holds no memory (before creating anything, or after freeing
+ * everything), and not while another thread calls the library. The struct is copied.
+ * Allocations made by the BLAS and the OpenMP runtime (buffers, thread stacks) are theirs.
+ * @param[in] allocator  the functions, or NULL to return to the C library's
+ * @return ASDNORM_OK, ASDNORM_E_NULL (a function pointer is NULL), ASDNORM_E_STATE (the library
+ *         holds memory allocated with the current allocator; nothing changes)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_set_allocator(const asdnorm_allocator *allocator);
+
+/**
+ * Allow the library to set a multithreaded OpenBLAS (its pthreads build) to one thread,
+ * process-wide, while the library's own threads call it, and to restore the previous count
+ * when the last such call returns (the behaviour of 0.1). BLAS calls made meanwhile by the
+ * host's other threads then run on one thread. Without it (the default) the library never
+ * changes the BLAS's settings, and the steps whose threads call the BLAS run on the calling
+ * thread with the BLAS's own threads; a host that sets OpenBLAS to one thread itself
+ * (OPENBLAS_NUM_THREADS=1 or openblas_set_num_threads(1)) gets the library's threads for
+ * them without this. docs/performance.md measures the difference.
+ * @param[in] allow  1 to allow, 0 (the default) to forbid
+ * @return ASDNORM_OK, ASDNORM_E_ARG (not 0 or 1)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_set_blas_control(int allow);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
 /** @name Reference index
  * A set of reference embeddings with one density constant each.
  * Lifecycle: new → add (any number of times) → finalize → score (through a
@@ -194,6 +246,16 @@ ASDNORM_API asdnorm_status asdnorm_index_add(asdnorm_index *ix, const float *x, 
  */
 ASDNORM_API asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density,
                                                   double param);
+
+/**
+ * How many threads asdnorm_index_add() and asdnorm_index_finalize() on this index may use.
+ * 0 (the default) means OpenMP's default (OMP_NUM_THREADS, or the number of cores); 1 runs
+ * them on the calling thread without starting any thread. Results do not depend on it.
+ * @param[in] threads  0 … ::ASDNORM_MAX_THREADS
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (above the maximum)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads);
 
 /** Number of references M (0 for NULL). @since 0.1.0 */
 ASDNORM_API size_t asdnorm_index_size(const asdnorm_index *ix);
@@ -327,7 +389,8 @@ typedef struct asdnorm_scorer asdnorm_scorer;
  * @param[in]  ix    the index (need not be finalized yet; it must be when scoring)
  * @param[in]  norm  one of ::asdnorm_norm
  * @param[out] out   the new scorer; NULL on failure
- * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_NOMEM
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_OVERFLOW (dim above INT_MAX,
+ *         the BLAS's limit), ASDNORM_E_NOMEM
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
@@ -337,6 +400,20 @@ ASDNORM_API asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_n
 ASDNORM_API void asdnorm_scorer_free(asdnorm_scorer *sc);
 
 /**
+ * How many threads asdnorm_scorer_score() may use. 0 (the default) means OpenMP's default
+ * (OMP_NUM_THREADS, or the number of cores); 1 scores on the calling thread without
+ * starting any thread. The scorer keeps one workspace (at most about 8 MiB beside a
+ * group's queries) per thread it may use, so this allocates or frees workspaces; a host
+ * that scores on its own threads gives each thread its own scorer with 1 thread
+ * (docs/embedding.md). Results do not depend on it.
+ * @param[in] threads  0 … ::ASDNORM_MAX_THREADS
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (above the maximum),
+ *         ASDNORM_E_NOMEM (nothing changes)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsigned threads);
+
+/**
  * Anomaly scores of n test samples (higher = more anomalous), math §2.3.
  * @param[in]  x        n × dim floats (dim of the index)
  * @param[in]  n        number of test samples; 0 succeeds and writes nothing
@@ -344,7 +421,8 @@ ASDNORM_API void asdnorm_scorer_free(asdnorm_scorer *sc);
  * @param[out] nearest  n positions of the reference attaining the minimum (the lowest such
  *                      position when several attain it exactly), or NULL
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (index not finalized), ASDNORM_E_OVERFLOW,
- *         ASDNORM_E_NONFINITE, ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE
+ *         ASDNORM_E_NONFINITE, ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE, ASDNORM_E_NOMEM
+ *         (only under an address-space limit, RLIMIT_AS, too tight for the BLAS's buffer)
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n,

@@ -22,11 +22,15 @@ Examples
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List
+import ctypes as _ctypes
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from ._lib import (Density, Distance, Domain, Error, FileAccessError, FileError,
+import numpy as np
+
+from ._lib import (Allocator, Density, Distance, Domain, Error, FileAccessError, FileError,
                    FileMissingError, InvalidTypeError, InvalidValueError, Norm,
-                   OutOfMemoryError, Status, lib as _clib, library_path, strerror)
+                   OutOfMemoryError, Status, check, fail, lib as _clib, library_path,
+                   strerror)
 
 __version__ = "0.1.0"
 
@@ -46,7 +50,10 @@ __all__ = ["__version__", "library_path", "library_version", "library_version_nu
            "Index", "Scorer", "Detector", "check_rows", "metrics", "baselines",
            "Status", "Distance", "Density", "Norm", "Domain", "strerror",
            "Error", "InvalidValueError", "InvalidTypeError", "FileError",
-           "FileMissingError", "FileAccessError", "OutOfMemoryError"]
+           "FileMissingError", "FileAccessError", "OutOfMemoryError",
+           "set_blas_control", "set_allocator"]
+# Allocator (the ctypes struct set_allocator takes) is importable as asdnorm.Allocator;
+# it is kept out of __all__ and help(asdnorm), whose text stays free of ctypes.
 
 
 def library_version() -> str:
@@ -82,6 +89,80 @@ def library_version_number() -> int:
     True
     """
     return int(_clib.asdnorm_version_number())
+
+
+def set_blas_control(allow: bool) -> None:
+    """Allow the library to set a multithreaded OpenBLAS to one thread, process-wide, while
+    its own threads call it (``asdnorm_set_blas_control``; docs/embedding.md).
+
+    By default the library never changes the BLAS's settings.
+
+    Parameters
+    ----------
+    allow : bool
+        True to allow, False (the default) to forbid.
+
+    Raises
+    ------
+    InvalidTypeError
+        ``allow`` is not a bool.
+
+    Examples
+    --------
+    >>> import asdnorm
+    >>> asdnorm.set_blas_control(False)
+    """
+    if not isinstance(allow, (bool, np.bool_)):
+        fail(Status.E_ARG, f"set_blas_control: allow must be a bool, not {type(allow).__name__}",
+             kind=InvalidTypeError)
+    check(_clib.asdnorm_set_blas_control(1 if allow else 0), "set_blas_control")
+
+
+_allocator: Optional[Allocator] = None  # kept alive while the library uses it
+
+
+def set_allocator(allocator: Optional[Allocator]) -> None:
+    """Route every allocation of the C library through the host's functions, process-wide
+    (``asdnorm_set_allocator``; docs/embedding.md).
+
+    Call it while the library holds no memory (before creating any object, or after all
+    are freed). Functions written in Python are slow; this is for programs that embed
+    Python beside their own allocator. ``asdnorm.Allocator`` is
+    ``struct asdnorm_allocator`` as a Structure: four C function pointers and a ``user``
+    pointer passed to each.
+
+    Parameters
+    ----------
+    allocator : Allocator or None
+        The functions (an ``asdnorm.Allocator``, kept alive here), or None
+        to return to the C library's malloc.
+
+    Raises
+    ------
+    InvalidValueError
+        A function pointer is NULL, or the library still holds memory allocated with the
+        current allocator (nothing changes).
+    InvalidTypeError
+        ``allocator`` is not an :class:`Allocator` or None.
+
+    Examples
+    --------
+    While this process holds objects of the library, the allocator cannot change:
+
+    >>> import asdnorm
+    >>> keep = asdnorm.Index(2)
+    >>> asdnorm.set_allocator(None)
+    Traceback (most recent call last):
+    ...
+    asdnorm.InvalidValueError: set_allocator: wrong state: ... (status 8)
+    """
+    global _allocator
+    if allocator is not None and not isinstance(allocator, Allocator):
+        fail(Status.E_ARG, "set_allocator: expected an asdnorm.Allocator or None, not "
+             f"{type(allocator).__name__}", kind=InvalidTypeError)
+    check(_clib.asdnorm_set_allocator(None if allocator is None else _ctypes.byref(allocator)),
+          "set_allocator")
+    _allocator = allocator
 
 
 def __getattr__(name: str) -> Any:

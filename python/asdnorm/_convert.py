@@ -106,6 +106,18 @@ def as_count(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+#: ASDNORM_MAX_THREADS of asdnorm.h.
+MAX_THREADS = 1024
+
+
+def as_thread_count(value: Any, context: str) -> int:
+    """A thread count 0 … MAX_THREADS (checked here: ctypes would wrap a larger int)."""
+    count = as_count(value, f"{context}: threads", 0)
+    if count > MAX_THREADS:
+        fail(Status.E_ARG, f"{context}: threads must be at most {MAX_THREADS}; got {count}")
+    return count
+
+
 def as_seed(seed: Any) -> int:
     """A seed: any integer, taken modulo 2**64."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):

@@ -26,7 +26,7 @@ from ctypes import (POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_size
                     c_uint, c_uint8, c_uint64, c_void_p)
 from typing import Any, Iterator, NoReturn, Optional, Tuple, Union
 
-__all__ = ["lib", "library_path", "PROTOTYPES", "Status", "Distance", "Density", "Norm",
+__all__ = ["lib", "library_path", "PROTOTYPES", "Allocator", "Status", "Distance", "Density", "Norm",
            "Domain", "Error", "InvalidValueError", "InvalidTypeError", "FileError",
            "FileMissingError", "FileAccessError", "OutOfMemoryError", "check", "fail",
            "strerror", "encode_path", "PathArg"]
@@ -78,11 +78,30 @@ _p = c_void_p            # asdnorm_index *, asdnorm_scorer *, asdnorm_lof *
 _pp = POINTER(c_void_p)  # the out-parameter of a constructor
 _st = c_int              # asdnorm_status and the other enums
 
+
+
+class Allocator(ctypes.Structure):
+    """``struct asdnorm_allocator``: the host's memory functions for
+    :func:`asdnorm.set_allocator`, each receiving ``user`` first."""
+
+    _fields_ = [
+        ("malloc_fn", ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t)),
+        ("calloc_fn", ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_size_t)),
+        ("realloc_fn", ctypes.CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t)),
+        ("free_fn", ctypes.CFUNCTYPE(None, c_void_p, c_void_p)),
+        ("user", c_void_p),
+    ]
+
+
 #: {C function: (restype, argtypes)} for every function of asdnorm.h.
 PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_version": (c_char_p, []),
     "asdnorm_version_number": (c_uint, []),
     "asdnorm_strerror": (c_char_p, [_st]),
+    "asdnorm_set_allocator": (_st, [POINTER(Allocator)]),
+    "asdnorm_set_blas_control": (_st, [c_int]),
+    "asdnorm_index_set_threads": (_st, [_p, c_uint]),
+    "asdnorm_scorer_set_threads": (_st, [_p, c_uint]),
     "asdnorm_index_new": (_st, [c_size_t, _st, _pp]),
     "asdnorm_index_free": (None, [_p]),
     "asdnorm_index_add": (_st, [_p, _f, c_size_t, _u8]),

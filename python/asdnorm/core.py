@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._convert import (F32P, F64P, SZP, U8P, as_count, as_domains, as_enum, as_number,
-                       as_rows, raise_row_error)
+                       as_rows, as_thread_count, raise_row_error)
 from ._lib import (Density, Distance, InvalidTypeError, Norm, PathArg, Status, check,
                    encode_path, fail, lib)
 
@@ -302,6 +302,39 @@ class Index(_Owner):
             status = lib.asdnorm_index_finalize(self._handle, code, param)
         what = {Density.KNN: f", k={k!r}", Density.GWRP: f", r={r!r}"}.get(code, "")
         check(status, f"Index.finalize(density={density!r}{what})")
+        return self
+
+    def set_threads(self, threads: int) -> "Index":
+        """How many threads :meth:`add` and :meth:`finalize` may use.
+
+        Parameters
+        ----------
+        threads : int
+            0 (the default): OpenMP's default (OMP_NUM_THREADS, or the number of cores);
+            1: on the calling thread, starting no thread. Results do not depend on it.
+
+        Returns
+        -------
+        Index
+            self.
+
+        Raises
+        ------
+        InvalidValueError
+            ``threads`` is negative or above the library's maximum (1024).
+        InvalidTypeError
+            ``threads`` is not an integer.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> asdnorm.Index(2).set_threads(1).add([[1.0, 0.0], [0.0, 1.0]]).finalize().density
+        array([0.5, 0.5])
+        """
+        count = as_thread_count(threads, "Index.set_threads")
+        with self._lock.write():
+            check(lib.asdnorm_index_set_threads(self._handle, count),
+                  f"Index.set_threads({threads!r})")
         return self
 
     # ---- queries ----------------------------------------------------------
@@ -588,6 +621,38 @@ class Scorer(_Owner):
     def norm(self) -> str:
         """The normalization: "ratio", "difference" or "none"."""
         return self._norm.name.lower()
+
+    def set_threads(self, threads: int) -> "Scorer":
+        """How many threads :meth:`score` may use for a batch.
+
+        The scorer keeps one workspace per thread it may use; a program that scores on
+        its own threads gives each thread its own scorer with 1 thread.
+
+        Parameters
+        ----------
+        threads : int
+            0 (the default): OpenMP's default; 1: on the calling thread, starting no
+            thread. Results do not depend on it.
+
+        Returns
+        -------
+        Scorer
+            self.
+
+        Raises
+        ------
+        InvalidValueError
+            ``threads`` is negative or above the library's maximum (1024).
+        InvalidTypeError
+            ``threads`` is not an integer.
+        OutOfMemoryError
+            The workspaces could not be allocated (nothing changes).
+        """
+        count = as_thread_count(threads, "Scorer.set_threads")
+        with self._lock:
+            check(lib.asdnorm_scorer_set_threads(self._handle, count),
+                  f"Scorer.set_threads({threads!r})")
+        return self
 
     @overload
     def score(self, x: npt.ArrayLike,

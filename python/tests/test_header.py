@@ -26,6 +26,7 @@ with open(os.path.join(ROOT, "include", "asdnorm", "asdnorm.h"), encoding="utf-8
 HEADER = gen_cdef.parse(HEADER_TEXT)
 
 OPAQUE = {"asdnorm_index", "asdnorm_scorer", "asdnorm_lof"}
+STRUCTS = {"asdnorm_allocator": _lib.Allocator}
 ENUMS = {"asdnorm_status", "asdnorm_distance", "asdnorm_density", "asdnorm_norm"}
 SCALARS = {"size_t": c_size_t, "double": c_double, "float": c_float, "int": c_int,
            "unsigned": c_uint, "uint8_t": c_uint8, "int32_t": c_int32, "uint64_t": c_uint64}
@@ -40,6 +41,8 @@ def ctype_of(ctype):
     base = ctype.replace("const ", "")
     stars = base.count("*")
     base = base.replace("*", "").strip()
+    if base in STRUCTS and stars == 1:
+        return POINTER(STRUCTS[base])
     if base in OPAQUE:
         return {1: c_void_p, 2: POINTER(c_void_p)}[stars]
     if base == "void" and stars == 1:
@@ -138,6 +141,11 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     baselines.source_means_index(ix, 2), baselines.smote_index(ix, 3)
     baselines.standardized_scores(ix, refs)
     baselines.LOF(ix, 3).score(refs)
+    ix.set_threads(1)
+    asdnorm.Scorer(ix).set_threads(1)
+    asdnorm.set_blas_control(False)
+    with pytest.raises(asdnorm.InvalidValueError):  # objects are alive: E_STATE
+        asdnorm.set_allocator(None)
     # The frees are bound to the classes at definition (for interpreter shutdown).
     for cls, free in ((asdnorm.Index, "asdnorm_index_free"),
                       (asdnorm.Scorer, "asdnorm_scorer_free"),
