@@ -562,7 +562,14 @@ class Index(_Owner):
         # as its stored vectors and domains.
         if self.finalized:
             return (Index.from_bytes, (self.to_bytes(),))
-        return (_rebuild_index, (self._dim, self.distance, self.vectors, self.domains))
+        vectors = self.vectors
+        if self._distance == Distance.COSINE and vectors.size and \
+                np.abs(np.linalg.norm(vectors, axis=1) - 1.0).max() > 1e-5:
+            # Raw centroids (source_means_index): adding them again would normalize them.
+            fail(Status.E_STATE, "pickling an un-finalized cosine index that holds raw "
+                                 "centroids would normalize them; finalize it first (a "
+                                 "finalized index pickles exactly)")
+        return (_rebuild_index, (self._dim, self.distance, vectors, self.domains))
 
 
 class Scorer(_Owner):
