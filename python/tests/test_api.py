@@ -114,6 +114,12 @@ def test_help_shows_no_stray_names():
         for stray in ("POINTER", "byref", "c_void_p", "np =", "lib =", "ctypes"):
             assert stray not in text, (modname, stray)
     assert "#" not in pydoc.render_doc(asdnorm.Index.__len__, renderer=pydoc.plaintext)
+    # Module-level functions help() lists (dunders included) explain themselves.
+    for modname in PUBLIC_MODULES:
+        module = importlib.import_module(modname)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == modname and pydoc.visiblename(name, module.__all__, fn):
+                assert inspect.getdoc(fn), f"{modname}.{name}"
 
 
 def test_py_typed_is_shipped():
