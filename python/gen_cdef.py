@@ -55,12 +55,18 @@ class Header(NamedTuple):
     constants: Dict[str, int]          # the integer #defines
 
 
-def _int(value: str) -> int:
-    return int(re.fullmatch(r"\s*(-?\d+)[uU]?\s*", value).group(1))  # type: ignore[union-attr]
+_INT = re.compile(r"\s*(-?\d+)[uU]?\s*")
 
 
 def _is_int(value: str) -> bool:
-    return re.fullmatch(r"\s*-?\d+[uU]?\s*", value) is not None
+    return _INT.fullmatch(value) is not None
+
+
+def _int(value: str) -> int:
+    m = _INT.fullmatch(value)
+    if m is None:
+        raise ValueError(f"not an integer constant: {value!r}")
+    return int(m.group(1))
 
 
 def parse(text: str) -> Header:
@@ -80,7 +86,7 @@ def cdef(text: str) -> str:
     lines = ["/* Generated from asdnorm.h by python/gen_cdef.py: the cffi declarations of",
              " * libasdnorm. ffi.cdef(open(path).read()); lib = ffi.dlopen(\"libasdnorm.so.0\")",
              " * The documentation is in the header. */"]
-    for item in sorted(h.all_items(), key=lambda i: i.line):
+    for item in sorted(h.all_items(), key=lambda i: int(i.line)):
         if item.kind == "macro":
             if _is_int(item.value):  # cffi takes integer constants only
                 lines.append(f"#define {item.name} {_int(item.value)}")
@@ -112,7 +118,7 @@ def main(argv: List[str]) -> int:
         print(f"{argv[1]}: {exc}", file=sys.stderr)
         return 1
     try:
-        import cffi
+        import cffi  # type: ignore[import]  # cffi ships no type hints
     except ImportError:
         pass
     else:

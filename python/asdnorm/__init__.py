@@ -166,8 +166,8 @@ def set_allocator(allocator: Optional[Allocator]) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # asdnorm.Detector is imported on first use: its module imports scikit-learn
-    # (when installed), which takes seconds, and most programs never need it.
+    """asdnorm.Detector, imported on first use: its module imports scikit-learn (when
+    installed), which takes seconds, and most programs never need it."""
     if name == "Detector":
         from .detector import Detector
         globals()["Detector"] = Detector
@@ -176,4 +176,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> List[str]:
+    """The module's names, the not yet imported Detector included."""
     return sorted(set(globals()) | {"Detector"})

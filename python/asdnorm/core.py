@@ -394,13 +394,50 @@ class Index(_Owner):
     def vectors(self) -> npt.NDArray[np.float32]:
         """A copy of the stored references, shape (M, dim), float32 (L2-normalized under
         cosine, except the raw centroids of :func:`asdnorm.baselines.source_means_index`)."""
+        return self.get_vectors()
+
+    def get_vectors(self, first: int = 0, count: Optional[int] = None
+                    ) -> npt.NDArray[np.float32]:
+        """A copy of some stored references, without copying the others.
+
+        Parameters
+        ----------
+        first : int
+            The position of the first reference.
+        count : int, optional
+            How many; None: all from ``first`` to the end.
+
+        Returns
+        -------
+        ndarray of float32, shape (count, dim)
+            As :attr:`vectors` returns them.
+
+        Raises
+        ------
+        InvalidValueError
+            The range is outside the index.
+        InvalidTypeError
+            ``first`` or ``count`` is not an integer.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "mse").add([[0.0], [1.0], [2.0], [3.0]])
+        >>> ix.get_vectors(1, 2).tolist()
+        [[1.0], [2.0]]
+        """
+        first = as_count(first, "first", 0)
         with self._lock.read():
             m = len(self)
-            out = np.empty((m, self._dim), dtype=np.float32)
-            if m:
-                check(lib.asdnorm_index_get_vectors(self._handle, 0, m,
+            count = max(m - first, 0) if count is None else as_count(count, "count", 0)
+            if first + count > m or first > m:
+                fail(Status.E_ARG, f"Index.get_vectors: references {first} to "
+                                   f"{first + count - 1} are outside the index of {m}")
+            out = np.empty((count, self._dim), dtype=np.float32)
+            if count:
+                check(lib.asdnorm_index_get_vectors(self._handle, first, count,
                                                     out.ctypes.data_as(F32P)),
-                      "Index.vectors")
+                      f"Index.get_vectors({first}, {count}) of {m}")
         return out
 
     def __repr__(self) -> str:
@@ -558,7 +595,14 @@ class Index(_Owner):
         # as its stored vectors and domains.
         if self.finalized:
             return (Index.from_bytes, (self.to_bytes(),))
-        return (_rebuild_index, (self._dim, self.distance, self.vectors, self.domains))
+        vectors = self.vectors
+        if self._distance == Distance.COSINE and vectors.size and \
+                np.abs(np.linalg.norm(vectors, axis=1) - 1.0).max() > 1e-5:
+            # Raw centroids (source_means_index): adding them again would normalize them.
+            fail(Status.E_STATE, "pickling an un-finalized cosine index that holds raw "
+                                 "centroids would normalize them; finalize it first (a "
+                                 "finalized index pickles exactly)")
+        return (_rebuild_index, (self._dim, self.distance, vectors, self.domains))
 
 
 class Scorer(_Owner):

@@ -65,8 +65,9 @@ else:
     class _DetectorBase(*_BASES):
         """scikit-learn's OutlierMixin and BaseEstimator, or :class:`_Params` without it."""
 
-#: The scikit-learn checks Detector fails on purpose, with the reason (its
-#: ``_xfail_checks`` estimator tag; the test suite checks that each still fails).
+
+# The scikit-learn checks Detector fails on purpose, with the reason (its
+# ``_xfail_checks`` estimator tag; the test suite checks that each still fails).
 _XFAIL_CHECKS = {
     "check_outliers_train":
         "predict(X_train) scores each training row against itself (distance 0): a "
@@ -76,7 +77,7 @@ _XFAIL_CHECKS = {
         "fit_predict(X) returns out-of-fold predictions, which differ from "
         "fit(X).predict(X) (every training row scores 0 against itself)",
 }
-#: Under cosine only: integer test data of the check contain all-zero rows.
+# Under cosine only: integer test data of the check contain all-zero rows.
 _XFAIL_CHECKS_COSINE = {
     "check_estimators_dtypes":
         "under cosine an all-zero row (common in the check's integer data) has no "

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, TypedDict
 import numpy as np
 import numpy.typing as npt
 
-from ._convert import F64P, I32P, U8P
+from ._convert import F64P, I32P, U8P, as_number
 from ._lib import Status, check, fail, lib
 
 __all__ = ["auc", "pauc", "hmean", "count_sections", "dcase", "DcaseResult"]
@@ -169,8 +169,8 @@ def pauc(labels: npt.ArrayLike, scores: npt.ArrayLike, max_fpr: float = 0.1) -> 
     y, s = _labels(labels), _float64(scores, "scores")
     n = _same_length(labels=y, scores=s)
     out = c_double()
-    check(lib.asdnorm_pauc(y.ctypes.data_as(U8P), s.ctypes.data_as(F64P), n, float(max_fpr),
-                           byref(out)), "pauc")
+    check(lib.asdnorm_pauc(y.ctypes.data_as(U8P), s.ctypes.data_as(F64P), n,
+                           as_number(max_fpr, "max_fpr"), byref(out)), "pauc")
     return out.value
 
 
@@ -240,8 +240,8 @@ def count_sections(sections: npt.ArrayLike) -> int:
 
 
 def dcase(scores: npt.ArrayLike, labels: npt.ArrayLike, domains: Optional[npt.ArrayLike],
-          sections: npt.ArrayLike, edition: int = 2023) -> DcaseResult:
-    """The DCASE task 2 official score and its per-section values (pAUC at max_fpr 0.1).
+          sections: npt.ArrayLike, edition: int = 2023, max_fpr: float = 0.1) -> DcaseResult:
+    """The DCASE task 2 official score and its per-section values.
 
     Editions 2023, 2024, 2025: per section, AUC over the source-domain normals and all the
     section's anomalies, likewise for the target domain, and pAUC over all its samples; the
@@ -261,6 +261,8 @@ def dcase(scores: npt.ArrayLike, labels: npt.ArrayLike, domains: Optional[npt.Ar
         Section ids.
     edition : {2023, 2024, 2025, 2020}
         The challenge's rules.
+    max_fpr : float
+        The pAUC's limit, in (0, 1]; the challenge uses 0.1.
 
     Returns
     -------
@@ -272,7 +274,8 @@ def dcase(scores: npt.ArrayLike, labels: npt.ArrayLike, domains: Optional[npt.Ar
     ------
     InvalidValueError
         Lengths differ, a bad label or domain, a non-integer section id, a section
-        without anomalies or without normals of a domain, or an unknown edition.
+        without anomalies or without normals of a domain, an unknown edition, or
+        ``max_fpr`` outside (0, 1].
     InvalidTypeError
         Edition 2023+ without domains.
 
@@ -310,7 +313,7 @@ def dcase(scores: npt.ArrayLike, labels: npt.ArrayLike, domains: Optional[npt.Ar
     ids = np.empty(k.value, dtype=np.int32)
     values = np.empty((k.value, len(keys)), dtype=np.float64)
     official = c_double()
-    common = (n, 0.1, k.value, ids.ctypes.data_as(I32P), values.ctypes.data_as(F64P),
+    common = (n, as_number(max_fpr, "max_fpr"), k.value, ids.ctypes.data_as(I32P), values.ctypes.data_as(F64P),
               byref(k), byref(official))
     if d is None:
         st = lib.asdnorm_dcase2020(s.ctypes.data_as(F64P), y.ctypes.data_as(U8P),

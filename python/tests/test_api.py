@@ -114,6 +114,12 @@ def test_help_shows_no_stray_names():
         for stray in ("POINTER", "byref", "c_void_p", "np =", "lib =", "ctypes"):
             assert stray not in text, (modname, stray)
     assert "#" not in pydoc.render_doc(asdnorm.Index.__len__, renderer=pydoc.plaintext)
+    # Module-level functions help() lists (dunders included) explain themselves.
+    for modname in PUBLIC_MODULES:
+        module = importlib.import_module(modname)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == modname and pydoc.visiblename(name, module.__all__, fn):
+                assert inspect.getdoc(fn), f"{modname}.{name}"
 
 
 def test_py_typed_is_shipped():
@@ -134,19 +140,25 @@ def _mypy():
 
 
 def test_mypy_strict():
-    """mypy --strict on the package reports nothing (each `type: ignore` says why)."""
+    """mypy --strict on the package (and python/gen_cdef.py) reports nothing; each
+    `type: ignore` says why."""
     mypy = _mypy()
     if mypy is None:
         pytest.skip("mypy is not installed (Debian: apt-get install mypy)")
+    sources = [PACKAGE_DIR]
+    gen_cdef = os.path.join(os.path.dirname(PACKAGE_DIR), "gen_cdef.py")
+    if os.path.isfile(gen_cdef):  # the source tree: the cdef generator too
+        sources.append(gen_cdef)
     res = subprocess.run(mypy + ["--strict", "--no-incremental", "--cache-dir", os.devnull,
-                                 "--python-executable", sys.executable, PACKAGE_DIR],
+                                 "--python-executable", sys.executable] + sources,
                          capture_output=True, text=True, timeout=600,
                          cwd=os.path.dirname(PACKAGE_DIR))
     assert res.returncode == 0, res.stdout + res.stderr
     # An ignore without a reason is an error here.
-    for path in sorted(os.listdir(PACKAGE_DIR)):
-        if path.endswith(".py"):
-            with open(os.path.join(PACKAGE_DIR, path), encoding="utf-8") as f:
-                for lineno, line in enumerate(f, 1):
-                    if "type: ignore" in line:
-                        assert "]  # " in line, f"{path}:{lineno}: an ignore without a reason"
+    files = [os.path.join(PACKAGE_DIR, p) for p in sorted(os.listdir(PACKAGE_DIR))
+             if p.endswith(".py")] + sources[1:]
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if "type: ignore" in line:
+                    assert "]  # " in line, f"{path}:{lineno}: an ignore without a reason"

@@ -541,3 +541,17 @@ def test_import_does_not_load_sklearn():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=os.environ, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
+def test_get_vectors_ranges():
+    refs, domains, _ = shifted_data(seed=31)
+    ix = asdnorm.Index(D, "euclidean").add(refs, domains)
+    allv = ix.vectors
+    np.testing.assert_array_equal(allv, refs.astype(np.float32))
+    for first, count in ((0, 1), (3, 5), (len(refs) - 1, 1), (len(refs), 0), (7, None)):
+        want = allv[first:] if count is None else allv[first:first + count]
+        np.testing.assert_array_equal(ix.get_vectors(first, count), want)
+    for first, count in ((len(refs), 1), (len(refs) + 1, 0), (2, len(refs))):
+        _raises(Status.E_ARG, ix.get_vectors, first, count)
+    _raises(Status.E_ARG, ix.get_vectors, -1, 2)
+    _raises(Status.E_ARG, ix.get_vectors, 1.0, 2, builtin=TypeError)

@@ -224,9 +224,9 @@ def test_sklearn_style_messages():
         det.fit(np.ones((0, 5)))
     with pytest.raises(asdnorm.Error, match="n_samples=1"):
         det.fit(np.ones((1, 5)))
-    with pytest.raises(asdnorm.Error, match="Complex data not supported"):
+    with pytest.raises(asdnorm.InvalidValueError, match="Complex data not supported"):
         det.fit(np.ones((5, 3), dtype=complex))
-    with pytest.raises(asdnorm.Error, match="sparse"):
+    with pytest.raises(asdnorm.InvalidTypeError, match="sparse"):      # a TypeError
         det.fit(pytest.importorskip("scipy.sparse").csr_matrix(np.eye(5)))
     X = np.random.default_rng(0).normal(size=(10, 3)).astype(object)
     np.testing.assert_array_equal(asdnorm.Detector().fit(X).offset_,

@@ -201,3 +201,23 @@ def test_index_dropped_in_another_thread():
     gc.collect()
     np.testing.assert_array_equal(got[0], want)
     assert alive() is None
+
+
+def test_pickle_keeps_raw_centroids():
+    """A source-means index under cosine holds raw (non-unit) centroids: finalized, it
+    pickles exactly; un-finalized, pickling is refused rather than normalizing them."""
+    ix = asdnorm.Index(2, "cosine").add([[1, 0], [0, 1], [5, 5]], domains=[1, 1, 2])
+    sm = baselines.source_means_index(ix, 1)
+    np.testing.assert_array_equal(sm.vectors[0], [0.5, 0.5])
+    with pytest.raises(ValueError) as e:
+        pickle.dumps(sm)
+    assert e.value.status == asdnorm.Status.E_STATE and "finalize" in str(e.value)
+    sm.finalize("none")
+    back = pickle.loads(pickle.dumps(sm))
+    np.testing.assert_array_equal(back.vectors, sm.vectors)
+    tests = [[1.0, 0.2], [0.3, 1.0]]
+    np.testing.assert_array_equal(asdnorm.Scorer(back, "none").score(tests),
+                                  asdnorm.Scorer(sm, "none").score(tests))
+    # An ordinary un-finalized cosine index still pickles (as its unit rows).
+    plain = pickle.loads(pickle.dumps(ix))
+    np.testing.assert_allclose(plain.vectors, ix.vectors, rtol=1e-7)

@@ -286,3 +286,19 @@ def test_anomaly_domains_are_unused():
     want = metrics.dcase(H_SCORE, H_LABEL, H_DOMAIN, H_SECTION)
     assert got == want
     assert not math.isnan(got["official"])
+
+
+@pytest.mark.parametrize("max_fpr", [0.05, 0.3, 1.0])
+def test_dcase_max_fpr(max_fpr):
+    """Each section's pAUC is scikit-learn's roc_auc_score(max_fpr=) over its samples."""
+    s, y, sec = np.array(H_SCORE), np.array(H_LABEL), np.array(H_SECTION)
+    for edition, domains in ((2023, H_DOMAIN), (2020, None)):
+        got = metrics.dcase(s, y, domains, sec, edition=edition, max_fpr=max_fpr)
+        for section, values in got["sections"].items():
+            rows = sec == section
+            want = sklearn_metrics.roc_auc_score(y[rows], s[rows], max_fpr=max_fpr)
+            assert values["pauc"] == pytest.approx(want, rel=1e-12), (edition, section)
+    assert status_of(metrics.dcase, s, y, H_DOMAIN, sec, max_fpr=0.0) == E_ARG
+    assert status_of(metrics.dcase, s, y, H_DOMAIN, sec, max_fpr=1.5) == E_ARG
+    with pytest.raises(TypeError):
+        metrics.dcase(s, y, H_DOMAIN, sec, max_fpr="0.1")
