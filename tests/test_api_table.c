@@ -498,6 +498,18 @@ enum out_kind {
     X(rows_distance_3,     ASDNORM_E_ENUM, O_NONE, 0, asdnorm_check_rows(f->x, NX, DIM, BAD(3), &o->bad_row)) \
     X(rows_distance_99,    ASDNORM_E_ENUM, O_NONE, 0, asdnorm_check_rows(f->x, NX, DIM, BAD(99), &o->bad_row)) \
     X(rows_overflow,       ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_check_rows(f->x, N_OVF, DIM, COS, &o->bad_row)) \
+    /* index_search (k = 2: NX × 2 outputs fit o->f and o->z) */ \
+    X(search_ix_null,      ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search(NULL, f->x, NX, 2, o->f, o->z)) \
+    X(search_x_null,       ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search(f->cos, NULL, NX, 2, o->f, o->z)) \
+    X(search_dist_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search(f->cos, f->x, NX, 2, NULL, o->z)) \
+    X(search_ids_null,     ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search(f->open, f->x, NX, 2, o->f, NULL)) \
+    X(search_empty,        ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_search(f->empty, f->x, NX, 1, o->f, o->z)) \
+    X(search_k0,           ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_search(f->cos, f->x, NX, 0, o->f, o->z)) \
+    X(search_k_above_m,    ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_search(f->euc, f->x, NX, NREF + 1, o->f, o->z)) \
+    X(search_overflow,     ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_index_search(f->mse, f->x, N_OVF, 2, o->f, o->z)) \
+    X(search_nan,          ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_search(f->cos, f->x_nan, NX, 2, o->f, o->z)) \
+    X(search_zero_cosine,  ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_index_search(f->cos, f->x_zero, NX, 2, o->f, o->z)) \
+    X(search_big_mse,      ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_search(f->mse, f->x_big, NX, 2, o->f, o->z)) \
     X(rows_overflow_bytes, ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_check_rows(f->x, N_OVF_BYTES, DIM, EUC, &o->bad_row)) \
     X(rows_nan,            ASDNORM_E_NONFINITE, O_BADROW, 2, asdnorm_check_rows(f->x_nan, NX, DIM, COS, &o->bad_row)) \
     X(rows_inf,            ASDNORM_E_NONFINITE, O_BADROW, 3, asdnorm_check_rows(f->x_inf, NX, DIM, EUC, &o->bad_row)) \

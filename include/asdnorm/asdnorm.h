@@ -318,6 +318,28 @@ ASDNORM_API asdnorm_status asdnorm_index_get_vectors(const asdnorm_index *ix, si
  */
 ASDNORM_API asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t dim,
                                               asdnorm_distance distance, size_t *bad_row);
+
+/**
+ * Exact k-nearest-neighbour search: for each of n query rows, the k references
+ * nearest to it under the index's distance (math §2.1), in ascending order of
+ * distance, ties to the lower position. The distances are the exact ones the
+ * scorer uses (double, docs/math.md §5), rounded to float; the index need not be
+ * finalized. On failure @p dist and @p ids are left as they were.
+ * Threads: like scoring, a search only reads the index (any number of threads
+ * may search one index at once) and runs on the library's threads for large n.
+ * @param[in]  ix    the index, with at least k references
+ * @param[in]  x     n × dim floats (dim of the index), validated as asdnorm_index_add() does
+ * @param[in]  n     number of queries; 0 succeeds and writes nothing
+ * @param[in]  k     neighbours per query, 1 ≤ k ≤ asdnorm_index_size()
+ * @param[out] dist  n × k floats: row i holds query i's k distances, ascending
+ * @param[out] ids   n × k positions of those references
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (k 0 or above the index size),
+ *         ASDNORM_E_TOO_FEW (empty index), ASDNORM_E_OVERFLOW, ASDNORM_E_NONFINITE,
+ *         ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE (euclidean/mse), ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_search(const asdnorm_index *ix, const float *x,
+                                                size_t n, size_t k, float *dist, size_t *ids);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

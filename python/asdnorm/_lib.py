@@ -115,6 +115,7 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_index_get_domains": (_st, [_p, _u8, c_size_t]),
     "asdnorm_index_get_vectors": (_st, [_p, c_size_t, c_size_t, _f]),
     "asdnorm_check_rows": (_st, [_f, c_size_t, c_size_t, _st, _sz]),
+    "asdnorm_index_search": (_st, [_p, _f, c_size_t, c_size_t, _f, _sz]),
     "asdnorm_index_save": (_st, [_p, c_char_p]),
     "asdnorm_index_load": (_st, [c_char_p, _pp]),
     "asdnorm_index_load_buffer": (_st, [c_void_p, c_size_t, _pp]),

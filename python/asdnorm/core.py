@@ -440,6 +440,61 @@ class Index(_Owner):
                       f"Index.get_vectors({first}, {count}) of {m}")
         return out
 
+    def search(self, x: npt.ArrayLike, k: int = 1
+               ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """The ``k`` nearest references of each query: exact k-NN search
+        (``asdnorm_index_search``).
+
+        The distances are the exact ones the scorer uses (docs/math.md §2.1, §5), rounded
+        to float32; the index need not be finalized.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+            The queries; n = 0 gives empty results.
+        k : int
+            Neighbours per query, 1 <= k <= M.
+
+        Returns
+        -------
+        distances : ndarray of float32, shape (n, k)
+            Ascending in each row.
+        positions : ndarray of int64, shape (n, k)
+            The references' positions; equal distances in order of position.
+
+        Raises
+        ------
+        InvalidValueError
+            ``k`` outside 1 … M, an empty index, a shape mismatch, or a bad row
+            (non-finite, zero under cosine, too large under euclidean/mse); the message
+            names the row.
+        InvalidTypeError
+            ``x`` does not hold real numbers, or ``k`` is not an integer.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0], [1.0]])
+        >>> d, j = ix.search([[1.2]], k=3)
+        >>> d.round(3).tolist(), j.tolist()
+        ([[0.2, 0.2, 1.2]], [[1, 3, 0]])
+        """
+        k = as_count(k, "k", 1)
+        arr = as_rows(x, self._dim)
+        n = arr.shape[0]
+        with self._lock.read():
+            m = len(self)
+            if m and k > m:
+                fail(Status.E_ARG, f"Index.search: k = {k} is more than the {m} references")
+            dist = np.empty((n, k), dtype=np.float32)
+            ids = np.empty((n, k), dtype=np.uintp)
+            status = lib.asdnorm_index_search(self._handle, arr.ctypes.data_as(F32P), n, k,
+                                              dist.ctypes.data_as(F32P),
+                                              ids.ctypes.data_as(SZP))
+        if status:
+            raise_row_error(status, arr, x, self._distance, f"Index.search(k={k}): x")
+        return dist, ids.astype(np.int64)
+
     def __repr__(self) -> str:
         est = self.estimator
         state = f"{est[0]}, param={est[1]:g}" if est else "not finalized"

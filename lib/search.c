@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Exact k-nearest-neighbour search of query rows among the references: the
+ * public face of the k-NN machinery (knn.c) that finalize, LOF and SMOTE use.
+ * Distances are exact doubles (docs/math.md §5), rounded to float for the
+ * caller; ties go to the lower position. */
+#include <string.h>
+
+#include "internal.h"
+
+/* Query rows per knn call: bounds the double scratch at QUERY_BLOCK × k. */
+#define QUERY_BLOCK 256
+
+asdnorm_status asdnorm_index_search(const asdnorm_index *ix, const float *x, size_t n, size_t k,
+                                    float *dist, size_t *ids)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (ix->size == 0)
+        return ASDNORM_E_TOO_FEW;
+    if (k < 1 || k > ix->size)
+        return ASDNORM_E_ARG;
+    if (n == 0)
+        return ASDNORM_OK;
+    if (!x || !dist || !ids)
+        return ASDNORM_E_NULL;
+    const size_t dim = ix->dim;
+    size_t nk, out_bytes;
+    if (!asdnorm__rows_fit(n, dim) || !asdnorm__mul_ok(n, k, &nk) ||
+        !asdnorm__mul_ok(nk, sizeof(float) + sizeof(size_t), &out_bytes))
+        return ASDNORM_E_OVERFLOW;
+    asdnorm_status st = asdnorm__check_rows(x, n, dim, ix->distance, NULL);
+    if (st != ASDNORM_OK)
+        return st;
+
+    /* The results go to private buffers first, so that a failure part-way
+     * (out of memory inside the k-NN pass) leaves the caller's untouched. */
+    const size_t rows = n < QUERY_BLOCK ? n : QUERY_BLOCK;
+    float *fd = asdnorm__mallocn(nk, sizeof *fd);
+    size_t *fi = asdnorm__mallocn(nk, sizeof *fi);
+    double *bd = asdnorm__mallocn(rows * k, sizeof *bd);
+    st = fd && fi && bd ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    for (size_t i0 = 0; i0 < n && st == ASDNORM_OK; i0 += rows) {
+        const size_t b = n - i0 < rows ? n - i0 : rows;
+        st = asdnorm__knn_query(ix, x + i0 * dim, b, k, bd, fi + i0 * k);
+        for (size_t t = 0; st == ASDNORM_OK && t < b * k; t++)
+            fd[i0 * k + t] = (float)bd[t];
+    }
+    if (st == ASDNORM_OK) {
+        memcpy(dist, fd, nk * sizeof *dist);
+        memcpy(ids, fi, nk * sizeof *ids);
+    }
+    asdnorm__free(fd);
+    asdnorm__free(fi);
+    asdnorm__free(bd);
+    return st;
+}
