@@ -388,8 +388,8 @@ static int library_scores(const eval_set *e, const eval_args *a, section_scores 
     asdnorm_status st = asdnorm_count_sections(e->sections, e->n, &k);
     r->per = a->edition == 2020 ? 2 : 3;
     if (st == ASDNORM_OK) {
-        r->values = malloc(k * r->per * sizeof *r->values);
-        r->ids = malloc(k * sizeof *r->ids);
+        r->values = calloc(k * r->per, sizeof *r->values);
+        r->ids = calloc(k, sizeof *r->ids);
         if (!r->values || !r->ids)
             return cli_fail("out of memory");
     }

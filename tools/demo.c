@@ -360,7 +360,7 @@ static int run_demo(uint64_t seed, const char *save)
             st = asdnorm_index_finalize(ixs[i], ix_density[i], ix_param[i]);
     }
     if (st != ASDNORM_OK) {
-        cli_error("demo: %s", asdnorm_strerror(st));
+        cli_message("demo: %s", asdnorm_strerror(st));
         goto done;
     }
 
@@ -391,7 +391,7 @@ static int run_demo(uint64_t seed, const char *save)
             st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid,
                                    vals, &nsec, &official);
         if (st != ASDNORM_OK) {
-            cli_error("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
+            cli_message("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
             goto done;
         }
         printf("%-30s %10.3f %10.3f %10.3f %8.3f %9.3f\n", methods[m].name, auc_s, auc_t, auc_m,

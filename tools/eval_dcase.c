@@ -80,6 +80,8 @@ static int push_named(named_list *l, size_t *cap, char *file, double value, size
 /* Sort by name; a name listed twice is an error. */
 static int sort_named(named_list *l)
 {
+    if (l->n == 0)
+        return 0;
     qsort(l->v, l->n, sizeof *l->v, cmp_named);
     for (size_t i = 1; i < l->n; i++) {
         const named_value *a = &l->v[i - 1], *b = &l->v[i];
@@ -388,7 +390,7 @@ static int list_score_files(const char *dir, score_file **out, size_t *count)
     closedir(d);
     if (rc == 0 && n == 0)
         rc = cli_error("%s: no anomaly_score_<machine>_section_<ss>_test.csv files", dir);
-    if (rc == 0) {
+    if (rc == 0 && n > 0) {
         qsort(f, n, sizeof *f, cmp_score_file);
         for (size_t i = 1; i < n && rc == 0; i++)
             if (cmp_score_file(&f[i], &f[i - 1]) == 0)
@@ -408,6 +410,8 @@ static const score_file *find_score_file(const score_file *f, size_t n, const ch
                                          const char *section)
 {
     score_file key = {NULL, NULL, (char *)machine, (char *)section};
+    if (n == 0)
+        return NULL;
     return bsearch(&key, f, n, sizeof key, cmp_score_file);
 }
 
@@ -571,7 +575,7 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
                      g->list2020.path);
             note_missing(name, first, sizeof first, &missing, &more);
         }
-    } else if (g->root) {
+    } else if (g->root && g->labels_dir) {
         DIR *d = opendir(g->labels_dir);
         if (!d)
             return cli_fail("%s: %s", g->labels_dir, strerror(errno));
@@ -816,9 +820,10 @@ static int load_section(const ground_truth *g, const score_file *f, int32_t id, 
 /* The names of the sections: e->names, e->machines, e->section_ids. */
 static int name_sections(const score_file *f, size_t nf, eval_set *e)
 {
-    e->names = calloc(nf, sizeof *e->names);
-    e->machines = calloc(nf, sizeof *e->machines);
-    e->section_ids = calloc(nf, sizeof *e->section_ids);
+    size_t cap = nf ? nf : 1;
+    e->names = calloc(cap, sizeof *e->names);
+    e->machines = calloc(cap, sizeof *e->machines);
+    e->section_ids = calloc(cap, sizeof *e->section_ids);
     if (!e->names || !e->machines || !e->section_ids)
         return cli_fail("out of memory");
     e->n_names = nf;

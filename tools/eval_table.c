@@ -319,8 +319,9 @@ static void number(double v, char *buf, size_t cap)
         return;
     }
     format_double(v, buf, cap);
-    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < cap)
-        strcat(buf, ".0");
+    size_t len = strlen(buf);
+    if (strspn(buf, "-0123456789") == len)
+        snprintf(buf + len, cap - len, ".0");
 }
 
 static void csv_numbers(FILE *b, const double *v, size_t n)
