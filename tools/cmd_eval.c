@@ -409,6 +409,8 @@ static void print_json(const eval_set *e, const section_scores *r, int edition)
 {
     static const char *const k2023[] = {"auc_source", "auc_target", "pauc"};
     static const char *const k2020[] = {"auc", "pauc"};
+    const char *const *keys = edition == 2020 ? k2020 : k2023;
+    size_t per = edition == 2020 ? 2 : 3;
     char num[40], name[128];
     format_double(r->official, num, sizeof num);
     printf("{\"official\": %s, \"sections\": {", num);
@@ -417,9 +419,9 @@ static void print_json(const eval_set *e, const section_scores *r, int edition)
         printf("%s", s ? ", " : "");
         json_string(stdout, name);
         printf(": {");
-        for (size_t j = 0; j < r->per; j++) {
-            format_double(r->values[s * r->per + j], num, sizeof num);
-            printf("%s\"%s\": %s", j ? ", " : "", edition == 2020 ? k2020[j] : k2023[j], num);
+        for (size_t j = 0; j < per; j++) {
+            format_double(r->values[s * per + j], num, sizeof num);
+            printf("%s\"%s\": %s", j ? ", " : "", keys[j], num);
         }
         printf("}");
     }

@@ -219,7 +219,7 @@ static int read_name_map(const char *path, name_map *m)
     m->to = malloc((n ? n : 1) * sizeof *m->to);
     if (rc == 0 && (!m->from || !m->to))
         rc = cli_error("%s: out of memory", path);
-    if (rc == 0)
+    if (rc == 0 && n > 0)
         qsort(p, n, sizeof *p, cmp_pair);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
