@@ -138,6 +138,7 @@ void row_origin_free(row_origin *o)
     o->lines = NULL;
 }
 
+/* An NPY shape as numpy prints it: "(n,)" or "(n, m)". */
 static void shape_text(const npy_view *v, char *buf, size_t cap)
 {
     if (v->ndim == 1)
@@ -162,6 +163,7 @@ static void loaded_free(loaded *l)
     csv_table_free(&l->csv);
 }
 
+/* Read and parse path as NPY or CSV (by its name), with at least one row. */
 static int load_any(const char *path, loaded *l, row_origin *origin)
 {
     memset(l, 0, sizeof *l);
@@ -267,6 +269,7 @@ fail:
     return -1;
 }
 
+/* A vector: 1-D, (n, 1), or a one-column CSV. */
 static int check_vector_shape(const char *path, const loaded *l)
 {
     if (l->is_csv && l->cols != 1)
@@ -441,6 +444,7 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
     return -1;
 }
 
+/* A vector as .npy (float32 or int64) or as CSV with a header line name. */
 static int write_vector(const char *path, const char *name, const void *v, size_t n, int is_int)
 {
     file_type t = file_type_of(path);
@@ -492,6 +496,7 @@ struct progress {
     char message[160];
 };
 
+/* Seconds since t0 on the monotonic clock. */
 static double elapsed_since(const struct timespec *t0)
 {
     struct timespec t;
@@ -499,6 +504,7 @@ static double elapsed_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
+/* The spinner's thread: redraw every 0.2 s until progress_end(). */
 static void *spin(void *arg)
 {
     progress *p = arg;

@@ -122,6 +122,7 @@ static int prepare_output(const build_job *j)
     return 0;
 }
 
+/* The references, their domains and sections, and the output checked before the work. */
 static int load_build_inputs(build_job *j)
 {
     if (load_matrix(j->ref, &j->x, &j->n, &j->dim, &j->o_ref) != 0 ||
@@ -136,6 +137,7 @@ static int load_build_inputs(build_job *j)
     return group_sections(j->sec, j->n, &j->g, &j->ng);
 }
 
+/* Save ix to path, refusing a path that is an input or not a regular file. */
 static int save_index(const asdnorm_index *ix, const char *path)
 {
     if (check_output(path) != 0)
@@ -175,6 +177,7 @@ static int build_and_save(const build_job *j, const section_group *g)
     return rc;
 }
 
+/* index build: one index, or one per section and the manifest. */
 static int index_build(int argc, char **argv)
 {
     build_job j;
@@ -201,6 +204,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Print one index file's description. */
 static int info_one(const char *path)
 {
     asdnorm_index *ix = NULL;
@@ -249,6 +253,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* index info PATH: a file, or every section_<id>.asdx of a directory in name order. */
 static int index_info(int argc, char **argv)
 {
     cli_options_begin();
@@ -315,6 +320,7 @@ static int index_info(int argc, char **argv)
     return status;
 }
 
+/* asdnorm index build | info. */
 int cmd_index(int argc, char **argv)
 {
     if (argc < 2)

@@ -179,6 +179,7 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp(((const pair_ref *)a)->from, ((const pair_ref *)b)->from);
 }
 
+/* A ground_truth_attributes file into m, sorted by attribute name. */
 static int read_name_map(const char *path, name_map *m)
 {
     csv_reader r;
@@ -365,6 +366,8 @@ static int add_score_file(const char *dir, const char *name, score_file *f, size
     return 0;
 }
 
+/* Every score file of DIR, sorted by machine type and section; two files of
+ * one section are an error. */
 static int list_score_files(const char *dir, score_file **out, size_t *count)
 {
     DIR *d = opendir(dir);
@@ -638,6 +641,7 @@ static int read_sorted(const char *path, const name_map *m, named_list *l)
     return 0;
 }
 
+/* One section's scores, decisions, labels and domains, read and sorted. */
 static int read_section(const ground_truth *g, const score_file *f, section_data *d)
 {
     memset(d, 0, sizeof *d);

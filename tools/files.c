@@ -33,6 +33,7 @@ typedef struct file_id {
 static file_id *known;
 static size_t n_known, cap_known;
 
+/* Add a file's identity; pipes and terminals have none worth keeping. */
 static void remember(const struct stat *st, const char *path, int is_output)
 {
     if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
@@ -212,6 +213,8 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
+/* Write buf to a temporary file beside path (or beside the file a symbolic link
+ * names), flush it to disk and rename it over the target. */
 static int write_atomically(const char *path, const void *buf, size_t len)
 {
     /* A symbolic link is followed: the file it names is replaced, not the link. */
