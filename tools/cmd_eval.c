@@ -461,7 +461,7 @@ static void print_text(const eval_set *e, const section_scores *r, const dcase_t
     printf("\nofficial score (%s mean of %zu values): %.4f\n",
            edition == 2020 ? "arithmetic" : "harmonic", r->n * r->per, r->official);
     if (t && edition != 2020)
-        printf("official score ci95 (jackknife over %zu samples): %.4f\n", e->n, t->ci95);
+        printf("official score ci95 (jackknife over %zu samples): %.4g\n", e->n, t->ci95);
 }
 
 int cmd_eval(int argc, char **argv)

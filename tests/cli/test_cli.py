@@ -852,6 +852,14 @@ def test_errors(tmp):
     fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--edition", "2019", code=2,
           needles=("2019",))
     fails("index", "launch", code=2, needles=("launch",))
+    # getopt_long: a unique prefix is the option, an ambiguous one is named; a flag
+    # takes no value.
+    fails("score", "--re", P("r.npy"), "--test", P("t.npy"), code=2,
+          needles=("'--re'", "ambiguous"))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--json=yes", code=2,
+          needles=("'--json' takes no value",))
+    assert run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--dist", "mse")[0] == \
+        run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--distance", "mse")[0]
 
 
 def test_man_page(tmp):
