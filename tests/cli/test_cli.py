@@ -1130,6 +1130,12 @@ def test_eval_table(tmp):
     # --result needs --dcase-dir; it never replaces an input.
     fails("eval", "--scores", out, "--labels", out, "--result", out, code=2,
           needles=("--result", "--dcase-dir"))
+    write_submission(os.path.join(tmp, "gen"), machines, attributes=("fan",))  # complete again
+    target = f"{team}/anomaly_score_ToyCar_section_00_test.csv"
+    before = open(target, "rb").read()
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", target,
+          needles=(target, "refusing"))
+    assert open(target, "rb").read() == before
 
 
 def test_eval_2020(tmp):
