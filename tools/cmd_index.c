@@ -257,9 +257,9 @@ static int cmp_str(const void *a, const void *b)
 static int index_info(int argc, char **argv)
 {
     cli_options_begin();
-    int id;
-    while ((id = cli_next("index info", argc, argv, info_options_table)) != CLI_END) {
-        if (id == CLI_BAD)
+    int opt;
+    while ((opt = cli_next("index info", argc, argv, info_options_table)) != CLI_END) {
+        if (opt == CLI_BAD)
             return EXIT_USAGE;
         fputs(index_help, stdout); /* 'h' */
         return EXIT_OK;
@@ -284,9 +284,14 @@ static int index_info(int argc, char **argv)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 ||
-            strcmp(e->d_name + len - 5, ".asdx") != 0)
+        long long id;
+        if (!section_file_id(e->d_name, &id))
             continue;
+        if (manifest_lists(path, id) == 0) {
+            cli_warning("%s/%s: not in the manifest (left by an earlier build): not shown", path,
+                        e->d_name);
+            continue;
+        }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             char **nn = realloc(names, nc * sizeof *nn);

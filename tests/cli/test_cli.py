@@ -1297,6 +1297,8 @@ def test_data_safety(tmp):
         f.write(stale)
     fails("score", "--index", d, "--test", P("tests.npy"), "--test-sections", P("ts.npy"),
           needles=("section_2.asdx", "manifest"))
+    out, err = run("index", "info", d)
+    assert out.count("references") == 2 and "section_2.asdx: not in the manifest" in err, err
     # --ref-sections into a file, not a directory: refused, the file intact.
     fails("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"),
           "--out", P("o.csv"), needles=("o.csv", "not a directory"))
