@@ -119,18 +119,17 @@ static int read_named_rows(const char *path, named_list *l)
     char err[CSV_ERR_LEN];
     int got, first = 1, rc = 0;
     while (rc == 0 && (got = csv_next(&r, err)) == 1) {
-        double d;
+        double d = 0;
+        int number = r.nfields >= 2 && csv_parse_number(r.fields[1], &d);
         if (r.nfields < 2)
             rc = cli_error("%s: line %zu: expected \"filename,value\", found %zu field", path,
                            r.record_line, r.nfields);
-        else if (!csv_parse_number(r.fields[1], &d) && !first)
+        else if (!number && !first)
             rc = cli_error("%s: line %zu, column 2: '%s' is not a number", path, r.record_line,
                            r.fields[1]);
-        else if (first && !csv_parse_number(r.fields[1], &d))
-            ; /* a header */
-        else if (!isfinite(d))
+        else if (number && !isfinite(d))
             rc = cli_error("%s: line %zu: the value is not finite", path, r.record_line);
-        else
+        else if (number) /* else a header */
             rc = push_named(l, &cap, strdup(r.fields[0]), d, r.record_line) ? EXIT_ERROR : 0;
         first = 0;
     }
