@@ -213,6 +213,21 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
+/* fsync the directory holding path, so that a rename survives a power loss.
+ * The new file is in place already: a failure here changes nothing. */
+static void sync_directory_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    free(copy);
+}
+
 /* Write buf to a temporary file beside path (or beside the file a symbolic link
  * names), flush it to disk and rename it over the target. */
 static int write_atomically(const char *path, const void *buf, size_t len)
@@ -252,6 +267,8 @@ static int write_atomically(const char *path, const void *buf, size_t len)
     if (!ok) {
         unlink(tmp); /* the target, if it existed, is untouched */
         cli_message("%s: write error: %s", path, strerror(saved));
+    } else {
+        sync_directory_of(target);
     }
     free(tmp);
     free(resolved);
