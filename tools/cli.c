@@ -29,22 +29,12 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
-int cli_error(const char *fmt, ...)
+void cli_message(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vmessage("asdnorm: ", fmt, ap);
     va_end(ap);
-    return EXIT_ERROR;
-}
-
-int cli_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmessage("asdnorm: ", fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 void cli_warning(const char *fmt, ...)
@@ -148,6 +138,7 @@ void row_origin_free(row_origin *o)
     o->lines = NULL;
 }
 
+/* An NPY shape as numpy prints it: "(n,)" or "(n, m)". */
 static void shape_text(const npy_view *v, char *buf, size_t cap)
 {
     if (v->ndim == 1)
@@ -172,6 +163,7 @@ static void loaded_free(loaded *l)
     csv_table_free(&l->csv);
 }
 
+/* Read and parse path as NPY or CSV (by its name), with at least one row. */
 static int load_any(const char *path, loaded *l, row_origin *origin)
 {
     memset(l, 0, sizeof *l);
@@ -186,7 +178,7 @@ static int load_any(const char *path, loaded *l, row_origin *origin)
     if (t == FILE_NPY) {
         char err[NPY_ERR_LEN];
         if (npy_parse(l->bytes, len, &l->npy, err) != 0) {
-            cli_error("%s: %s", path, err);
+            cli_message("%s: %s", path, err);
             loaded_free(l);
             return -1;
         }
@@ -196,7 +188,7 @@ static int load_any(const char *path, loaded *l, row_origin *origin)
     } else {
         char err[CSV_ERR_LEN];
         if (csv_read_numbers(l->bytes, len, &l->csv, err) != 0) {
-            cli_error("%s: %s", path, err);
+            cli_message("%s: %s", path, err);
             loaded_free(l);
             return -1;
         }
@@ -210,7 +202,7 @@ static int load_any(const char *path, loaded *l, row_origin *origin)
         l->csv.lines = NULL; /* owned by origin now */
     }
     if (l->rows == 0) {
-        cli_error("%s: no data rows", path);
+        cli_message("%s: no data rows", path);
         loaded_free(l);
         row_origin_free(origin);
         return -1;
@@ -224,23 +216,23 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
     if (load_any(path, &l, origin) != 0)
         return -1;
     if (!l.is_csv && l.ndim != 2) {
-        cli_error("%s: expected a 2-D array (samples x dimensions), found shape (%zu,); "
-                  "save x.reshape(1, -1) for a single sample",
-                  path, l.rows);
+        cli_message("%s: expected a 2-D array (samples x dimensions), found shape (%zu,); "
+                    "save x.reshape(1, -1) for a single sample",
+                    path, l.rows);
         goto fail;
     }
     if (l.cols == 0) {
-        cli_error("%s: the rows have no columns (shape (%zu, 0))", path, l.rows);
+        cli_message("%s: the rows have no columns (shape (%zu, 0))", path, l.rows);
         goto fail;
     }
     size_t count;
     if (__builtin_mul_overflow(l.rows, l.cols, &count) || count > SIZE_MAX / sizeof(float)) {
-        cli_error("%s: too large", path);
+        cli_message("%s: too large", path);
         goto fail;
     }
     float *out = malloc(count * sizeof *out);
     if (out == NULL) {
-        cli_error("%s: out of memory (%zu x %zu floats)", path, l.rows, l.cols);
+        cli_message("%s: out of memory (%zu x %zu floats)", path, l.rows, l.cols);
         goto fail;
     }
     if (l.is_csv) {
@@ -249,7 +241,7 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
             if (isfinite(d) && fabs(d) > FLT_MAX) {
                 char where[96];
                 describe_cell(origin, i / l.cols, i % l.cols, where, sizeof where);
-                cli_error("%s: %s: value %g is outside the float32 range", path, where, d);
+                cli_message("%s: %s: value %g is outside the float32 range", path, where, d);
                 free(out);
                 goto fail;
             }
@@ -261,7 +253,7 @@ int load_matrix(const char *path, float **x, size_t *n, size_t *dim, row_origin 
         if (npy_to_float(&l.npy, out, &bad, err) != 0) {
             char where[96];
             describe_cell(origin, bad / l.cols, bad % l.cols, where, sizeof where);
-            cli_error("%s: %s: %s", path, where, err);
+            cli_message("%s: %s: %s", path, where, err);
             free(out);
             goto fail;
         }
@@ -277,6 +269,7 @@ fail:
     return -1;
 }
 
+/* A vector: 1-D, (n, 1), or a one-column CSV. */
 static int check_vector_shape(const char *path, const loaded *l)
 {
     if (l->is_csv && l->cols != 1)
@@ -296,9 +289,9 @@ int load_vector_double(const char *path, double **v, size_t *n, row_origin *orig
         return -1;
     if (check_vector_shape(path, &l) != 0)
         goto fail;
-    double *out = malloc(l.rows * sizeof *out);
+    double *out = malloc((l.rows ? l.rows : 1) * sizeof *out);
     if (out == NULL) {
-        cli_error("%s: out of memory", path);
+        cli_message("%s: out of memory", path);
         goto fail;
     }
     if (l.is_csv)
@@ -322,9 +315,9 @@ int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin
         return -1;
     if (check_vector_shape(path, &l) != 0)
         goto fail;
-    int64_t *out = malloc(l.rows * sizeof *out);
+    int64_t *out = malloc((l.rows ? l.rows : 1) * sizeof *out);
     if (out == NULL) {
-        cli_error("%s: out of memory", path);
+        cli_message("%s: out of memory", path);
         goto fail;
     }
     if (l.is_csv) {
@@ -333,8 +326,8 @@ int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin
             if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != floor(d)) {
                 char where[96];
                 describe_row(origin, i, where, sizeof where);
-                cli_error("%s: %s: %g is not a whole number (labels and ids are integers)", path,
-                          where, d);
+                cli_message("%s: %s: %g is not a whole number (labels and ids are integers)", path,
+                            where, d);
                 free(out);
                 goto fail;
             }
@@ -346,7 +339,7 @@ int load_vector_int(const char *path, int64_t **v, size_t *n, row_origin *origin
         if (npy_to_int64(&l.npy, out, &bad, err) != 0) {
             char where[96];
             describe_row(origin, bad, where, sizeof where);
-            cli_error("%s: %s: %s (labels and ids are integers)", path, where, err);
+            cli_message("%s: %s: %s (labels and ids are integers)", path, where, err);
             free(out);
             goto fail;
         }
@@ -392,8 +385,8 @@ int check_domain_values(const int64_t *d, size_t n, const row_origin *o, uint8_t
 
 int load_domains(const char *path, size_t expect, const char *of, uint8_t **out, row_origin *origin)
 {
-    int64_t *d;
-    if (load_row_values(path, expect, of, &d, origin) != 0)
+    int64_t *d = NULL;
+    if (load_row_values(path, expect, of, &d, origin) != 0 || !d)
         return -1;
     *out = malloc(expect ? expect : 1);
     int rc = *out ? check_domain_values(d, expect, origin, *out) : cli_fail("out of memory");
@@ -414,7 +407,7 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
         return 0;
     char where[96];
     if (bad >= n) {
-        cli_error("%s: %s", origin->path, asdnorm_strerror(st));
+        cli_message("%s: %s", origin->path, asdnorm_strerror(st));
         return -1;
     }
     const float *row = x + bad * dim;
@@ -423,34 +416,35 @@ int check_matrix_rows(const float *x, size_t n, size_t dim, asdnorm_distance dis
         for (size_t j = 0; j < dim; j++) {
             if (!isfinite(row[j])) {
                 describe_cell(origin, bad, j, where, sizeof where);
-                cli_error("%s: %s: value is %s (every value must be finite)", origin->path, where,
-                          isnan(row[j]) ? "NaN"
-                          : row[j] > 0  ? "+inf"
-                                        : "-inf");
+                cli_message("%s: %s: value is %s (every value must be finite)", origin->path, where,
+                            isnan(row[j]) ? "NaN"
+                            : row[j] > 0  ? "+inf"
+                                          : "-inf");
                 return -1;
             }
         }
         break;
     case ASDNORM_E_ZERO_VECTOR:
         describe_row(origin, bad, where, sizeof where);
-        cli_error("%s: %s: all zeros, which has no direction under the cosine distance "
-                  "(remove the row or use --distance euclidean)",
-                  origin->path, where);
+        cli_message("%s: %s: all zeros, which has no direction under the cosine distance "
+                    "(remove the row or use --distance euclidean)",
+                    origin->path, where);
         return -1;
     case ASDNORM_E_RANGE:
         describe_row(origin, bad, where, sizeof where);
-        cli_error("%s: %s: values too large to compute with (squared norm beyond the library's "
-                  "limit under the "
-                  "%s distance); rescale the embeddings",
-                  origin->path, where, distance_name(distance));
+        cli_message("%s: %s: values too large to compute with (squared norm beyond the library's "
+                    "limit under the "
+                    "%s distance); rescale the embeddings",
+                    origin->path, where, distance_name(distance));
         return -1;
     default: break;
     }
     describe_row(origin, bad, where, sizeof where);
-    cli_error("%s: %s: %s", origin->path, where, asdnorm_strerror(st));
+    cli_message("%s: %s: %s", origin->path, where, asdnorm_strerror(st));
     return -1;
 }
 
+/* A vector as .npy (float32 or int64) or as CSV with a header line name. */
 static int write_vector(const char *path, const char *name, const void *v, size_t n, int is_int)
 {
     file_type t = file_type_of(path);
@@ -502,6 +496,7 @@ struct progress {
     char message[160];
 };
 
+/* Seconds since t0 on the monotonic clock. */
 static double elapsed_since(const struct timespec *t0)
 {
     struct timespec t;
@@ -509,6 +504,7 @@ static double elapsed_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
+/* The spinner's thread: redraw every 0.2 s until progress_end(). */
 static void *spin(void *arg)
 {
     progress *p = arg;

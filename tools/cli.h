@@ -18,10 +18,13 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 #define CLI_PRINTF(a, b)
 #endif
 
-/* "asdnorm: <message>" on stderr. Returns EXIT_ERROR, so `return cli_error(...)`. */
-int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
-/* As cli_error(), returning -1: `return cli_fail(...)` in functions that return 0 or -1. */
-int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "asdnorm: <message>" on stderr. */
+void cli_message(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* cli_message() as an expression with the value to return: EXIT_ERROR from a
+ * command (`return cli_error(...)`), -1 from a helper (`return cli_fail(...)`).
+ * Macros, so that a reader (and the static analyzer) sees the value. */
+#define cli_error(...) (cli_message(__VA_ARGS__), EXIT_ERROR)
+#define cli_fail(...)  (cli_message(__VA_ARGS__), -1)
 /* "asdnorm <cmd>: <message>" and a hint to --help on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "asdnorm: warning: <message>" on stderr. */

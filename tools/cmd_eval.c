@@ -388,8 +388,8 @@ static int library_scores(const eval_set *e, const eval_args *a, section_scores 
     asdnorm_status st = asdnorm_count_sections(e->sections, e->n, &k);
     r->per = a->edition == 2020 ? 2 : 3;
     if (st == ASDNORM_OK) {
-        r->values = malloc(k * r->per * sizeof *r->values);
-        r->ids = malloc(k * sizeof *r->ids);
+        r->values = calloc(k * r->per, sizeof *r->values);
+        r->ids = calloc(k, sizeof *r->ids);
         if (!r->values || !r->ids)
             return cli_fail("out of memory");
     }
@@ -409,6 +409,8 @@ static void print_json(const eval_set *e, const section_scores *r, int edition)
 {
     static const char *const k2023[] = {"auc_source", "auc_target", "pauc"};
     static const char *const k2020[] = {"auc", "pauc"};
+    const char *const *keys = edition == 2020 ? k2020 : k2023;
+    size_t per = edition == 2020 ? 2 : 3;
     char num[40], name[128];
     format_double(r->official, num, sizeof num);
     printf("{\"official\": %s, \"sections\": {", num);
@@ -417,9 +419,9 @@ static void print_json(const eval_set *e, const section_scores *r, int edition)
         printf("%s", s ? ", " : "");
         json_string(stdout, name);
         printf(": {");
-        for (size_t j = 0; j < r->per; j++) {
-            format_double(r->values[s * r->per + j], num, sizeof num);
-            printf("%s\"%s\": %s", j ? ", " : "", edition == 2020 ? k2020[j] : k2023[j], num);
+        for (size_t j = 0; j < per; j++) {
+            format_double(r->values[s * per + j], num, sizeof num);
+            printf("%s\"%s\": %s", j ? ", " : "", keys[j], num);
         }
         printf("}");
     }
@@ -459,7 +461,7 @@ static void print_text(const eval_set *e, const section_scores *r, const dcase_t
     printf("\nofficial score (%s mean of %zu values): %.4f\n",
            edition == 2020 ? "arithmetic" : "harmonic", r->n * r->per, r->official);
     if (t && edition != 2020)
-        printf("official score ci95 (jackknife over %zu samples): %.4f\n", e->n, t->ci95);
+        printf("official score ci95 (jackknife over %zu samples): %.4g\n", e->n, t->ci95);
 }
 
 int cmd_eval(int argc, char **argv)

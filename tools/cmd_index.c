@@ -122,6 +122,7 @@ static int prepare_output(const build_job *j)
     return 0;
 }
 
+/* The references, their domains and sections, and the output checked before the work. */
 static int load_build_inputs(build_job *j)
 {
     if (load_matrix(j->ref, &j->x, &j->n, &j->dim, &j->o_ref) != 0 ||
@@ -136,6 +137,7 @@ static int load_build_inputs(build_job *j)
     return group_sections(j->sec, j->n, &j->g, &j->ng);
 }
 
+/* Save ix to path, refusing a path that is an input or not a regular file. */
 static int save_index(const asdnorm_index *ix, const char *path)
 {
     if (check_output(path) != 0)
@@ -175,6 +177,7 @@ static int build_and_save(const build_job *j, const section_group *g)
     return rc;
 }
 
+/* index build: one index, or one per section and the manifest. */
 static int index_build(int argc, char **argv)
 {
     build_job j;
@@ -201,6 +204,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Print one index file's description. */
 static int info_one(const char *path)
 {
     asdnorm_index *ix = NULL;
@@ -249,12 +253,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* index info PATH: a file, or every section_<id>.asdx of a directory in name order. */
 static int index_info(int argc, char **argv)
 {
     cli_options_begin();
-    int id;
-    while ((id = cli_next("index info", argc, argv, info_options_table)) != CLI_END) {
-        if (id == CLI_BAD)
+    int opt;
+    while ((opt = cli_next("index info", argc, argv, info_options_table)) != CLI_END) {
+        if (opt == CLI_BAD)
             return EXIT_USAGE;
         fputs(index_help, stdout); /* 'h' */
         return EXIT_OK;
@@ -279,9 +284,14 @@ static int index_info(int argc, char **argv)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "section_", 8) != 0 || len < 13 ||
-            strcmp(e->d_name + len - 5, ".asdx") != 0)
+        long long id;
+        if (!section_file_id(e->d_name, &id))
             continue;
+        if (manifest_lists(path, id) == 0) {
+            cli_warning("%s/%s: not in the manifest (left by an earlier build): not shown", path,
+                        e->d_name);
+            continue;
+        }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             char **nn = realloc(names, nc * sizeof *nn);
@@ -315,6 +325,7 @@ static int index_info(int argc, char **argv)
     return status;
 }
 
+/* asdnorm index build | info. */
 int cmd_index(int argc, char **argv)
 {
     if (argc < 2)

@@ -65,17 +65,20 @@ static uint64_t next_u64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* A uniform double in [0, 1) with 53 random bits. */
 static double uniform(uint64_t *s)
 {
     return (double)(next_u64(s) >> 11) * 0x1.0p-53;
 }
 
+/* A standard normal value (Box-Muller). */
 static double gauss(uint64_t *s)
 {
     double u = uniform(s), v = uniform(s);
     return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
 }
 
+/* Scale v (DIM values) to unit length. */
 static void normalize(double *v)
 {
     double n = 0;
@@ -86,6 +89,7 @@ static void normalize(double *v)
         v[j] /= n;
 }
 
+/* A direction drawn uniformly on the unit sphere. */
 static void random_unit(uint64_t *s, double *v)
 {
     for (int j = 0; j < DIM; j++)
@@ -124,6 +128,8 @@ static void dataset_free(dataset *d)
     free(d->test_lab);
 }
 
+/* The synthetic data set: clusters of references per domain and tests around them,
+ * the anomalies pushed off their clusters. -1 when out of memory. */
 static int make_dataset(uint64_t seed, dataset *d)
 {
     memset(d, 0, sizeof *d);
@@ -205,6 +211,7 @@ static const demo_method methods[] = {
     {"domain-wise standardization", K_STANDARDIZE, IX_PLAIN, ASDNORM_NORM_NONE, 0},
 };
 
+/* Score every test against ix with norm, as doubles for the metrics. */
 static asdnorm_status score_with(const asdnorm_index *ix, asdnorm_norm norm, const dataset *d,
                                  float *scores)
 {
@@ -216,6 +223,7 @@ static asdnorm_status score_with(const asdnorm_index *ix, asdnorm_norm norm, con
     return st;
 }
 
+/* One row of the table: method m's scores and their metrics. */
 static asdnorm_status run_method(const demo_method *m, asdnorm_index *const *ixs, const dataset *d,
                                  float *scores)
 {
@@ -261,6 +269,7 @@ static asdnorm_status subset_auc(const dataset *d, const float *scores, int doma
     return asdnorm_auc(l, s, n, auc);
 }
 
+/* Write the data set as .npy files into dir (created when missing). */
 static int save_dataset(const dataset *d, const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
@@ -360,7 +369,7 @@ static int run_demo(uint64_t seed, const char *save)
             st = asdnorm_index_finalize(ixs[i], ix_density[i], ix_param[i]);
     }
     if (st != ASDNORM_OK) {
-        cli_error("demo: %s", asdnorm_strerror(st));
+        cli_message("demo: %s", asdnorm_strerror(st));
         goto done;
     }
 
@@ -391,7 +400,7 @@ static int run_demo(uint64_t seed, const char *save)
             st = asdnorm_dcase2023(sd, d.test_lab, d.test_dom, sections, d.n_test, 0.1, 1, &sid,
                                    vals, &nsec, &official);
         if (st != ASDNORM_OK) {
-            cli_error("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
+            cli_message("demo: %s: %s", methods[m].name, asdnorm_strerror(st));
             goto done;
         }
         printf("%-30s %10.3f %10.3f %10.3f %8.3f %9.3f\n", methods[m].name, auc_s, auc_t, auc_m,

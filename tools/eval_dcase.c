@@ -80,6 +80,8 @@ static int push_named(named_list *l, size_t *cap, char *file, double value, size
 /* Sort by name; a name listed twice is an error. */
 static int sort_named(named_list *l)
 {
+    if (l->n == 0)
+        return 0;
     qsort(l->v, l->n, sizeof *l->v, cmp_named);
     for (size_t i = 1; i < l->n; i++) {
         const named_value *a = &l->v[i - 1], *b = &l->v[i];
@@ -117,18 +119,17 @@ static int read_named_rows(const char *path, named_list *l)
     char err[CSV_ERR_LEN];
     int got, first = 1, rc = 0;
     while (rc == 0 && (got = csv_next(&r, err)) == 1) {
-        double d;
+        double d = 0;
+        int number = r.nfields >= 2 && csv_parse_number(r.fields[1], &d);
         if (r.nfields < 2)
             rc = cli_error("%s: line %zu: expected \"filename,value\", found %zu field", path,
                            r.record_line, r.nfields);
-        else if (!csv_parse_number(r.fields[1], &d) && !first)
+        else if (!number && !first)
             rc = cli_error("%s: line %zu, column 2: '%s' is not a number", path, r.record_line,
                            r.fields[1]);
-        else if (first && !csv_parse_number(r.fields[1], &d))
-            ; /* a header */
-        else if (!isfinite(d))
+        else if (number && !isfinite(d))
             rc = cli_error("%s: line %zu: the value is not finite", path, r.record_line);
-        else
+        else if (number) /* else a header */
             rc = push_named(l, &cap, strdup(r.fields[0]), d, r.record_line) ? EXIT_ERROR : 0;
         first = 0;
     }
@@ -177,6 +178,7 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp(((const pair_ref *)a)->from, ((const pair_ref *)b)->from);
 }
 
+/* A ground_truth_attributes file into m, sorted by attribute name. */
 static int read_name_map(const char *path, name_map *m)
 {
     csv_reader r;
@@ -217,7 +219,7 @@ static int read_name_map(const char *path, name_map *m)
     m->to = malloc((n ? n : 1) * sizeof *m->to);
     if (rc == 0 && (!m->from || !m->to))
         rc = cli_error("%s: out of memory", path);
-    if (rc == 0)
+    if (rc == 0 && n > 0)
         qsort(p, n, sizeof *p, cmp_pair);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
@@ -363,6 +365,8 @@ static int add_score_file(const char *dir, const char *name, score_file *f, size
     return 0;
 }
 
+/* Every score file of DIR, sorted by machine type and section; two files of
+ * one section are an error. */
 static int list_score_files(const char *dir, score_file **out, size_t *count)
 {
     DIR *d = opendir(dir);
@@ -388,7 +392,7 @@ static int list_score_files(const char *dir, score_file **out, size_t *count)
     closedir(d);
     if (rc == 0 && n == 0)
         rc = cli_error("%s: no anomaly_score_<machine>_section_<ss>_test.csv files", dir);
-    if (rc == 0) {
+    if (rc == 0 && n > 0) {
         qsort(f, n, sizeof *f, cmp_score_file);
         for (size_t i = 1; i < n && rc == 0; i++)
             if (cmp_score_file(&f[i], &f[i - 1]) == 0)
@@ -408,6 +412,8 @@ static const score_file *find_score_file(const score_file *f, size_t n, const ch
                                          const char *section)
 {
     score_file key = {NULL, NULL, (char *)machine, (char *)section};
+    if (n == 0)
+        return NULL;
     return bsearch(&key, f, n, sizeof key, cmp_score_file);
 }
 
@@ -571,7 +577,7 @@ static int check_complete(const ground_truth *g, const char *dir, const score_fi
                      g->list2020.path);
             note_missing(name, first, sizeof first, &missing, &more);
         }
-    } else if (g->root) {
+    } else if (g->root && g->labels_dir) {
         DIR *d = opendir(g->labels_dir);
         if (!d)
             return cli_fail("%s: %s", g->labels_dir, strerror(errno));
@@ -634,6 +640,7 @@ static int read_sorted(const char *path, const name_map *m, named_list *l)
     return 0;
 }
 
+/* One section's scores, decisions, labels and domains, read and sorted. */
 static int read_section(const ground_truth *g, const score_file *f, section_data *d)
 {
     memset(d, 0, sizeof *d);
@@ -816,9 +823,10 @@ static int load_section(const ground_truth *g, const score_file *f, int32_t id, 
 /* The names of the sections: e->names, e->machines, e->section_ids. */
 static int name_sections(const score_file *f, size_t nf, eval_set *e)
 {
-    e->names = calloc(nf, sizeof *e->names);
-    e->machines = calloc(nf, sizeof *e->machines);
-    e->section_ids = calloc(nf, sizeof *e->section_ids);
+    size_t cap = nf ? nf : 1;
+    e->names = calloc(cap, sizeof *e->names);
+    e->machines = calloc(cap, sizeof *e->machines);
+    e->section_ids = calloc(cap, sizeof *e->section_ids);
     if (!e->names || !e->machines || !e->section_ids)
         return cli_fail("out of memory");
     e->n_names = nf;

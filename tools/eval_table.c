@@ -319,10 +319,12 @@ static void number(double v, char *buf, size_t cap)
         return;
     }
     format_double(v, buf, cap);
-    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < cap)
-        strcat(buf, ".0");
+    size_t len = strlen(buf);
+    if (strspn(buf, "-0123456789") == len)
+        snprintf(buf + len, cap - len, ".0");
 }
 
+/* Numbers as further CSV fields. */
 static void csv_numbers(FILE *b, const double *v, size_t n)
 {
     char num[40];
@@ -349,6 +351,8 @@ static void csv_means(FILE *b, const mean_rows *m, const char *suffix)
     fprintf(b, "\n");
 }
 
+/* The 2023-2025 table: per machine type its sections and mean rows, then the
+ * rows over everything and the official score with its interval. */
 static void csv_2023(FILE *b, const dcase_table *t, const eval_set *e)
 {
     for (size_t k = 0; k < t->n_machines; k++) {
@@ -375,6 +379,7 @@ static void csv_2023(FILE *b, const dcase_table *t, const eval_set *e)
     fprintf(b, "official score ci95,,%s\n\n", num);
 }
 
+/* The 2020 table: per machine type its sections and their average. */
 static void csv_2020(FILE *b, const dcase_table *t, const eval_set *e)
 {
     for (size_t k = 0; k < t->n_machines; k++) {
@@ -432,6 +437,7 @@ static void json_members(FILE *out, const char *const *keys, const double *v, si
     }
 }
 
+/* "sections": every section's row by name. */
 static void json_sections(FILE *out, const dcase_table *t, const eval_set *e)
 {
     static const char *const k2023[] = {

@@ -33,6 +33,7 @@ typedef struct file_id {
 static file_id *known;
 static size_t n_known, cap_known;
 
+/* Add a file's identity; pipes and terminals have none worth keeping. */
 static void remember(const struct stat *st, const char *path, int is_output)
 {
     if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
@@ -86,7 +87,7 @@ int read_whole_file(const char *path, unsigned char **buf, size_t *len)
     int is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (f == NULL) {
-        cli_error("%s: cannot open: %s", path, strerror(errno));
+        cli_message("%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     note_input(path);
@@ -94,12 +95,12 @@ int read_whole_file(const char *path, unsigned char **buf, size_t *len)
     unsigned char *b = malloc(cap);
     int ok = b != NULL;
     if (!ok)
-        cli_error("%s: out of memory", path);
+        cli_message("%s: out of memory", path);
     while (ok) {
         if (n == cap) {
             unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
             if (nb == NULL) {
-                cli_error("%s: out of memory reading the file", path);
+                cli_message("%s: out of memory reading the file", path);
                 ok = 0;
                 break;
             }
@@ -110,7 +111,7 @@ int read_whole_file(const char *path, unsigned char **buf, size_t *len)
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                cli_error("%s: read error: %s", path, strerror(errno));
+                cli_message("%s: read error: %s", path, strerror(errno));
                 ok = 0;
             }
             break;
@@ -212,6 +213,23 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
+/* fsync the directory holding path, so that a rename survives a power loss.
+ * The new file is in place already: a failure here changes nothing. */
+static void sync_directory_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    free(copy);
+}
+
+/* Write buf to a temporary file beside path (or beside the file a symbolic link
+ * names), flush it to disk and rename it over the target. */
 static int write_atomically(const char *path, const void *buf, size_t len)
 {
     /* A symbolic link is followed: the file it names is replaced, not the link. */
@@ -230,7 +248,7 @@ static int write_atomically(const char *path, const void *buf, size_t len)
     }
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        cli_error("%s: cannot create: %s", path, strerror(errno));
+        cli_message("%s: cannot create: %s", path, strerror(errno));
         free(tmp);
         free(resolved);
         return -1;
@@ -248,7 +266,9 @@ static int write_atomically(const char *path, const void *buf, size_t len)
     }
     if (!ok) {
         unlink(tmp); /* the target, if it existed, is untouched */
-        cli_error("%s: write error: %s", path, strerror(saved));
+        cli_message("%s: write error: %s", path, strerror(saved));
+    } else {
+        sync_directory_of(target);
     }
     free(tmp);
     free(resolved);
@@ -259,7 +279,7 @@ int write_whole_file(const char *path, const void *buf, size_t len)
 {
     if (strcmp(path, "-") == 0) {
         if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
-            cli_error("standard output: write error: %s", strerror(errno));
+            cli_message("standard output: write error: %s", strerror(errno));
             return -1;
         }
         return 0;

@@ -36,8 +36,7 @@ int manifest_write(const char *dir, const section_group *g, size_t ng)
     return membuf_write(&m, path);
 }
 
-/* "section_<digits or -digits>.asdx": the id, or 0 when name is not a section file. */
-static int section_id_of(const char *name, long long *id)
+int section_file_id(const char *name, long long *id)
 {
     if (strncmp(name, "section_", 8) != 0)
         return 0;
@@ -59,7 +58,7 @@ int remove_stale_sections(const char *dir, const section_group *g, size_t ng)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         long long id;
-        if (!section_id_of(e->d_name, &id) || find_group(g, ng, id))
+        if (!section_file_id(e->d_name, &id) || find_group(g, ng, id))
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

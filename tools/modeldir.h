@@ -13,6 +13,9 @@
 /* DIR/section_<id>.asdx into buf. */
 void section_file(const char *dir, int64_t id, char *buf, size_t cap);
 
+/* 1 and *id when name is "section_<id>.asdx", else 0. */
+int section_file_id(const char *name, long long *id);
+
 /* Write DIR/manifest listing the sections of g (atomically). -1 after a message. */
 int manifest_write(const char *dir, const section_group *g, size_t ng);
 

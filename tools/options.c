@@ -185,23 +185,26 @@ int parse_build_option(const char *cmd, int id, const char *v, build_args *b)
 {
     switch (id) {
     case O_DISTANCE:
-        if (parse_distance(v, &b->o.distance) != 0)
-            return cli_usage(cmd, "--distance: '%s' is not cosine, euclidean or mse", v), -1;
         b->distance_given = 1;
-        return 1;
+        if (parse_distance(v, &b->o.distance) == 0)
+            return 1;
+        cli_usage(cmd, "--distance: '%s' is not cosine, euclidean or mse", v);
+        return -1;
     case O_DENSITY:
-        if (parse_density(v, &b->o.density) != 0)
-            return cli_usage(cmd, "--density: '%s' is not none, knn or gwrp", v), -1;
         b->density_given = 1;
-        return 1;
+        if (parse_density(v, &b->o.density) == 0)
+            return 1;
+        cli_usage(cmd, "--density: '%s' is not none, knn or gwrp", v);
+        return -1;
     case O_K: b->k_given = 1; return parse_size_arg(cmd, "--k", v, 1, &b->k) == 0 ? 1 : -1;
     case O_R:
         if (parse_double_arg(cmd, "--r", v, &b->r) != 0)
             return -1;
-        if (!(b->r >= 0 && b->r <= 1))
-            return cli_usage(cmd, "--r: %s is outside [0, 1]", v), -1;
         b->r_given = 1;
-        return 1;
+        if (b->r >= 0 && b->r <= 1)
+            return 1;
+        cli_usage(cmd, "--r: %s is outside [0, 1]", v);
+        return -1;
     case O_KMEANS:
         return parse_size_arg(cmd, "--source-kmeans", v, 1, &b->o.source_kmeans) == 0 ? 1 : -1;
     case O_SMOTE: return parse_size_arg(cmd, "--smote", v, 1, &b->o.smote_k) == 0 ? 1 : -1;

@@ -13,6 +13,7 @@ typedef struct keyed {
     size_t row;
 } keyed;
 
+/* By section id, then by row. */
 static int cmp_keyed(const void *a, const void *b)
 {
     const keyed *x = a, *y = b;

@@ -861,6 +861,14 @@ def test_errors(tmp):
     fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--edition", "2019", code=2,
           needles=("2019",))
     fails("index", "launch", code=2, needles=("launch",))
+    # getopt_long: a unique prefix is the option, an ambiguous one is named; a flag
+    # takes no value.
+    fails("score", "--re", P("r.npy"), "--test", P("t.npy"), code=2,
+          needles=("'--re'", "ambiguous"))
+    fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--json=yes", code=2,
+          needles=("'--json' takes no value",))
+    assert run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--dist", "mse")[0] == \
+        run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--distance", "mse")[0]
 
 
 def test_man_page(tmp):
@@ -1131,6 +1139,12 @@ def test_eval_table(tmp):
     # --result needs --dcase-dir; it never replaces an input.
     fails("eval", "--scores", out, "--labels", out, "--result", out, code=2,
           needles=("--result", "--dcase-dir"))
+    write_submission(os.path.join(tmp, "gen"), machines, attributes=("fan",))  # complete again
+    target = f"{team}/anomaly_score_ToyCar_section_00_test.csv"
+    before = open(target, "rb").read()
+    fails("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", target,
+          needles=(target, "refusing"))
+    assert open(target, "rb").read() == before
 
 
 def test_eval_2020(tmp):
@@ -1292,6 +1306,8 @@ def test_data_safety(tmp):
         f.write(stale)
     fails("score", "--index", d, "--test", P("tests.npy"), "--test-sections", P("ts.npy"),
           needles=("section_2.asdx", "manifest"))
+    out, err = run("index", "info", d)
+    assert out.count("references") == 2 and "section_2.asdx: not in the manifest" in err, err
     # --ref-sections into a file, not a directory: refused, the file intact.
     fails("index", "build", "--ref", P("refs.npy"), "--ref-sections", P("rs2.npy"),
           "--out", P("o.csv"), needles=("o.csv", "not a directory"))

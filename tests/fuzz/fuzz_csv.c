@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the CLI's CSV readers (tools/csv.c) on arbitrary bytes: the
+/* libFuzzer target: the CLI's CSV readers (tools/io/csv.c) on arbitrary bytes: the
  * numeric table reader used for embeddings, labels and scores, and the record
  * reader used for the DCASE challenge's "filename,score" files.
  * Properties: an accepted table is rectangular with one line number per row, in

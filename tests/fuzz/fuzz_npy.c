@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the CLI's NPY reader (tools/npy.c) on arbitrary bytes.
+/* libFuzzer target: the CLI's NPY reader (tools/io/npy.c) on arbitrary bytes.
  * Properties checked beyond "no crash, no sanitizer report": an accepted file's
  * data fits in the input, every conversion runs over all of it, and writing the
  * float32 values back out gives a file the reader accepts with the same values. */

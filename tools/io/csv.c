@@ -229,8 +229,11 @@ static int grow_rows(csv_table *t, size_t *cap_rows, size_t line, char err[CSV_E
 static int parse_row(const csv_reader *r, double *out, char err[CSV_ERR_LEN])
 {
     for (size_t j = 0; j < r->nfields; j++) {
-        if (csv_parse_number(r->fields[j], &out[j]))
+        double d;
+        if (csv_parse_number(r->fields[j], &d)) {
+            out[j] = d;
             continue;
+        }
         char ex[48];
         excerpt(r->fields[j], ex);
         const char *p = r->fields[j];
@@ -315,6 +318,8 @@ int csv_read_numbers(const void *data, size_t len, csv_table *out, char err[CSV_
             goto done;
         }
         if (t.rows == cap_rows && grow_rows(&t, &cap_rows, r.record_line, err) != 0)
+            goto done;
+        if (t.values == NULL || t.lines == NULL) /* cannot happen; for the analyzer */
             goto done;
         if (parse_row(&r, t.values + t.rows * t.cols, err) != 0)
             goto done;

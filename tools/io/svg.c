@@ -69,6 +69,7 @@ static void xml_text(FILE *s, const char *text)
     }
 }
 
+/* A text element; text is escaped. */
 static void axis_label(FILE *s, double x, double y, const char *anchor, const char *text)
 {
     fprintf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
@@ -285,6 +286,7 @@ static int histogram(FILE *s, const plot *p, const group *g)
     return 0;
 }
 
+/* The histogram panel's frame, score ticks and axis titles. */
 static void histogram_axes(FILE *s, const plot *p)
 {
     fprintf(s,
@@ -338,6 +340,7 @@ static void threshold_legend(FILE *s, const svg_plot_input *in, const plot *p)
     }
 }
 
+/* The left panel: histograms, the threshold and its legend. */
 static int histogram_panel(FILE *s, const svg_plot_input *in, const plot *p)
 {
     fprintf(s, "<g id=\"histograms\">\n");
@@ -415,6 +418,8 @@ static void roc_key(FILE *s, const svg_plot_input *in, const plot *p)
     }
 }
 
+/* The right panel: ROC curves of all, source and target normals against the
+ * anomalies, and the threshold's operating point. */
 static void roc_panel(FILE *s, const svg_plot_input *in, const plot *p)
 {
     const group *g = p->g;
