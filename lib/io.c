@@ -451,7 +451,7 @@ enum { CHUNK = 1 << 16 };
 /* The permission bits a new file would get from open(…, 0666): 0666 & ~umask.
  * umask() itself cannot be read without setting it (racy in a threaded
  * program), so it is read from /proc/self/status (Linux ≥ 4.7); elsewhere new
- * files stay private (0600, as mkstemp made them). */
+ * files stay private (0600, as they were created). */
 static mode_t default_file_mode(void)
 {
     int fd = open("/proc/self/status", O_RDONLY);

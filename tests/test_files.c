@@ -39,6 +39,21 @@
 #define PATH_MAX 4096
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(UNDER_ASAN)
+/* Under AddressSanitizer an allocation beyond the memory limit must return
+ * NULL, as it does without it, rather than end the program. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+#endif
+
 /* Seconds a child may take before it counts as hung. */
 enum { CHILD_TIMEOUT = 60 };
 
