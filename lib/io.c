@@ -978,8 +978,8 @@ static asdnorm_status check_head(const uint8_t *h, size_t n, size_t *declared)
  * declares and one byte more, to see that the file ends there. A regular
  * file must have the declared size; anything else (a pipe, a device, a /proc
  * file) is read into a buffer that grows with what arrives, so an endless or
- * short stream costs at most twice what it delivered, never more than the
- * declared size. */
+ * short stream costs at most twice what it delivered (or 1 MB), and never
+ * more than the declared size. */
 static asdnorm_status read_index_fd(int fd, uint8_t **data, size_t *len)
 {
     struct stat sb;
