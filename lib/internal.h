@@ -21,7 +21,7 @@ void *asdnorm__realloc(void *p, size_t size);
 void asdnorm__free(void *p);
 
 #ifdef ASDNORM_TESTING
-/* Make asdnorm_index_save() use a named temporary file as where O_TMPFILE is
+/* Make asdnorm_index_save() use a named temporary file, as it does where O_TMPFILE is
  * missing (io.c), so that the tests cover that path too. Test-only. */
 extern bool asdnorm__io_no_tmpfile;
 #endif

@@ -451,7 +451,7 @@ enum { CHUNK = 1 << 16 };
 /* The permission bits a new file would get from open(…, 0666): 0666 & ~umask.
  * umask() itself cannot be read without setting it (racy in a threaded
  * program), so it is read from /proc/self/status (Linux ≥ 4.7); elsewhere new
- * files stay private (0600, as mkstemp made them). */
+ * files stay private (0600, as they were created). */
 static mode_t default_file_mode(void)
 {
     int fd = open("/proc/self/status", O_RDONLY);
@@ -978,8 +978,8 @@ static asdnorm_status check_head(const uint8_t *h, size_t n, size_t *declared)
  * declares and one byte more, to see that the file ends there. A regular
  * file must have the declared size; anything else (a pipe, a device, a /proc
  * file) is read into a buffer that grows with what arrives, so an endless or
- * short stream costs at most twice what it delivered, never more than the
- * declared size. */
+ * short stream costs at most twice what it delivered (or 1 MB), and never
+ * more than the declared size. */
 static asdnorm_status read_index_fd(int fd, uint8_t **data, size_t *len)
 {
     struct stat sb;

@@ -658,9 +658,11 @@ static void atomic_save(void **state)
     lim.rlim_cur = 1024;
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     asdnorm_status st = asdnorm_index_save(big, path);
+    const int cause = errno; /* the OS's reason, kept for the caller */
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
     signal(SIGXFSZ, old_handler);
     assert_int_equal(st, ASDNORM_E_IO);
+    assert_int_equal(cause, EFBIG);
     now = read_all(path, &len);
     assert_int_equal(len, old_len);
     assert_memory_equal(now, old, len);

@@ -21,7 +21,9 @@
 
 enum { M = 48, D = 8, N = 64, DUPS = 4 };
 
-static const double factors[] = {1e-6, 1e-3, 1e3, 0x1p-20, 0x1p10};
+/* 2⁻⁵⁰ puts the mse floor near 10⁻⁴², below 1/FLT_MAX: there the scorer runs its
+ * float pass in units scaled by a power of two (lib/scorer.c, fill_coef). */
+static const double factors[] = {1e-6, 1e-3, 1e3, 0x1p-20, 0x1p10, 0x1p-50};
 
 static const asdnorm_distance distances[] = {ASDNORM_DISTANCE_COSINE,
                                              ASDNORM_DISTANCE_EUCLIDEAN, ASDNORM_DISTANCE_MSE};
