@@ -423,6 +423,12 @@ asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, size_t k, si
         w.block = n;
     w.beta = 2.0 * ((double)dim + 16.0) * 0x1.0p-24;
     st = ws_alloc(&w);
+    /* The calling thread calls the BLAS (threads.c: under an address-space
+     * limit, only when its buffer can be mapped). */
+    bool serial = false;
+    const int bt = st == ASDNORM_OK ? asdnorm__blas_begin(1, &serial) : 0;
+    if (st == ASDNORM_OK && bt == 0)
+        st = ASDNORM_E_NOMEM;
     if (st != ASDNORM_OK) {
         ws_free(&w);
         return st;
@@ -439,6 +445,7 @@ asdnorm_status asdnorm_kmeans(const float *x, size_t n, size_t dim, size_t k, si
             memcpy(w.best, w.cent, kdim * sizeof *w.best);
         }
     }
+    asdnorm__blas_end(bt, serial);
     memcpy(centroids, w.best, kdim * sizeof *centroids);
     if (inertia)
         *inertia = best;

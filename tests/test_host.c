@@ -216,6 +216,7 @@ static void test_fork_twice(void **state)
 /* ------------------------------------------------------------------------ */
 /* Address-space limits. */
 
+#ifndef SANITIZED
 /* The process's mapped size in bytes (the first field of /proc/self/statm). */
 static size_t vm_size(void)
 {
@@ -278,6 +279,7 @@ static int limited_child(size_t headroom, int *status_out)
     *status_out = (int)st;
     return rc;
 }
+#endif
 
 static void test_address_space_limit(void **state)
 {

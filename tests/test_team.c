@@ -8,7 +8,11 @@
  * rounding (LOF itself is checked against scikit-learn in test_lof.c). The data hold a cluster
  * tighter than float resolution and exact duplicates, so that rows whose
  * candidate lists overflow (the rescan paths) run inside the worker threads.
- * When the BLAS is OpenBLAS, its thread count must be what it was before. */
+ * When the BLAS is OpenBLAS, its thread count must be what it was before.
+ * Each count runs with the library's threads calling the BLAS themselves
+ * (asdnorm_set_blas_control(1), or a single-threaded BLAS), and 1 and 2 also
+ * in the default mode, where an OpenBLAS with threads of its own splits the
+ * BLAS calls instead. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,16 +39,17 @@ extern int openblas_get_num_threads(void) __attribute__((weak));
  * thresholds for using threads (64 · 2²⁰ and 2²⁰ element operations). */
 #define CLUSTER 40
 
-static const int k_threads[] = {1, 2, 3, 4};
+static const int k_threads[] = {1, 2, 1, 2, 3, 4};
+static const int k_control[] = {0, 0, 1, 1, 1, 1}; /* asdnorm_set_blas_control */
 #define NT (sizeof k_threads / sizeof k_threads[0])
 
-static void set_threads(int n)
+/* Configuration t of the lists above. */
+static void set_config(size_t t)
 {
 #ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
+    omp_set_num_threads(k_threads[t]);
 #endif
+    assert_int_equal(asdnorm_set_blas_control(k_control[t]), ASDNORM_OK);
 }
 
 /* References: a Gaussian mixture, CLUSTER rows within 2⁻³⁰ (relative) of one
@@ -82,7 +87,7 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
     size_t *nearest[NT];
     const int before = openblas_get_num_threads ? openblas_get_num_threads() : 0;
     for (size_t t = 0; t < NT; t++) {
-        set_threads(k_threads[t]);
+        set_config(t);
         asdnorm_index *ix = NULL;
         asdnorm_scorer *sc = NULL;
         assert_int_equal(asdnorm_index_new(DIM, dist, &ix), ASDNORM_OK);
@@ -105,7 +110,8 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         asdnorm_scorer_free(sc);
         asdnorm_index_free(ix);
     }
-    set_threads(k_threads[NT - 1]);
+    set_config(NT - 1);
+    assert_int_equal(asdnorm_set_blas_control(0), ASDNORM_OK);
 
     for (size_t t = 1; t < NT; t++) {
         assert_memory_equal(dens[t], dens[0], M * sizeof *dens[0]);
@@ -179,7 +185,7 @@ static void test_many_windows(void **state)
     memcpy(y + 16900 * BDIM, y + 3 * BDIM, BDIM * sizeof *y); /* a duplicate across windows */
     double *dens[NT];
     for (size_t t = 0; t < NT; t++) {
-        set_threads(k_threads[t]);
+        set_config(t);
         asdnorm_index *ix = NULL;
         assert_int_equal(asdnorm_index_new(BDIM, ASDNORM_DISTANCE_EUCLIDEAN, &ix), ASDNORM_OK);
         assert_int_equal(asdnorm_index_add(ix, y, BIG, NULL), ASDNORM_OK);
@@ -188,7 +194,8 @@ static void test_many_windows(void **state)
         assert_int_equal(asdnorm_index_get_density(ix, dens[t], BIG), ASDNORM_OK);
         asdnorm_index_free(ix);
     }
-    set_threads(k_threads[NT - 1]);
+    set_config(NT - 1);
+    assert_int_equal(asdnorm_set_blas_control(0), ASDNORM_OK);
     for (size_t t = 1; t < NT; t++)
         assert_memory_equal(dens[t], dens[0], BIG * sizeof *dens[0]);
     /* Brute force for every 37th row and the duplicated pair: the mean of
