@@ -23,7 +23,7 @@ dir=build-static
 start=$SECONDS
 jobs=2
 
-sources=(lib/*.c tools/*.c)
+sources=(lib/*.c tools/*.c tools/io/*.c)
 
 # ---- cppcheck ---------------------------------------------------------------
 cppcheck_rc=0
@@ -57,7 +57,7 @@ tidy_rc=0
 # Headers of lib/, tools/ and the public header are checked through the files including them.
 printf '%s\n' "${sources[@]}" |
     xargs -P "$jobs" -n 1 clang-tidy -p "$dir" --quiet --config="$config" \
-        --header-filter='.*/(lib|tools|include/asdnorm)/[^/]*\.h$' >"$out" 2>&1 || tidy_rc=$?
+        --header-filter='.*/(lib|tools|tools/io|include/asdnorm)/[^/]*\.h$' >"$out" 2>&1 || tidy_rc=$?
 # clang-tidy prints "N warnings generated." for suppressed system-header noise; keep findings.
 grep -vE '^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$|^Suppressed [0-9]+ warnings|^Use -header-filter|^Use -system-headers' \
     "$out" || true

@@ -33,6 +33,10 @@ int main(int argc, char **argv)
         fputs(main_help, stderr);
         return EXIT_USAGE;
     }
+    /* The program owns its process and runs no BLAS work of its own: let the
+     * library set OpenBLAS to one thread while its own threads call it, which
+     * keeps one pool of threads on the cores (docs/embedding.md). */
+    (void)asdnorm_set_blas_control(1);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(main_help, stdout);
