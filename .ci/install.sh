@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
+version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build | head -n 1)
 work=$(mktemp -d /tmp/asdnorm-install.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 py=/usr/bin/python3
@@ -38,7 +39,7 @@ step_embedders() {
     got=$(tree "$work/lib-only-root/opt/asdnorm")
     want=$(printf '%s\n' include/asdnorm/asdnorm.h \
         "$(meson introspect --buildoptions "$work/lib-only" |
-            $py -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')"/{libasdnorm.so,libasdnorm.so.0,libasdnorm.so.0.1.0,pkgconfig/asdnorm.pc} |
+            $py -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')"/{libasdnorm.so,libasdnorm.so.0,libasdnorm.so.$version,pkgconfig/asdnorm.pc} |
         sort)
     [[ $got == "$want" ]] || fail "library-only install: got
 $got
@@ -148,7 +149,7 @@ step_pip() {
 
 step_debian() {
     say "Debian packages: dpkg-buildpackage, lintian, apt install, use, purge"
-    local d="$work/deb/asdnorm-0.1.0"
+    local d="$work/deb/asdnorm-$version"
     mkdir -p "$d"
     git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$d"
     cp -r packaging/debian "$d/debian"

@@ -54,9 +54,9 @@ extern "C" {
  * version of the library actually loaded, so a program can compare the two.
  * @{ */
 #define ASDNORM_VERSION_MAJOR 0
-#define ASDNORM_VERSION_MINOR 1
+#define ASDNORM_VERSION_MINOR 2
 #define ASDNORM_VERSION_PATCH 0
-#define ASDNORM_VERSION_STRING "0.1.0"
+#define ASDNORM_VERSION_STRING "0.2.0"
 /** MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ASDNORM_VERSION_NUMBER \
     (ASDNORM_VERSION_MAJOR * 10000 + ASDNORM_VERSION_MINOR * 100 + ASDNORM_VERSION_PATCH)

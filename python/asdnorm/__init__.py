@@ -32,7 +32,7 @@ from ._lib import (Allocator, Density, Distance, Domain, Error, FileAccessError,
                    OutOfMemoryError, Status, check, fail, lib as _clib, library_path,
                    strerror)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _loaded = _clib.asdnorm_version().decode()
 if _loaded.split(".")[:2] != __version__.split(".")[:2]:
