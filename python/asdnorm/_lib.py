@@ -111,6 +111,10 @@ _PROTOTYPES = {
     "asdnorm_lof_new": (_st, [_p, c_size_t, POINTER(_p)]),
     "asdnorm_lof_free": (None, [_p]),
     "asdnorm_lof_score": (_st, [_p, _f, c_size_t, _f]),
+    # 0.2
+    "asdnorm_index_search": (_st, [_p, _f, c_size_t, c_size_t, _f, _sz]),
+    "asdnorm_index_search_double": (_st, [_p, _f, c_size_t, c_size_t, _d, _sz]),
+    "asdnorm_index_set_density": (_st, [_p, c_int, c_double, _d, c_size_t]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

@@ -394,6 +394,47 @@ class Index:
             return (Index.from_bytes, (self.to_bytes(),))
         return (_rebuild_index, (self._dim, self.distance, self.vectors, self.domains))
 
+    # ---- 0.2: search and given density constants ---------------------------
+    def search(self, x, k, dtype=np.float32):
+        """The ``k`` nearest references of each row of ``x`` (n, dim), ascending, ties to
+        the lower position: ``(dist, ids)``, (n, k) ``dtype`` and (n, k) int64. The
+        distances are exact (docs/math.md §5): rounded to float32, or with
+        ``dtype=np.float64`` the doubles finalize sums. The index need not be finalized."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            _fail(Status.E_ARG, f"Index.search: dtype must be float32 or float64, not {dtype}")
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            _fail(Status.E_ARG, f"Index.search: k must be an integer >= 1; got {k!r}")
+        arr = _as_rows(x, self._dim)
+        n = arr.shape[0]
+        dist = np.empty((n, int(k)), dtype=dtype)
+        ids = np.empty((n, int(k)), dtype=np.uintp)
+        fn, ptr = ((lib.asdnorm_index_search, _F32P) if dtype == np.float32
+                   else (lib.asdnorm_index_search_double, _F64P))
+        with self._lock.read():
+            status = fn(self._handle, arr.ctypes.data_as(_F32P), n, int(k),
+                        dist.ctypes.data_as(ptr), ids.ctypes.data_as(_SZP))
+        if status:
+            _row_error(status, arr, x, self._distance, f"Index.search(k={k!r}): x")
+        # size_t positions < 2**63: reinterpret in place where the sizes agree.
+        return dist, ids.view(np.int64) if ids.dtype.itemsize == 8 else ids.astype(np.int64)
+
+    def set_density(self, values, density="knn", k=1, r=0.9):
+        """Finalize with density constants computed elsewhere: ``values`` (M,) float64, as
+        :meth:`finalize` with the same ``density``, ``k`` / ``r`` would have computed them
+        (finite, >= 0, all 0 for "none"). Returns self."""
+        code = _enum(density, DENSITIES, "density")
+        param = {1: lambda: self._number(k, "k"), 2: lambda: self._number(r, "r")}.get(
+            code, lambda: 0.0)()
+        vals = np.ascontiguousarray(values, dtype=np.float64)
+        if vals.ndim != 1:
+            _fail(Status.E_DIM, f"Index.set_density: values must be 1-D; got shape {vals.shape}")
+        with self._lock.write():
+            status = lib.asdnorm_index_set_density(self._handle, code, param,
+                                                   vals.ctypes.data_as(_F64P), vals.shape[0])
+        _lib.check(status, f"Index.set_density({vals.shape[0]} values, density={density!r})")
+        return self
+
 
 class Scorer:
     """Scores test samples against a finalized :class:`Index` (higher = more anomalous).
