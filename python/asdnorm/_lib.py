@@ -25,10 +25,16 @@ class Error(ValueError):
     def __init__(self, status, message, context=None):
         self.status = int(status)
         self.message = message
+        self.context = context
         text = f"{message} (status {self.status})"
         if context:
             text = f"{context}: {text}"
         super().__init__(text)
+
+    def __reduce__(self):
+        # Pickled with its fields (the default would call Error(text) and fail), so
+        # that it crosses process boundaries: Dask workers, multiprocessing.
+        return (type(self), (self.status, self.message, self.context))
 
 
 def _candidates():
