@@ -53,7 +53,7 @@ def main():
 
     with dask.config.set({"distributed.worker.daemon": True}):
         cluster = distributed.LocalCluster(n_workers=args.workers, processes=True,
-                                           threads_per_worker=1, dashboard_address=None,
+                                           threads_per_worker=1, dashboard_address=":0",
                                            env={"OMP_NUM_THREADS": "1"})
     client = distributed.Client(cluster)
     chunk = -(-args.m // args.workers)

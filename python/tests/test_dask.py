@@ -33,7 +33,7 @@ def client():
     # killed one for data gives up in seconds, not after the default 30 s per try.
     with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
         cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
