@@ -43,13 +43,13 @@ def main():
     tests = (centres[rng.integers(0, 50, args.n)] + 0.6 * rng.normal(size=(args.n, args.d))
              ).astype(np.float32)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     one = asdnorm.Index(args.d, "cosine").add(refs)
     one.finalize("knn", k=args.k)
-    t_fin1 = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t_fin1, c_fin1 = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     s1, n1 = asdnorm.Scorer(one, "ratio").score(tests, return_nearest=True)
-    t_sc1 = time.perf_counter() - t0
+    t_sc1, c_sc1 = time.perf_counter() - t0, time.process_time() - c0
 
     with dask.config.set({"distributed.worker.daemon": True}):
         cluster = distributed.LocalCluster(n_workers=args.workers, processes=True,
@@ -59,16 +59,20 @@ def main():
     chunk = -(-args.m // args.workers)
     x = da.from_array(refs, chunks=(chunk, args.d))
     xt = da.from_array(tests, chunks=(min(args.n, 2500), args.d))
+
+    def cpu():  # CPU seconds of all worker processes: robust to other load
+        return sum(client.run(time.process_time).values())
+
     with distributed.get_task_stream(client) as ts:
         t0 = time.perf_counter()
         ix = ad.Index(args.d, "cosine").add(x)
         t_add = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         ix.finalize("knn", k=args.k)
-        t_fin = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t_fin, c_fin = time.perf_counter() - t0, cpu() - c0
+        t0, c0 = time.perf_counter(), cpu()
         s2, n2 = dask.compute(*ad.Scorer(ix, "ratio").score(xt, return_nearest=True))
-        t_sc = time.perf_counter() - t0
+        t_sc, c_sc = time.perf_counter() - t0, cpu() - c0
     exact = (ix.density.tobytes() == one.density.tobytes() and s1.tobytes() == s2.tobytes()
              and np.array_equal(n1, n2))
 
@@ -84,6 +88,9 @@ def main():
           f"ratio {t_fin / t_fin1:.2f} ({(t_fin + t_add) / t_fin1:.2f} with add)")
     print(f"score:    one process {t_sc1:.2f} s, dask {t_sc:.2f} s: ratio {t_sc / t_sc1:.2f}")
     print(f"total:    ratio {(t_add + t_fin + t_sc) / (t_fin1 + t_sc1):.2f}")
+    print(f"CPU time: finalize one process {c_fin1:.2f} s, workers {c_fin:.2f} s: ratio "
+          f"{c_fin / c_fin1:.2f}; score {c_sc1:.2f} s vs {c_sc:.2f} s: ratio {c_sc / c_sc1:.2f}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     block = min(ad._MAX_BLOCK, ad._BLOCK_ENTRIES // (args.k + 1))
     for name, times in sorted(per.items()):
         print(f"  task {name:15s} n={len(times):4d} mean {np.mean(times) * 1e3:9.1f} ms "
