@@ -309,7 +309,10 @@ asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor)
     return ASDNORM_OK;
 }
 
-static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, double param)
+/* The checks finalize and set_density share: the estimator, its parameter
+ * and enough references for it. */
+static asdnorm_status check_estimator(const asdnorm_index *ix, asdnorm_density density,
+                                      double param)
 {
     if (density != ASDNORM_DENSITY_NONE && density != ASDNORM_DENSITY_KNN &&
         density != ASDNORM_DENSITY_GWRP)
@@ -319,44 +322,62 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
         return ASDNORM_E_ARG;
     if (density == ASDNORM_DENSITY_GWRP && !(param >= 0.0 && param <= 1.0))
         return ASDNORM_E_ARG;
-    const size_t m = ix->size;
-    if (m == 0 || (density != ASDNORM_DENSITY_NONE && m < 2))
+    if (ix->size == 0 || (density != ASDNORM_DENSITY_NONE && ix->size < 2))
         return ASDNORM_E_TOO_FEW;
+    return ASDNORM_OK;
+}
 
-    double floor;
-    asdnorm_status fst = asdnorm__ratio_floor(ix, &floor);
-    if (fst != ASDNORM_OK)
-        return fst;
+/* The parameter get_estimator reports: K clipped to M − 1, r (−0 as +0, which
+ * the file format stores: one encoding per index), or 0. */
+static double kept_param(const asdnorm_index *ix, asdnorm_density density, double param)
+{
+    if (density == ASDNORM_DENSITY_KNN)
+        return param >= (double)(ix->size - 1) ? (double)(ix->size - 1) : param;
+    return density == ASDNORM_DENSITY_GWRP && param != 0.0 ? param : 0.0;
+}
+
+/* The one way an index becomes finalized: it takes ownership of dens (M
+ * density constants, already validated) and derives the ratio floor. Fails
+ * only for lack of memory, changing nothing then. */
+static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_density density,
+                                      double param)
+{
+    double fl;
+    asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    if (st != ASDNORM_OK) {
+        asdnorm__free(dens);
+        return st;
+    }
+    asdnorm__free(ix->density);
+    ix->density = dens;
+    ix->estimator = density;
+    ix->param = kept_param(ix, density, param);
+    ix->floor = fl;
+    ix->finalized = true;
+    return ASDNORM_OK;
+}
+
+static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, double param)
+{
+    asdnorm_status st = check_estimator(ix, density, param);
+    if (st != ASDNORM_OK)
+        return st;
+    const size_t m = ix->size;
     double *dens = asdnorm__calloc(m, sizeof *dens);
     if (!dens)
         return ASDNORM_E_NOMEM;
 
-    double kept = 0.0;
     if (density != ASDNORM_DENSITY_NONE) {
         struct density_ctx ctx = {density, param, m - 1, dens};
-        size_t k;
-        if (density == ASDNORM_DENSITY_KNN) {
-            k = param >= (double)(m - 1) ? m - 1 : (size_t)param;
-            kept = (double)k;
-        } else {
-            k = gwrp_terms(param, m - 1);
-            /* r = −0 is r = 0; +0 is what get_estimator reports and the file
-             * format stores (it refuses −0: one encoding per index). */
-            kept = param == 0.0 ? 0.0 : param;
-        }
-        asdnorm_status st = asdnorm__knn_self(ix, k, density_row, &ctx);
+        const size_t k = density == ASDNORM_DENSITY_KNN ? (size_t)kept_param(ix, density, param)
+                                                        : gwrp_terms(param, m - 1);
+        st = asdnorm__knn_self(ix, k, density_row, &ctx);
         if (st != ASDNORM_OK) {
             asdnorm__free(dens);
             return st;
         }
     }
-    asdnorm__free(ix->density);
-    ix->density = dens;
-    ix->estimator = density;
-    ix->param = kept;
-    ix->floor = floor;
-    ix->finalized = true;
-    return ASDNORM_OK;
+    return install_density(ix, dens, density, param);
 }
 
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
@@ -367,6 +388,35 @@ asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density
     asdnorm_status st = finalize(ix, density, param);
     asdnorm__call_threads(prev);
     return st;
+}
+
+asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density density,
+                                         double param, const double *values, size_t n)
+{
+    if (!ix || !values)
+        return ASDNORM_E_NULL;
+    asdnorm_status st = check_estimator(ix, density, param);
+    if (st != ASDNORM_OK)
+        return st;
+    if (n != ix->size)
+        return ASDNORM_E_DIM;
+    /* What finalize can produce and the file format accepts: finite, in
+     * [0, FLT_MAX] (so every score is a finite float), all 0 for NONE. */
+    for (size_t i = 0; i < n; i++) {
+        const double v = values[i];
+        if (!isfinite(v))
+            return ASDNORM_E_NONFINITE;
+        if (v < 0.0 || (density == ASDNORM_DENSITY_NONE && v != 0.0))
+            return ASDNORM_E_ARG;
+        if (v > FLT_MAX)
+            return ASDNORM_E_RANGE;
+    }
+    double *dens = asdnorm__mallocn(n, sizeof *dens);
+    if (!dens)
+        return ASDNORM_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        dens[i] = values[i] == 0.0 ? 0.0 : values[i]; /* −0 stored as +0, as finalize has it */
+    return install_density(ix, dens, density, param);
 }
 
 asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)

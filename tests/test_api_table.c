@@ -75,6 +75,8 @@ typedef struct {
     uint8_t md[12], md_bad0[12], md_bad3[12], md_sec1_notgt[12];
     int32_t msec[12];
     double hv[5], hv_nan[5], hv_inf[5], hv_zero[5], hv_neg[5];
+    /* density constants for asdnorm_index_set_density: valid, and one defect each */
+    double dn[NREF], dn_nan[NREF], dn_inf[NREF], dn_neg[NREF], dn_big[NREF];
 
     char dir[PATH_MAX];
     char path_ok[PATH_MAX + 32];      /* a saved index */
@@ -213,6 +215,12 @@ static void fixture_new(fixture *f)
     f->hv_inf[4] = INFINITY;
     f->hv_zero[2] = 0.0;
     f->hv_neg[3] = -0.25;
+    for (int i = 0; i < NREF; i++)
+        f->dn[i] = f->dn_nan[i] = f->dn_inf[i] = f->dn_neg[i] = f->dn_big[i] = 0.25 + 0.125 * i;
+    f->dn_nan[5] = NAN;
+    f->dn_inf[0] = INFINITY;
+    f->dn_neg[7] = -1e-300;
+    f->dn_big[3] = 1e39;
 
     const char *tmp = getenv("TMPDIR");
     snprintf(f->dir, sizeof f->dir, "%s/asdnorm-api-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -510,6 +518,38 @@ enum out_kind {
     X(search_nan,          ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_search(f->cos, f->x_nan, NX, 2, o->f, o->z)) \
     X(search_zero_cosine,  ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_index_search(f->cos, f->x_zero, NX, 2, o->f, o->z)) \
     X(search_big_mse,      ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_search(f->mse, f->x_big, NX, 2, o->f, o->z)) \
+    /* index_search_double */ \
+    X(searchd_ix_null,     ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search_double(NULL, f->x, NX, 2, o->dbl, o->z)) \
+    X(searchd_x_null,      ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search_double(f->cos, NULL, NX, 2, o->dbl, o->z)) \
+    X(searchd_dist_null,   ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x, NX, 2, NULL, o->z)) \
+    X(searchd_ids_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_search_double(f->open, f->x, NX, 2, o->dbl, NULL)) \
+    X(searchd_empty,       ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_search_double(f->empty, f->x, NX, 1, o->dbl, o->z)) \
+    X(searchd_k0,          ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_search_double(f->cos, f->x, NX, 0, o->dbl, o->z)) \
+    X(searchd_k_above_m,   ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_search_double(f->mse, f->x, NX, NREF + 1, o->dbl, o->z)) \
+    X(searchd_overflow,    ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x, N_OVF_BYTES, 2, o->dbl, o->z)) \
+    X(searchd_inf,         ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_inf, NX, 2, o->dbl, o->z)) \
+    X(searchd_zero_cosine, ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_index_search_double(f->open, f->x_zero, NX, 2, o->dbl, o->z)) \
+    X(searchd_big_euc,     ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_big, NX, 2, o->dbl, o->z)) \
+    /* index_set_density */ \
+    X(setd_ix_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(NULL, KNN, 2, f->dn, NREF)) \
+    X(setd_values_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 2, NULL, NREF)) \
+    X(setd_density_3,      ASDNORM_E_ENUM, O_NONE, 0, asdnorm_index_set_density(f->cos, BADD(3), 2, f->dn, NREF)) \
+    X(setd_density_neg,    ASDNORM_E_ENUM, O_NONE, 0, asdnorm_index_set_density(f->open, BADD(-1), 2, f->dn, NREF)) \
+    X(setd_knn_k0,         ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 0, f->dn, NREF)) \
+    X(setd_knn_k_frac,     ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->open, KNN, 2.5, f->dn, NREF)) \
+    X(setd_knn_k_nan,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->euc, KNN, NAN, f->dn, NREF)) \
+    X(setd_gwrp_r_above1,  ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->euc, GWRP, 1.5, f->dn, NREF)) \
+    X(setd_gwrp_r_neg,     ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->mse, GWRP, -0.5, f->dn, NREF)) \
+    X(setd_empty,          ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_set_density(f->empty, NONE, 0, f->dn, 0)) \
+    X(setd_one_knn,        ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_set_density(f->one, KNN, 1, f->dn, 1)) \
+    X(setd_one_gwrp,       ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_set_density(f->one, GWRP, 0.5, f->dn, 1)) \
+    X(setd_n_small,        ASDNORM_E_DIM, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 2, f->dn, NREF - 1)) \
+    X(setd_n_large,        ASDNORM_E_DIM, O_NONE, 0, asdnorm_index_set_density(f->open, GWRP, 0.5, f->dn, NREF + 1)) \
+    X(setd_nan,            ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 2, f->dn_nan, NREF)) \
+    X(setd_inf,            ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_set_density(f->open, GWRP, 0.5, f->dn_inf, NREF)) \
+    X(setd_negative,       ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->euc, GWRP, 0.5, f->dn_neg, NREF)) \
+    X(setd_none_nonzero,   ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->mse, NONE, 0, f->dn, NREF)) \
+    X(setd_above_flt_max,  ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 3, f->dn_big, NREF)) \
     X(rows_overflow_bytes, ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_check_rows(f->x, N_OVF_BYTES, DIM, EUC, &o->bad_row)) \
     X(rows_nan,            ASDNORM_E_NONFINITE, O_BADROW, 2, asdnorm_check_rows(f->x_nan, NX, DIM, COS, &o->bad_row)) \
     X(rows_inf,            ASDNORM_E_NONFINITE, O_BADROW, 3, asdnorm_check_rows(f->x_inf, NX, DIM, EUC, &o->bad_row)) \

@@ -340,6 +340,43 @@ ASDNORM_API asdnorm_status asdnorm_check_rows(const float *x, size_t n, size_t d
  */
 ASDNORM_API asdnorm_status asdnorm_index_search(const asdnorm_index *ix, const float *x,
                                                 size_t n, size_t k, float *dist, size_t *ids);
+
+/**
+ * asdnorm_index_search() with the exact distances in double, not rounded to float: the
+ * values finalize sums into the density constants (math §2.2). For a program that computes
+ * density constants itself from searches of parts of the references (a reference set split
+ * between machines) and then gives them to asdnorm_index_set_density().
+ * @param[out] dist  n × k doubles: row i holds query i's k distances, ascending
+ * @return as asdnorm_index_search()
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_search_double(const asdnorm_index *ix, const float *x,
+                                                       size_t n, size_t k, double *dist,
+                                                       size_t *ids);
+
+/**
+ * Finalize with density constants computed elsewhere: the index becomes finalized with
+ * @p values as its n_j, as if asdnorm_index_finalize(ix, density, param) had computed them
+ * (for example from searches of a reference set split into parts, one part per index). An
+ * index given the constants a finalize computed scores, saves and loads bit-identically to
+ * the finalized one. @p density and @p param are checked as asdnorm_index_finalize() checks
+ * them (K is clipped to M − 1 likewise) and are what asdnorm_index_get_estimator() then
+ * reports; they do not change the values.
+ * @param[in,out] ix       the index, with at least 1 reference (2 for KNN and GWRP)
+ * @param[in]     density  one of ::asdnorm_density
+ * @param[in]     param    as for asdnorm_index_finalize()
+ * @param[in]     values   n density constants, each finite and in [0, FLT_MAX] (−0 is stored
+ *                         as +0); all 0 for ::ASDNORM_DENSITY_NONE
+ * @param[in]     n        must equal asdnorm_index_size()
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_ARG (param as for finalize;
+ *         a negative value; a non-zero value for NONE), ASDNORM_E_TOO_FEW, ASDNORM_E_DIM
+ *         (n is not the size), ASDNORM_E_NONFINITE, ASDNORM_E_RANGE (a value above FLT_MAX),
+ *         ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density density,
+                                                     double param, const double *values,
+                                                     size_t n);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

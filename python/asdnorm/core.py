@@ -304,6 +304,60 @@ class Index(_Owner):
         check(status, f"Index.finalize(density={density!r}{what})")
         return self
 
+    def set_density(self, values: npt.ArrayLike, density: Union[str, Density] = "knn",
+                    k: int = 1, r: float = 0.9) -> "Index":
+        """Finalize with density constants computed elsewhere
+        (``asdnorm_index_set_density``): what :meth:`finalize` with the same estimator
+        would have computed, for example by :mod:`asdnorm.dask` from the shards of a bank.
+
+        Parameters
+        ----------
+        values : array_like of float64, shape (M,)
+            One density constant per reference: finite, >= 0, all 0 for "none".
+        density : {"knn", "gwrp", "none"}
+            The estimator they come from (what :attr:`estimator` then reports).
+        k : int
+            K of "knn", >= 1, clipped to M - 1.
+        r : float
+            The decay of "gwrp", in [0, 1].
+
+        Returns
+        -------
+        Index
+            self, finalized; it scores, saves and loads as a finalized index with these
+            constants does.
+
+        Raises
+        ------
+        InvalidValueError
+            ``values`` has not M entries, holds a negative, non-finite or (for "none")
+            non-zero value, or the estimator or its parameter is invalid.
+        InvalidTypeError
+            ``k`` or ``r`` is not a number.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0]])
+        >>> ix.set_density([2.0, 1.5, 2.5], "knn", k=2).estimator
+        ('knn', 2.0)
+        """
+        code = as_enum(density, Density, "density")
+        if code == Density.KNN:
+            param = as_number(k, "k")
+        elif code == Density.GWRP:
+            param = as_number(r, "r")
+        else:
+            param = 0.0
+        vals = np.ascontiguousarray(values, dtype=np.float64)
+        if vals.ndim != 1:
+            fail(Status.E_DIM, f"Index.set_density: values must be 1-D; got shape {vals.shape}")
+        with self._lock.write():
+            status = lib.asdnorm_index_set_density(self._handle, code, param,
+                                                   vals.ctypes.data_as(F64P), vals.shape[0])
+        check(status, f"Index.set_density({vals.shape[0]} values, density={density!r})")
+        return self
+
     def set_threads(self, threads: int) -> "Index":
         """How many threads :meth:`add` and :meth:`finalize` may use.
 
@@ -440,13 +494,14 @@ class Index(_Owner):
                       f"Index.get_vectors({first}, {count}) of {m}")
         return out
 
-    def search(self, x: npt.ArrayLike, k: int = 1
-               ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    def search(self, x: npt.ArrayLike, k: int = 1, dtype: npt.DTypeLike = np.float32
+               ) -> Tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         """The ``k`` nearest references of each query: exact k-NN search
-        (``asdnorm_index_search``).
+        (``asdnorm_index_search``, ``asdnorm_index_search_double``).
 
         The distances are the exact ones the scorer uses (docs/math.md §2.1, §5), rounded
-        to float32; the index need not be finalized.
+        to float32, or with ``dtype=np.float64`` the doubles finalize sums; the index need
+        not be finalized.
 
         Parameters
         ----------
@@ -454,10 +509,12 @@ class Index(_Owner):
             The queries; n = 0 gives empty results.
         k : int
             Neighbours per query, 1 <= k <= M.
+        dtype : {numpy.float32, numpy.float64}
+            The type of the distances returned.
 
         Returns
         -------
-        distances : ndarray of float32, shape (n, k)
+        distances : ndarray of ``dtype``, shape (n, k)
             Ascending in each row.
         positions : ndarray of int64, shape (n, k)
             The references' positions; equal distances in order of position.
@@ -469,7 +526,8 @@ class Index(_Owner):
             (non-finite, zero under cosine, too large under euclidean/mse); the message
             names the row.
         InvalidTypeError
-            ``x`` does not hold real numbers, or ``k`` is not an integer.
+            ``x`` does not hold real numbers, ``k`` is not an integer, or ``dtype`` is
+            neither float32 nor float64.
 
         Examples
         --------
@@ -480,17 +538,27 @@ class Index(_Owner):
         ([[0.2, 0.2, 1.2]], [[1, 3, 0]])
         """
         k = as_count(k, "k", 1)
+        want = np.dtype(dtype)
+        if want not in (np.float32, np.float64):
+            fail(Status.E_ARG, f"Index.search: dtype must be float32 or float64, not {want}",
+                 kind=InvalidTypeError)
         arr = as_rows(x, self._dim)
         n = arr.shape[0]
         with self._lock.read():
             m = len(self)
             if m and k > m:
                 fail(Status.E_ARG, f"Index.search: k = {k} is more than the {m} references")
-            dist = np.empty((n, k), dtype=np.float32)
+            dist = np.empty((n, k), dtype=want)
             ids = np.empty((n, k), dtype=np.uintp)
-            status = lib.asdnorm_index_search(self._handle, arr.ctypes.data_as(F32P), n, k,
-                                              dist.ctypes.data_as(F32P),
-                                              ids.ctypes.data_as(SZP))
+            if want == np.float32:
+                status = lib.asdnorm_index_search(self._handle, arr.ctypes.data_as(F32P), n, k,
+                                                  dist.ctypes.data_as(F32P),
+                                                  ids.ctypes.data_as(SZP))
+            else:
+                status = lib.asdnorm_index_search_double(self._handle,
+                                                         arr.ctypes.data_as(F32P), n, k,
+                                                         dist.ctypes.data_as(F64P),
+                                                         ids.ctypes.data_as(SZP))
         if status:
             raise_row_error(status, arr, x, self._distance, f"Index.search(k={k}): x")
         return dist, ids.astype(np.int64)

@@ -143,6 +143,8 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     baselines.LOF(ix, 3).score(refs)
     ix.set_threads(1)
     ix.search(refs, 2)
+    ix.search(refs, 2, dtype=np.float64)
+    asdnorm.Index(3, "cosine").add(refs, dom).set_density(ix.density, "knn", k=2)
     asdnorm.Scorer(ix).set_threads(1)
     asdnorm.set_blas_control(False)
     with pytest.raises(asdnorm.InvalidValueError):  # objects are alive: E_STATE
