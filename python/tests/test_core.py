@@ -149,7 +149,8 @@ def test_duplicate_references(distance, density, k, r, error_log):
 
 
 def test_all_duplicates_ratio_uses_epsilon(error_log):
-    """Every reference has a duplicate: all densities 0, ratio = d / 1e-12, finite."""
+    """Every reference has a duplicate: all densities 0, ratio = d / φ (the scale-free floor
+    ε·S of docs/math.md §2.3), finite."""
     rng = np.random.default_rng(11)
     base = rng.normal(size=(3, 6)) + 2.0
     refs = np.repeat(base, 2, axis=0)
