@@ -228,9 +228,9 @@ asdnorm_status asdnorm_hmean(const double *values, size_t n, double *out)
     if (st != ASDNORM_OK)
         return st;
     for (size_t i = 0; i < n; i++)
-        if (!(values[i] > 0))
+        if (values[i] < 0)
             return ASDNORM_E_ARG;
-    *out = hmean_of(values, n);
+    *out = hmean_of(values, n); /* a zero (also −0) gives 0, as in the official score */
     return ASDNORM_OK;
 }
 

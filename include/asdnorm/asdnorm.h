@@ -516,8 +516,10 @@ ASDNORM_API asdnorm_status asdnorm_pauc(const uint8_t *labels, const double *sco
                                         double max_fpr, double *pauc);
 
 /**
- * Harmonic mean of n positive values (the DCASE aggregation).
- * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_NONFINITE, ASDNORM_E_ARG (a value ≤ 0)
+ * Harmonic mean of n values ≥ 0 (the DCASE aggregation). A zero gives 0, the limit, as
+ * scipy.stats.hmean (which the DCASE evaluators use) and the official scores of
+ * asdnorm_dcase2023() give it (0.1 refused a zero with ASDNORM_E_ARG).
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_EMPTY, ASDNORM_E_NONFINITE, ASDNORM_E_ARG (a value < 0)
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_hmean(const double *values, size_t n, double *out);

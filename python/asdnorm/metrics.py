@@ -175,12 +175,13 @@ def pauc(labels: npt.ArrayLike, scores: npt.ArrayLike, max_fpr: float = 0.1) -> 
 
 
 def hmean(values: npt.ArrayLike) -> float:
-    """Harmonic mean of positive values (the DCASE aggregation).
+    """Harmonic mean of values >= 0 (the DCASE aggregation); a zero gives 0, the limit, as
+    :func:`dcase` and scipy.stats.hmean give it.
 
     Parameters
     ----------
     values : array_like, shape (n,)
-        Positive, finite values.
+        Finite values >= 0.
 
     Returns
     -------
@@ -190,7 +191,7 @@ def hmean(values: npt.ArrayLike) -> float:
     Raises
     ------
     InvalidValueError
-        No values, a non-finite value or a value <= 0.
+        No values, a non-finite value or a negative value.
 
     Examples
     --------
