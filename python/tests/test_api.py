@@ -17,7 +17,10 @@ import pytest
 import asdnorm
 
 PACKAGE_DIR = os.path.dirname(asdnorm.__file__)
-MODULES = ["asdnorm"] + [f"asdnorm.{m.name}" for m in pkgutil.iter_modules([PACKAGE_DIR])]
+# The package's Python modules (an installed wheel also holds libasdnorm.so, which
+# pkgutil lists as an extension module).
+MODULES = ["asdnorm"] + [f"asdnorm.{m.name}" for m in pkgutil.iter_modules([PACKAGE_DIR])
+                         if os.path.isfile(os.path.join(PACKAGE_DIR, m.name + ".py"))]
 PUBLIC_MODULES = ["asdnorm", "asdnorm.metrics", "asdnorm.baselines"]
 
 
