@@ -203,6 +203,16 @@ static inline float asdnorm__err(const asdnorm_index *ix, float E, float d)
 /* Largest aux over references j0 … j0 + n − 1. */
 float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n);
 
+/* Exact copies among references 0 … m − 1 (m < 2³²): prev[j] is the highest
+ * position i < j whose stored row is bitwise j's (vectors, aux, scale), or
+ * ASDNORM_NO_COPY. Such rows have bitwise the same exact distance to anything
+ * (and 0 between them unless they are raw cosine rows, c_j = 1), so a search
+ * needs only some of them (docs/math.md §5).
+ * *copies: how many j have a prev. ASDNORM_E_NOMEM or ASDNORM_OK. */
+#define ASDNORM_NO_COPY UINT32_MAX
+asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
+                                    size_t *copies);
+
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.
  * Distances are exact (double, refined from the float sgemm pass), sorted

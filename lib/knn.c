@@ -370,6 +370,9 @@ struct sent {
     uint32_t j;
 };
 
+/* An entry's exact distance in its row's x (symrows), or NAN until computed. */
+#define NOT_EXACT NAN
+
 /* Per row, across the tasks: the k smallest upper bounds seen (a max-heap,
  * whose top is U, the row's current bound on its k-th distance), and the
  * candidates, every reference whose lower bound was ≤ U when offered. U only
@@ -377,15 +380,40 @@ struct sent {
  * final U are exactly those of the whole row, whatever the order of the
  * offers. A full list is compacted (entries above the current U dropped);
  * when it is still full, more than cap references are within rounding of each
- * other and the row is marked to be recomputed whole at the end. */
+ * other (a cluster tighter than float resolution), and the list is tightened
+ * (sym_tighten): every entry's exact distance is computed, only the k
+ * smallest (distance, position) are kept (no other can be among the row's k
+ * nearest), and the heap is rebuilt from their exact distances, so U becomes
+ * the exact k-th so far. Each candidate costs one exact distance and no row
+ * is ever searched twice. Without x (k too large for that, see run_sym), a
+ * row still full is marked to be recomputed whole at the end.
+ * A row whose answer is known from exact copies (struct copies) has U = −∞
+ * and is never offered anything. */
 struct symrows {
     struct sent *c; /* M × cap candidates */
+    double *x;      /* M × cap their exact distances, or NOT_EXACT; NULL: no tightening */
     float *ub;      /* M × k max-heaps of upper bounds */
     uint32_t *nc;   /* candidates per row */
     uint32_t *nub;  /* upper bounds per row (≤ k) */
     float *thr;     /* U per row: the heap's top once it holds k, else +∞ */
     uint8_t *over;  /* the row's list overflowed */
     size_t cap, k;
+};
+
+/* Exact copies among the references (asdnorm__find_copies): when a group of
+ * bitwise-identical rows has g > k members, each member's k nearest are the k
+ * lowest other members, at distance 0 exactly (nothing is nearer), and a
+ * member with k lower copies is among no other row's k nearest (those lower
+ * copies are at the same distance, with lower positions). Such rows are
+ * "known": answered without a search; such members are "hidden": never
+ * offered. Hidden members are known. */
+struct copies {
+    uint32_t *prev;   /* the next lower copy, or ASDNORM_NO_COPY */
+    uint32_t *next;   /* the next higher copy, or ASDNORM_NO_COPY */
+    uint32_t *first;  /* the lowest copy of the row's group */
+    uint8_t *known;   /* the row's answer is its group's lowest other members */
+    uint64_t *hidden; /* bitmap: the row has at least k lower copies */
+    bool any_hidden;
 };
 
 static void fsift_down(float *h, size_t n, size_t i)
@@ -410,18 +438,89 @@ static void fsift_down(float *h, size_t n, size_t i)
 static size_t sym_compact(struct symrows *R, size_t i)
 {
     struct sent *c = R->c + i * R->cap;
+    double *x = R->x ? R->x + i * R->cap : NULL;
     const float U = R->thr[i];
     size_t r = 0;
     for (size_t t = 0; t < R->nc[i]; t++)
-        if (c[t].v <= U)
+        if (x && !isnan(x[t]) ? x[t] <= U : c[t].v <= U) {
+            if (x)
+                x[r] = x[t];
             c[r++] = c[t];
+        }
     R->nc[i] = (uint32_t)r;
     return r;
 }
 
+/* A double rounded up to a float. */
+static float round_up(double v)
+{
+    float f = (float)v;
+    return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+/* (x, j) ordering of exact candidates: by distance, ties by position. */
+static bool xless(double xa, uint32_t ja, double xb, uint32_t jb)
+{
+    return xa < xb || (xa == xb && ja < jb);
+}
+
+/* Max-heap of exact candidates x[0 … n−1] (entries c) by (x, j): sift i down. */
+static void xheap_down(double *x, struct sent *c, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, big = i;
+        if (l < n && xless(x[big], c[big].j, x[l], c[l].j))
+            big = l;
+        if (l + 1 < n && xless(x[big], c[big].j, x[l + 1], c[l + 1].j))
+            big = l + 1;
+        if (big == i)
+            return;
+        const double tx = x[i];
+        const struct sent tc = c[i];
+        x[i] = x[big];
+        c[i] = c[big];
+        x[big] = tx;
+        c[big] = tc;
+        i = big;
+    }
+}
+
+/* Row i's full list, all of it below U: every entry's exact distance, then
+ * only the k smallest (distance, position) kept, and the heap of upper bounds
+ * rebuilt from them (docs/math.md §5). Called by the thread that holds the
+ * row's group. */
+static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
+{
+    struct sent *c = R->c + i * R->cap;
+    double *x = R->x + i * R->cap;
+    const size_t n = R->nc[i], k = R->k;
+    for (size_t t = 0; t < n; t++)
+        if (isnan(x[t]))
+            x[t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
+    /* The k smallest to the front: a max-heap of the first k, then every
+     * further entry that beats its top replaces it. */
+    for (size_t h = k / 2; h-- > 0;)
+        xheap_down(x, c, k, h);
+    for (size_t t = k; t < n; t++)
+        if (xless(x[t], c[t].j, x[0], c[0].j)) {
+            x[0] = x[t];
+            c[0] = c[t];
+            xheap_down(x, c, k, 0);
+        }
+    float *u = R->ub + i * k;
+    for (size_t t = 0; t < k; t++)
+        u[t] = round_up(x[t]);
+    for (size_t h = k / 2; h-- > 0;)
+        fsift_down(u, k, h);
+    R->nc[i] = (uint32_t)k;
+    R->nub[i] = (uint32_t)k;
+    R->thr[i] = u[0];
+}
+
 /* Offer reference j, float distance d with bounds [lo, ub], to row i; the
  * caller has checked lo ≤ R->thr[i]. */
-static inline void sym_offer(struct symrows *R, size_t i, float lo, float d, float ub, size_t j)
+static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t i, float lo,
+                             float d, float ub, size_t j)
 {
     float *u = R->ub + i * R->k;
     const size_t n = R->nub[i];
@@ -444,10 +543,18 @@ static inline void sym_offer(struct symrows *R, size_t i, float lo, float d, flo
         return;
     size_t nc = R->nc[i];
     if (nc == R->cap && (nc = sym_compact(R, i)) == R->cap) {
-        R->over[i] = 1;
-        return;
+        if (!R->x) {
+            R->over[i] = 1;
+            return;
+        }
+        sym_tighten(ix, R, i);
+        nc = R->nc[i];
+        if (lo > R->thr[i])
+            return;
     }
     R->c[i * R->cap + nc] = (struct sent){lo, d, (uint32_t)j};
+    if (R->x)
+        R->x[i * R->cap + nc] = NOT_EXACT;
     R->nc[i] = (uint32_t)(nc + 1);
 }
 
@@ -537,8 +644,23 @@ static void refine_order(const struct symrows *R, size_t m, uint32_t *order, uin
  * it (link: the entry's partner, or NO_LINK). Then every row is sorted and
  * handed to the callback; the other rows are finished by sym_finish. The
  * values do not depend on the order or the threads. */
-static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct symrows *R, float E,
-                              float *rowbuf, float *qbuf, bool par, int nt)
+/* A known row (struct copies): the k lowest other members of its group, at
+ * distance 0. */
+static asdnorm_status known_row(const struct job *jb, struct scratch *s, const struct copies *cp,
+                                size_t i)
+{
+    size_t t = 0;
+    for (uint32_t j = cp->first[i]; t < jb->k; j = cp->next[j])
+        if (j != i) {
+            s->dist[t] = 0.0;
+            s->idx[t++] = j;
+        }
+    return jb->fn(jb->ctx, i, s->dist, s->idx, jb->k);
+}
+
+static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct symrows *R,
+                              const struct copies *cp, float E, float *rowbuf, float *qbuf,
+                              bool par, int nt)
 {
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
@@ -590,8 +712,11 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
         if (!listed(R, i))
             continue;
         const struct sent *c = R->c + i * R->cap;
+        const double *x = R->x ? R->x + i * R->cap : NULL;
         for (size_t t = 0; t < R->nc[i]; t++)
-            if (link[off[i] + t] == NO_LINK || c[t].j > i)
+            if (x && !isnan(x[t]))
+                d[off[i] + t] = x[t];
+            else if (link[off[i] + t] == NO_LINK || c[t].j > i)
                 d[off[i] + t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
     }
 
@@ -600,7 +725,9 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
     for (size_t i = 0; i < m; i++) {
         const int tid = asdnorm__thread_id();
         asdnorm_status rst;
-        if (listed(R, i)) {
+        if (cp->known && cp->known[i]) {
+            rst = known_row(jb, &s[tid], cp, i);
+        } else if (listed(R, i)) {
             const struct sent *c = R->c + i * R->cap;
             for (size_t t = 0; t < R->nc[i]; t++) {
                 const uint32_t l = link[off[i] + t];
@@ -705,8 +832,19 @@ static inline void sym_dist(asdnorm_distance distance, const float *s, const flo
 struct symtask {
     const asdnorm_index *ix;
     struct symrows *R;
+    const struct copies *cp;
     float E, cap_e, mse_scale;
 };
+
+/* Bits j … j + n − 1 (n ≤ 64) of a bitmap. */
+static inline uint64_t bits_at(const uint64_t *b, size_t j, size_t n)
+{
+    const size_t w = j / 64, o = j % 64;
+    uint64_t v = b[w] >> o;
+    if (o && o + n > 64)
+        v |= b[w + 1] << (64 - o);
+    return n == 64 ? v : v & ((UINT64_C(1) << n) - 1);
+}
 
 /* The scan of one task: buf holds the dot products of rows i0 … i0 + ni − 1
  * (buffer rows) with rows j0 … j0 + nj − 1 (columns), row stride ld; when
@@ -724,13 +862,18 @@ static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_
     const float *aux = ix->aux;
     float *thr = R->thr;
     float d[CHUNK];
+    const uint64_t *hid = T->cp->any_hidden ? T->cp->hidden : NULL;
     for (size_t a = 0; a < ni; a++) {
         const size_t i = i0 + a;
         const float *row = buf + a * ld;
+        if (hid && (hid[i / 64] >> (i % 64) & 1))
+            continue; /* offered to no row, and (known) offered nothing */
         for (size_t t0 = tri ? a + 1 : 0; t0 < nj; t0 += CHUNK) {
             const size_t n = nj - t0 < CHUNK ? nj - t0 : CHUNK;
             sym_dist(ix->distance, row + t0, aux + j0 + t0, aux[i], T->mse_scale, n, d);
-            const uint64_t mr = below_mask(d, n, T->cap_e, thr + i, 0);
+            uint64_t mr = below_mask(d, n, T->cap_e, thr + i, 0);
+            if (hid)
+                mr &= ~bits_at(hid, j0 + t0, n);
             const uint64_t mc = below_mask(d, n, T->cap_e, thr + j0 + t0, 1);
             uint64_t m = mr | mc;
             while (m) {
@@ -740,9 +883,9 @@ static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_
                 const size_t j = j0 + t0 + t;
                 const float e = asdnorm__err(ix, T->E, d[t]);
                 if ((mr & bit) && d[t] - e <= thr[i])
-                    sym_offer(R, i, d[t] - e, d[t], d[t] + e, j);
+                    sym_offer(ix, R, i, d[t] - e, d[t], d[t] + e, j);
                 if ((mc & bit) && d[t] - e <= thr[j])
-                    sym_offer(R, j, d[t] - e, d[t], d[t] + e, i);
+                    sym_offer(ix, R, j, d[t] - e, d[t], d[t] + e, i);
             }
         }
     }
@@ -809,6 +952,72 @@ static void sym_tasks(const struct symtask *T, size_t tasks, const uint32_t *ta,
     }
 }
 
+static void free_copies(struct copies *cp)
+{
+    asdnorm__free(cp->prev);
+    asdnorm__free(cp->next);
+    asdnorm__free(cp->first);
+    asdnorm__free(cp->known);
+    asdnorm__free(cp->hidden);
+}
+
+/* The known and hidden rows of struct copies, for k nearest; cp->known stays
+ * NULL when no group has more than k members. */
+static asdnorm_status find_known(const asdnorm_index *ix, size_t k, struct copies *cp)
+{
+    const size_t m = ix->size;
+    size_t copies = 0;
+    uint32_t *rank = NULL, *size = NULL;
+    asdnorm_status st = ASDNORM_E_NOMEM;
+    cp->prev = asdnorm__mallocn(m, sizeof *cp->prev);
+    if (!cp->prev || (st = asdnorm__find_copies(ix, m, cp->prev, &copies)) != ASDNORM_OK ||
+        copies < k)
+        goto out; /* no group can have more than k members */
+    st = ASDNORM_E_NOMEM;
+    cp->next = asdnorm__mallocn(m, sizeof *cp->next);
+    cp->first = asdnorm__mallocn(m, sizeof *cp->first);
+    rank = asdnorm__mallocn(m, sizeof *rank);
+    size = asdnorm__calloc(m, sizeof *size);
+    if (!cp->next || !cp->first || !rank || !size)
+        goto out;
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t p = cp->prev[j];
+        cp->next[j] = ASDNORM_NO_COPY;
+        cp->first[j] = p == ASDNORM_NO_COPY ? (uint32_t)j : cp->first[p];
+        rank[j] = p == ASDNORM_NO_COPY ? 0 : rank[p] + 1;
+        if (p != ASDNORM_NO_COPY)
+            cp->next[p] = (uint32_t)j;
+        size[cp->first[j]]++;
+    }
+    bool any = false;
+    for (size_t j = 0; j < m && !any; j++)
+        any = size[j] > k;
+    st = ASDNORM_OK;
+    if (!any)
+        goto out;
+    st = ASDNORM_E_NOMEM;
+    cp->known = asdnorm__mallocn(m, sizeof *cp->known);
+    cp->hidden = asdnorm__calloc(m / 64 + 2, sizeof *cp->hidden);
+    if (!cp->known || !cp->hidden)
+        goto out;
+    for (size_t j = 0; j < m; j++) {
+        cp->known[j] = size[cp->first[j]] > k;
+        if (rank[j] >= k) {
+            cp->hidden[j / 64] |= UINT64_C(1) << (j % 64);
+            cp->any_hidden = true;
+        }
+    }
+    st = ASDNORM_OK;
+out:
+    asdnorm__free(rank);
+    asdnorm__free(size);
+    if (st != ASDNORM_OK || !cp->known) {
+        free_copies(cp);
+        *cp = (struct copies){0};
+    }
+    return st;
+}
+
 static asdnorm_status run_sym(const struct job *jb, size_t cap)
 {
     const asdnorm_index *ix = jb->ix;
@@ -817,7 +1026,10 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     const size_t gs = m < SYM_GROUP ? m : SYM_GROUP;
 
     const int nt = asdnorm__threads();
+    /* Tightening needs a full list to stay refinable whole (listed). */
+    const bool tighten = cap <= MAX_REFINE;
     struct symrows R = {asdnorm__mallocn(m * cap, sizeof(struct sent)),
+                        tighten ? asdnorm__mallocn(m * cap, sizeof(double)) : NULL,
                         asdnorm__mallocn(m * jb->k, sizeof(float)),
                         asdnorm__calloc(m, sizeof(uint32_t)),
                         asdnorm__calloc(m, sizeof(uint32_t)),
@@ -832,9 +1044,10 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     float *rowbuf = asdnorm__mallocn((size_t)nt * m, sizeof *rowbuf);
     float *qbuf = asdnorm__mallocn((size_t)nt * dim, sizeof *qbuf);
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
-    asdnorm_status st = R.c && R.ub && R.nc && R.nub && R.thr && R.over && bufs && ta && tb &&
-                                taken && lock && rowbuf && qbuf && s
-                            ? ASDNORM_OK
+    struct copies cp = {0};
+    asdnorm_status st = R.c && (R.x || !tighten) && R.ub && R.nc && R.nub && R.thr && R.over &&
+                                bufs && ta && tb && taken && lock && rowbuf && qbuf && s
+                            ? find_known(ix, jb->k, &cp)
                             : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
         s[t].ub = asdnorm__mallocn(cap, sizeof *s[t].ub);
@@ -848,7 +1061,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
     if (st != ASDNORM_OK)
         goto out;
     for (size_t i = 0; i < m; i++)
-        R.thr[i] = INFINITY;
+        R.thr[i] = cp.known && cp.known[i] ? -INFINITY : INFINITY;
     for (size_t a = 0, t = 0; a < groups; a++)
         for (size_t b = a; b < groups; b++, t++) {
             ta[t] = (uint32_t)a;
@@ -864,7 +1077,7 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
      * the largest query's too. */
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     const float E = asdnorm__error_scale(ix, aux_max, aux_max);
-    const struct symtask T = {ix, &R, E, err_cap(ix, E), 1.0f / (float)dim};
+    const struct symtask T = {ix, &R, &cp, E, err_cap(ix, E), 1.0f / (float)dim};
 
     /* One pool of threads (threads.c): each task is one single-threaded BLAS
      * call and its scan. */
@@ -875,11 +1088,13 @@ static asdnorm_status run_sym(const struct job *jb, size_t cap)
         const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
         sym_tasks(&T, tasks, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
     }
-    st = sym_end(jb, s, &R, E, rowbuf, qbuf, par, nt);
+    st = sym_end(jb, s, &R, &cp, E, rowbuf, qbuf, par, nt);
     asdnorm__blas_serial_end(serial);
 out:
     free_scratch(s, nt);
+    free_copies(&cp);
     asdnorm__free(R.c);
+    asdnorm__free(R.x);
     asdnorm__free(R.ub);
     asdnorm__free(R.nc);
     asdnorm__free(R.nub);
@@ -906,8 +1121,9 @@ asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn
     const size_t extra = k > SYM_MARGIN ? k : SYM_MARGIN;
     const size_t cap = m - 1 - k < extra ? m - 1 : k + extra;
     size_t bytes;
-    if (m <= UINT32_MAX &&
-        asdnorm__mul_ok(m, cap * sizeof(struct sent) + k * sizeof(float), &bytes) &&
+    if (m < UINT32_MAX &&
+        asdnorm__mul_ok(m, cap * (sizeof(struct sent) + sizeof(double)) + k * sizeof(float),
+                        &bytes) &&
         bytes <= SYM_HEAP_BYTES && symmetric(ix))
         return run_sym(&jb, cap);
     return run(&jb);

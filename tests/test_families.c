@@ -60,18 +60,18 @@ static double *prepared(asdnorm_distance dist, const float *x, size_t n, size_t 
 }
 
 /* math §2.1 on prepared rows: ¼‖x̂ − ŷ‖² (cosine, no cancellation), ‖x − y‖,
- * ‖x − y‖² / D; summed in long double. */
+ * ‖x − y‖² / D, in double. */
 static double bf_distance(asdnorm_distance dist, const double *a, const double *b, size_t dim)
 {
-    long double s = 0;
+    double s = 0;
     for (size_t k = 0; k < dim; k++) {
-        const long double d = (long double)a[k] - b[k];
+        const double d = a[k] - b[k];
         s += d * d;
     }
     switch (dist) {
-    case ASDNORM_DISTANCE_COSINE: return (double)(s / 4);
-    case ASDNORM_DISTANCE_EUCLIDEAN: return (double)sqrtl(s);
-    case ASDNORM_DISTANCE_MSE: return (double)(s / (long double)dim);
+    case ASDNORM_DISTANCE_COSINE: return s / 4;
+    case ASDNORM_DISTANCE_EUCLIDEAN: return sqrt(s);
+    case ASDNORM_DISTANCE_MSE: return s / (double)dim;
     }
     return NAN;
 }
@@ -93,10 +93,10 @@ static void bf_density(const double *D, size_t m, size_t k, double *out)
                 row[c++] = D[j * m + i];
         qsort(row, c, sizeof *row, cmp_double);
         const size_t kk = k < c ? k : c;
-        long double s = 0;
+        double s = 0;
         for (size_t i = 0; i < kk; i++)
             s += row[i];
-        out[j] = (double)(s / (long double)kk);
+        out[j] = s / (double)kk;
     }
     free(row);
 }
