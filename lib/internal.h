@@ -10,6 +10,10 @@
 
 #include "asdnorm/asdnorm.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* ---- allocation (alloc.c) --------------------------------------------------
  * Every allocation of the library goes through these, so that the test build
  * (ASDNORM_TESTING) can make the n-th allocation fail (tests/test_oom.c).
@@ -182,6 +186,28 @@ static inline void asdnorm__chunk_dist(asdnorm_distance distance, const float *s
         break;
     }
 }
+/* Bit t of the result is set when d[t] − cap ≤ thr[t·step] (t < n ≤ 64):
+ * step 1 compares with one threshold per element, step 0 with thr[0]. The
+ * scans use it as a chunk's coarse filter (cap ≥ every error bound), so that
+ * only the entries whose bit is set are looked at. */
+static inline uint64_t asdnorm__below_mask(const float *d, size_t n, float cap,
+                                           const float *thr, size_t step)
+{
+    uint64_t m = 0;
+    size_t t = 0;
+#ifdef __SSE2__
+    const __m128 c = _mm_set1_ps(cap), one = _mm_set1_ps(thr[0]);
+    for (; t + 4 <= n; t += 4) {
+        const __m128 th = step ? _mm_loadu_ps(thr + t) : one;
+        const __m128 le = _mm_cmple_ps(_mm_sub_ps(_mm_loadu_ps(d + t), c), th);
+        m |= (uint64_t)_mm_movemask_ps(le) << t;
+    }
+#endif
+    for (; t < n; t++)
+        m |= (uint64_t)(d[t] - cap <= thr[t * step]) << t;
+    return m;
+}
+
 /* Copy nq raw query rows into Q (normalized under cosine) and fill qaux and
  * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
 void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,

@@ -17,9 +17,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "internal.h"
 
@@ -789,28 +786,6 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     return run(&jb);
 }
 
-/* Bit t of the result is set when d[t] − cap ≤ thr[t·step] (t < n ≤ 64):
- * step 1 compares with one threshold per element, step 0 with thr[0]. The
- * test is the chunk's coarse filter (cap ≥ every error bound), so an element
- * whose bit is clear cannot be offered. */
-static inline uint64_t below_mask(const float *d, size_t n, float cap, const float *thr,
-                                  size_t step)
-{
-    uint64_t m = 0;
-    size_t t = 0;
-#ifdef __SSE2__
-    const __m128 c = _mm_set1_ps(cap), one = _mm_set1_ps(thr[0]);
-    for (; t + 4 <= n; t += 4) {
-        const __m128 th = step ? _mm_loadu_ps(thr + t) : one;
-        const __m128 le = _mm_cmple_ps(_mm_sub_ps(_mm_loadu_ps(d + t), c), th);
-        m |= (uint64_t)_mm_movemask_ps(le) << t;
-    }
-#endif
-    for (; t < n; t++)
-        m |= (uint64_t)(d[t] - cap <= thr[t * step]) << t;
-    return m;
-}
-
 /* The float distances of row i (aux qa) to the rows of dot products s (aux
  * aux[t]), all stored references: as asdnorm__chunk_dist but for cosine,
  * whose stored rows are not unit vectors (y_i c_i is): d̃ = ½ (1 − s·a_i·a_j),
@@ -871,10 +846,10 @@ static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_
         for (size_t t0 = tri ? a + 1 : 0; t0 < nj; t0 += CHUNK) {
             const size_t n = nj - t0 < CHUNK ? nj - t0 : CHUNK;
             sym_dist(ix->distance, row + t0, aux + j0 + t0, aux[i], T->mse_scale, n, d);
-            uint64_t mr = below_mask(d, n, T->cap_e, thr + i, 0);
+            uint64_t mr = asdnorm__below_mask(d, n, T->cap_e, thr + i, 0);
             if (hid)
                 mr &= ~bits_at(hid, j0 + t0, n);
-            const uint64_t mc = below_mask(d, n, T->cap_e, thr + j0 + t0, 1);
+            const uint64_t mc = asdnorm__below_mask(d, n, T->cap_e, thr + j0 + t0, 1);
             uint64_t m = mr | mc;
             while (m) {
                 const size_t t = (size_t)__builtin_ctzll(m);

@@ -311,12 +311,12 @@ static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm no
          * (E/d < √E when d > √E), widened for the rounding of √ and /. With it
          * the lower bound of score_bounds is at least low(d − cap), which a
          * branch-free (vectorized) pass compares with U for a chunk of CHUNK
-         * references at a time: a chunk none of whose lower bounds can reach
-         * U can neither lower U nor be listed, and is skipped. */
+         * references at a time: a reference whose bound cannot reach U can
+         * neither lower U nor be listed, and is skipped. */
         const float cap = distance == ASDNORM_DISTANCE_EUCLIDEAN
                               ? sqrtf(E) * (1.0f + 0x1p-20f)
                               : E;
-        float row[CHUNK];
+        float row[CHUNK], low[CHUNK];
         for (size_t c0 = 0; c0 < mb; c0 += CHUNK) {
             const size_t n = mb - c0 < CHUNK ? mb - c0 : CHUNK;
             const float *cf = coef + c0;
@@ -324,20 +324,21 @@ static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm no
             if (skips)
                 for (size_t t = 0; t < n; t++)
                     row[t] += w->pen[c0 + t];
-            const float u = w->upper[i];
-            int any = 0;
+            /* Each loop vectorizes: the chunk's cheap lower bounds, then one
+             * bit per reference that may reach U (asdnorm__below_mask); only
+             * those are looked at. */
             if (norm == ASDNORM_NORM_RATIO)
                 for (size_t t = 0; t < n; t++)
-                    any |= (row[t] - cap) * cf[t] / wide <= u;
+                    low[t] = (row[t] - cap) * cf[t] / wide;
             else if (norm == ASDNORM_NORM_DIFFERENCE)
                 for (size_t t = 0; t < n; t++)
-                    any |= (row[t] - cap) - cf[t] * wide <= u;
+                    low[t] = (row[t] - cap) - cf[t] * wide;
             else
                 for (size_t t = 0; t < n; t++)
-                    any |= row[t] - cap <= u;
-            if (!any)
-                continue;
-            for (size_t t = 0; t < n; t++) {
+                    low[t] = row[t] - cap;
+            for (uint64_t bits = asdnorm__below_mask(low, n, 0.0f, w->upper + i, 0); bits;
+                 bits &= bits - 1) {
+                const size_t t = (size_t)__builtin_ctzll(bits);
                 float lo, hi;
                 score_bounds(ix, norm, E, row[t], cf[t], &lo, &hi);
                 offer(ix, w, norm, i, xi, lo, hi, j0 + c0 + t);
