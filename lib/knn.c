@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "heap.h"
 #include "internal.h"
 
 #define BLOCK_BYTES ((size_t)32 << 20)
@@ -48,21 +49,43 @@ static bool hless(struct hcand a, struct hcand b)
     return a.v < b.v || (a.v == b.v && a.j < b.j);
 }
 
-static void sift_down(struct hcand *h, size_t n, size_t i)
+/* The heap's access to arrays of struct hcand, struct cand and float. */
+static bool hcand_less(const void *h, size_t a, size_t b)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, big = i;
-        if (l < n && hless(h[big], h[l]))
-            big = l;
-        if (l + 1 < n && hless(h[big], h[l + 1]))
-            big = l + 1;
-        if (big == i)
-            return;
-        struct hcand t = h[i];
-        h[i] = h[big];
-        h[big] = t;
-        i = big;
-    }
+    return hless(((const struct hcand *)h)[a], ((const struct hcand *)h)[b]);
+}
+
+static void hcand_swap(void *h, size_t a, size_t b)
+{
+    struct hcand *v = h, t = v[a];
+    v[a] = v[b];
+    v[b] = t;
+}
+
+/* (d, j) ordering of refined candidates: by distance, ties by position. */
+static bool cand_less(const void *c, size_t a, size_t b)
+{
+    const struct cand *x = (const struct cand *)c + a, *y = (const struct cand *)c + b;
+    return x->d < y->d || (x->d == y->d && x->j < y->j);
+}
+
+static void cand_swap(void *c, size_t a, size_t b)
+{
+    struct cand *v = c, t = v[a];
+    v[a] = v[b];
+    v[b] = t;
+}
+
+static bool float_less(const void *f, size_t a, size_t b)
+{
+    return ((const float *)f)[a] < ((const float *)f)[b];
+}
+
+static void float_swap(void *f, size_t a, size_t b)
+{
+    float *v = f, t = v[a];
+    v[a] = v[b];
+    v[b] = t;
 }
 
 /* Columns per cheap-reject chunk. */
@@ -94,8 +117,7 @@ static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t 
     for (; j < m && n < c; j++)
         if (j != skip)
             h[n++] = (struct hcand){row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(h, n, i);
+    asdnorm__heap_make(h, n, hcand_less, hcand_swap);
     const float cap = err_cap(ix, E);
     while (j < m) {
         /* Cheap reject of a whole chunk first (vectorized), then per element. */
@@ -110,7 +132,7 @@ static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t 
             struct hcand e = {row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
             if (hless(e, h[0])) {
                 h[0] = e;
-                sift_down(h, n, 0);
+                asdnorm__heap_down(h, n, 0, hcand_less, hcand_swap);
             }
         }
     }
@@ -145,20 +167,6 @@ static float kth_smallest(float *v, size_t n, size_t k)
         else
             return pivot;
     }
-}
-
-static int cmp_hcand(const void *a, const void *b)
-{
-    struct hcand x = *(const struct hcand *)a, y = *(const struct hcand *)b;
-    return hless(x, y) ? -1 : hless(y, x) ? 1 : 0;
-}
-
-static int cmp_cand(const void *a, const void *b)
-{
-    const struct cand *x = a, *y = b;
-    if (x->d != y->d)
-        return x->d < y->d ? -1 : 1;
-    return (x->j > y->j) - (x->j < y->j);
 }
 
 /* One thread's buffers. */
@@ -225,7 +233,7 @@ static asdnorm_status process_row(const struct job *jb, struct scratch *s, const
  * first k to the callback. */
 static asdnorm_status emit_row(const struct job *jb, struct scratch *s, size_t r, size_t qi)
 {
-    qsort(s->cand, r, sizeof *s->cand, cmp_cand);
+    asdnorm__heap_sort(s->cand, r, cand_less, cand_swap);
     for (size_t t = 0; t < jb->k; t++) {
         s->dist[t] = s->cand[t].d;
         s->idx[t] = s->cand[t].j;
@@ -239,7 +247,7 @@ static asdnorm_status finish_row(const struct job *jb, struct scratch *s, size_t
 {
     const asdnorm_index *ix = jb->ix;
     if (r > MAX_REFINE)
-        qsort(s->heap, r, sizeof *s->heap, cmp_hcand);
+        asdnorm__heap_sort(s->heap, r, hcand_less, hcand_swap);
     for (size_t t = 0; t < r; t++) {
         size_t j = s->heap[t].j;
         s->cand[t].j = j;
@@ -413,22 +421,6 @@ struct copies {
     bool any_hidden;
 };
 
-static void fsift_down(float *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, big = i;
-        if (l < n && h[l] > h[big])
-            big = l;
-        if (l + 1 < n && h[l + 1] > h[big])
-            big = l + 1;
-        if (big == i)
-            return;
-        float t = h[i];
-        h[i] = h[big];
-        h[big] = t;
-        i = big;
-    }
-}
 
 /* Cut row i's list to the candidates whose lower bound is ≤ its current U;
  * returns their number. */
@@ -461,25 +453,28 @@ static bool xless(double xa, uint32_t ja, double xb, uint32_t jb)
     return xa < xb || (xa == xb && ja < jb);
 }
 
-/* Max-heap of exact candidates x[0 … n−1] (entries c) by (x, j): sift i down. */
-static void xheap_down(double *x, struct sent *c, size_t n, size_t i)
+/* A row's list as the heap sees it: entries c with exact distances x,
+ * ordered by (x, j). */
+struct xlist {
+    double *x;
+    struct sent *c;
+};
+
+static bool xlist_less(const void *l, size_t a, size_t b)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, big = i;
-        if (l < n && xless(x[big], c[big].j, x[l], c[l].j))
-            big = l;
-        if (l + 1 < n && xless(x[big], c[big].j, x[l + 1], c[l + 1].j))
-            big = l + 1;
-        if (big == i)
-            return;
-        const double tx = x[i];
-        const struct sent tc = c[i];
-        x[i] = x[big];
-        c[i] = c[big];
-        x[big] = tx;
-        c[big] = tc;
-        i = big;
-    }
+    const struct xlist *L = l;
+    return xless(L->x[a], L->c[a].j, L->x[b], L->c[b].j);
+}
+
+static void xlist_swap(void *l, size_t a, size_t b)
+{
+    const struct xlist *L = l;
+    const double tx = L->x[a];
+    const struct sent tc = L->c[a];
+    L->x[a] = L->x[b];
+    L->c[a] = L->c[b];
+    L->x[b] = tx;
+    L->c[b] = tc;
 }
 
 /* Row i's full list, all of it below U: every entry's exact distance, then
@@ -496,19 +491,18 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
             x[t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
     /* The k smallest to the front: a max-heap of the first k, then every
      * further entry that beats its top replaces it. */
-    for (size_t h = k / 2; h-- > 0;)
-        xheap_down(x, c, k, h);
+    struct xlist L = {x, c};
+    asdnorm__heap_make(&L, k, xlist_less, xlist_swap);
     for (size_t t = k; t < n; t++)
         if (xless(x[t], c[t].j, x[0], c[0].j)) {
             x[0] = x[t];
             c[0] = c[t];
-            xheap_down(x, c, k, 0);
+            asdnorm__heap_down(&L, k, 0, xlist_less, xlist_swap);
         }
     float *u = R->ub + i * k;
     for (size_t t = 0; t < k; t++)
         u[t] = round_up(x[t]);
-    for (size_t h = k / 2; h-- > 0;)
-        fsift_down(u, k, h);
+    asdnorm__heap_make(u, k, float_less, float_swap);
     R->nc[i] = (uint32_t)k;
     R->nub[i] = (uint32_t)k;
     R->thr[i] = u[0];
@@ -533,7 +527,7 @@ static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t 
             R->thr[i] = u[0];
     } else if (ub < u[0]) {
         u[0] = ub;
-        fsift_down(u, n, 0);
+        asdnorm__heap_down(u, n, 0, float_less, float_swap);
         R->thr[i] = u[0];
     }
     if (R->over[i] || lo > R->thr[i])
