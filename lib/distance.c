@@ -157,7 +157,8 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * code the fused scans use (asdnorm__chunk_dist), so the values are bitwise
      * theirs. qaux is unused under cosine. */
     const float mse_scale = 1.0f / (float)ix->dim;
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
+#pragma omp parallel for schedule(static) \
+    if (nq >= 16 && asdnorm__worth_threads(ASDNORM_WORK_PASS, nq * nr)) \
     num_threads(asdnorm__threads())
     for (size_t i = 0; i < nq; i++) {
         float *row = out + i * ld;

@@ -49,6 +49,31 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
  * more than the work (small batches took 4–20× the CPU with threads). */
 #define ASDNORM_PARALLEL_WORK ((size_t)1 << 20)
 
+/* The kinds of batch work and how much of each is worth a team of threads,
+ * all in one place. ops counts element operations (multiply–adds):
+ *  PASS     a pass over memory (a transform, validation, a copy): ops ≥ 2²⁰;
+ *  SCORE    scoring a batch (each thread a group of tests with its own BLAS
+ *           calls): n·M·D ≥ 2²⁰, and at least 2 tests;
+ *  SEARCH   the blocked k-NN search (per-thread blocks, larger buffers to
+ *           fill): n·M·D ≥ 2²⁴;
+ *  FINALIZE the symmetric finalize (a task grid and its locks, worth it only
+ *           when there are several tasks per thread): M²/2·D ≥ 2²⁶.
+ * Measured on 2 cores (docs/performance.md): below these, starting the team
+ * cost more than the threads saved. */
+enum asdnorm__work { ASDNORM_WORK_PASS, ASDNORM_WORK_SCORE, ASDNORM_WORK_SEARCH,
+                     ASDNORM_WORK_FINALIZE };
+
+static inline bool asdnorm__worth_threads(enum asdnorm__work kind, size_t ops)
+{
+    switch (kind) {
+    case ASDNORM_WORK_PASS: /* fall through: the same threshold */
+    case ASDNORM_WORK_SCORE: return ops >= ASDNORM_PARALLEL_WORK;
+    case ASDNORM_WORK_SEARCH: return ops >= 16 * ASDNORM_PARALLEL_WORK;
+    case ASDNORM_WORK_FINALIZE: return ops >= 64 * ASDNORM_PARALLEL_WORK;
+    }
+    return false;
+}
+
 /* Split n ≥ 1 rows between nt threads in groups of at most max_rows: as few
  * groups as max_rows allows, rounded up to a multiple of nt, of equal height
  * (*rows), so that every thread gets the same number of rows (N = 1,250,

@@ -401,7 +401,7 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
     const size_t m = ix->size, dim = ix->dim;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
-    if (nt > 1 && (n < 2 || n * m * dim < ASDNORM_PARALLEL_WORK))
+    if (nt > 1 && (n < 2 || !asdnorm__worth_threads(ASDNORM_WORK_SCORE, n * m * dim)))
         nt = 1;
     if (nt == 1) {
         /* One test (a matrix–vector product, the BLAS's own threads split it),
