@@ -221,3 +221,38 @@ asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t 
     *copies = n;
     return ASDNORM_OK;
 }
+
+void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi)
+{
+    if (!(S < INFINITY)) {
+        *lo = 0.0;
+        *hi = INFINITY;
+        return;
+    }
+    /* S = Σ fl(tₖ²) with tₖ the float difference of the scaled rows: each
+     * tₖ within u (relative) of the exact difference of the rounded rows, and
+     * S within γ_{D+2} of Σ tₖ² (any summation order), plus (D + 1)·2⁻¹⁴⁸
+     * for squares and sums in the subnormal range. */
+    const double u = 0x1p-24, du = (double)(ix->dim + 2) * u;
+    const double gamma = du / (1.0 - du), tiny = (double)(ix->dim + 1) * 0x1p-148;
+    double rlo = sqrt(fmax((double)S - tiny, 0.0) / (1.0 + gamma)) / (1.0 + u);
+    double rhi = sqrt(((double)S + tiny) / (1.0 - gamma)) / (1.0 - u);
+    if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+        /* The rows are the unit vectors rounded: each coordinate within 2u + u²
+         * (relative) of the exact one's, so the two differ by at most 5u in norm. */
+        const double eta = 5.0 * u;
+        rlo = fmax(rlo - eta, 0.0);
+        rhi += eta;
+        *lo = 0.25 * rlo * rlo;
+        *hi = 0.25 * rhi * rhi;
+    } else if (ix->distance == ASDNORM_DISTANCE_EUCLIDEAN) {
+        *lo = rlo;
+        *hi = rhi;
+    } else {
+        *lo = rlo * rlo / (double)ix->dim;
+        *hi = rhi * rhi / (double)ix->dim;
+    }
+    /* the few double roundings above */
+    *lo *= 1.0 - 0x1p-48;
+    *hi *= 1.0 + 0x1p-48;
+}

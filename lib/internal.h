@@ -151,6 +151,15 @@ double asdnorm__sqdiff(const float *x, double a, const float *y, double b, size_
  * false when this build or machine lacks it. */
 bool asdnorm__sqdiff_variant(int variant, const float *x, double a, const float *y, double b,
                              size_t dim, double *out);
+/* The float filter (sqdiff.c): Σₖ (xₖ·a − yₖ·b)² in float, any summation
+ * order, for candidates whose sgemm bounds are too wide (clusters tighter than
+ * float resolution). Its error is relative to the distance itself, not to
+ * the norms: asdnorm__near_bounds turns it into rigorous bounds [*lo, *hi]
+ * on the distance (docs/math.md §5) when the rows are, under cosine, a stored
+ * row times aux (c_j rounded) or a prepared query times 1, both of normalized
+ * rows (c_j ≠ 1), and under euclidean and mse the rows themselves, a = b = 1. */
+float asdnorm__sqdiff_f(const float *x, float a, const float *y, float b, size_t dim);
+void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi);
 /* ‖v‖₂ in double. */
 double asdnorm__norm2(const float *v, size_t dim);
 

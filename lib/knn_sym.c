@@ -155,20 +155,69 @@ static void xlist_swap(void *l, size_t a, size_t b)
     L->c[b] = tc;
 }
 
-/* Row i's full list, all of it below U: every entry's exact distance, then
- * only the k smallest (distance, position) kept, and the heap of upper bounds
- * rebuilt from them (docs/math.md §5). Called by the thread that holds the
- * row's group. */
+/* A double rounded down to a float. */
+static float round_down(double v)
+{
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+/* Row i's full list, all of it below U, is tightened (docs/math.md §5):
+ *  1. the float filter gives every entry without an exact distance bounds
+ *     relative to its distance (v: lower, d: upper from now on);
+ *  2. U becomes the k-th smallest upper bound (the heap is rebuilt from the
+ *     list), and the entries whose lower bound exceeds it are dropped;
+ *  3. if more than k remain (within the filter's resolution of each other),
+ *     their exact distances are computed and only the k smallest (distance,
+ *     position) kept: no other can be among the row's k nearest.
+ * Called by the thread that holds the row's group. */
 static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
 {
     struct sent *c = R->c + i * R->cap;
     double *x = R->x + i * R->cap;
-    const size_t n = R->nc[i], k = R->k;
+    const size_t k = R->k, dim = ix->dim;
+    size_t n = R->nc[i];
+    const bool cosine = ix->distance == ASDNORM_DISTANCE_COSINE;
+    const float *yi = ix->vectors + i * dim;
+    const float ai = cosine ? ix->aux[i] : 1.0f;
+    for (size_t t = 0; t < n; t++)
+        if (isnan(x[t])) {
+            const size_t j = c[t].j;
+            const float S = asdnorm__sqdiff_f(yi, ai, ix->vectors + j * dim,
+                                              cosine ? ix->aux[j] : 1.0f, dim);
+            double lo, hi;
+            asdnorm__near_bounds(ix, S, &lo, &hi);
+            /* Both lower bounds hold, so the larger; kept ≤ the upper one,
+             * which only matters for inconsistent stored data, so that the
+             * entries behind U are never dropped. */
+            const float flo = round_down(lo), fhi = round_up(hi);
+            c[t].v = flo > c[t].v ? flo : c[t].v;
+            c[t].v = c[t].v < fhi ? c[t].v : fhi;
+            c[t].d = fhi;
+        }
+    /* The k smallest upper bounds: a max-heap of the first k, then every
+     * further one that beats its top replaces it. */
+    float *u = R->ub + i * k;
+    for (size_t t = 0; t < n; t++) {
+        const float up = isnan(x[t]) ? c[t].d : round_up(x[t]);
+        if (t < k) {
+            u[t] = up;
+            if (t + 1 == k)
+                asdnorm__heap_make(u, k, float_less, float_swap);
+        } else if (up < u[0]) {
+            u[0] = up;
+            asdnorm__heap_down(u, k, 0, float_less, float_swap);
+        }
+    }
+    R->nub[i] = (uint32_t)k;
+    R->thr[i] = u[0];
+    n = sym_compact(R, i);
+    if (n == k)
+        return; /* the k entries behind the heap */
     for (size_t t = 0; t < n; t++)
         if (isnan(x[t]))
             x[t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
-    /* The k smallest to the front: a max-heap of the first k, then every
-     * further entry that beats its top replaces it. */
+    /* The k smallest to the front, as above. */
     struct xlist L = {x, c};
     asdnorm__heap_make(&L, k, xlist_less, xlist_swap);
     for (size_t t = k; t < n; t++)
@@ -177,12 +226,10 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
             c[0] = c[t];
             asdnorm__heap_down(&L, k, 0, xlist_less, xlist_swap);
         }
-    float *u = R->ub + i * k;
     for (size_t t = 0; t < k; t++)
         u[t] = round_up(x[t]);
     asdnorm__heap_make(u, k, float_less, float_swap);
     R->nc[i] = (uint32_t)k;
-    R->nub[i] = (uint32_t)k;
     R->thr[i] = u[0];
 }
 

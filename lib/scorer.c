@@ -217,22 +217,70 @@ static bool skipped(const asdnorm_scorer *sc, asdnorm_norm norm, size_t j)
     return norm == ASDNORM_NORM_NONE || dens[j] == dens[sc->prev[j]];
 }
 
-/* A double rounded up to a float. */
+/* A double rounded up, and down, to a float. */
 static float round_up(double v)
 {
     float f = (float)v;
     return (double)f < v ? nextafterf(f, INFINITY) : f;
 }
 
+static float round_down(double v)
+{
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+/* Bounds on the normalized score of a distance in [lo, hi] (normalize is
+ * increasing in d), widened for its double rounding. */
+static void near_score(asdnorm_norm norm, double lo, double hi, double n, float *slo, float *shi)
+{
+    const double a = normalize(norm, lo, n), b = normalize(norm, hi, n);
+    const double w = norm == ASDNORM_NORM_DIFFERENCE ? 0x1p-50 * (fabs(hi) + fabs(n)) : 0.0;
+    *slo = round_down(a - fabs(a) * 0x1p-50 - w);
+    *shi = round_up(b + fabs(b) * 0x1p-50 + w);
+}
+
+/* Some v[t] ≤ u, t < n. */
+static bool any_below(const float *v, size_t n, float u)
+{
+    for (size_t t = 0; t < n; t++)
+        if (v[t] <= u)
+            return true;
+    return false;
+}
+
 /* Rescore exactly row i's listed candidates still below U (test xi), keep the
- * best (ties to the lower position), lower U to it; the list is emptied. */
+ * best (ties to the lower position), lower U to it; the list is emptied.
+ * With several candidates, the float filter (asdnorm__sqdiff_f) first gives
+ * each bounds relative to its distance, which lower U and drop most of them
+ * before any double work. */
 static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
                     const float *xi)
 {
-    const float *cv = w->cv + i * CAP;
+    float *cv = w->cv + i * CAP;
     const size_t *cj = w->cj + i * CAP;
-    for (size_t t = 0; t < w->nc[i]; t++) {
-        if (cv[t] > w->upper[i])
+    const size_t n = w->nc[i], dim = ix->dim;
+    const bool cosine = ix->distance == ASDNORM_DISTANCE_COSINE;
+    for (size_t t = 0; t < n && n > 1; t++) {
+        const size_t j = cj[t];
+        if (cv[t] > w->upper[i] || (cosine && ix->scale[j] == 1.0)) /* raw rows: no filter */
+            continue;
+        const float S = asdnorm__sqdiff_f(w->Q + i * dim, 1.0f, ix->vectors + j * dim,
+                                          cosine ? ix->aux[j] : 1.0f, dim);
+        double lo, hi;
+        float slo, shi;
+        asdnorm__near_bounds(ix, S, &lo, &hi);
+        near_score(norm, lo, hi, ix->density[j], &slo, &shi);
+        /* Both lower bounds hold, so the larger. */
+        cv[t] = slo > cv[t] ? slo : cv[t];
+        w->upper[i] = shi < w->upper[i] ? shi : w->upper[i];
+    }
+    /* With consistent data the entry behind U always passes; a damaged file's
+     * inconsistent rows may let none pass, and then all of them are rescored,
+     * so that the result is still a finite score of some reference. */
+    const bool all = w->best[i] == INFINITY && !any_below(cv, n, w->upper[i]);
+    for (size_t t = 0; t < n; t++) {
+        if (cv[t] > w->upper[i] && !all)
             continue;
         const size_t j = cj[t];
         const double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j);
