@@ -188,11 +188,11 @@ static uint64_t row_hash(const asdnorm_index *ix, size_t j)
 static bool same_row(const asdnorm_index *ix, size_t i, size_t j)
 {
     const size_t dim = ix->dim;
+    /* aux and c_j are finite and never −0 (index.c), so == is bitwise here. */
     if (memcmp(ix->vectors + i * dim, ix->vectors + j * dim, dim * sizeof(float)) != 0 ||
-        memcmp(&ix->aux[i], &ix->aux[j], sizeof(float)) != 0)
+        ix->aux[i] != ix->aux[j])
         return false;
-    return ix->distance != ASDNORM_DISTANCE_COSINE ||
-           memcmp(&ix->scale[i], &ix->scale[j], sizeof(double)) == 0;
+    return ix->distance != ASDNORM_DISTANCE_COSINE || ix->scale[i] == ix->scale[j];
 }
 
 asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
