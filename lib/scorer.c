@@ -42,8 +42,7 @@ struct work {
     float *Q;      /* rows × dim prepared queries */
     float *qaux;   /* rows */
     double *qnorm; /* rows */
-    float *block;  /* ROWS · COLS dot products (asdnorm__block_dots); after the scan,
-                    * one test's float distances for rescan_row */
+    float *block;  /* ROWS · COLS dot products (asdnorm__block_dots) */
     float *coef;   /* COLS per-reference normalization terms */
     float *pen;    /* COLS: +∞ for a skipped copy, else 0 */
     float *cv;     /* rows × CAP listed lower bounds */
