@@ -3,12 +3,13 @@
  * the machine's drift (shared 2-core machines drift by ±15 % within a minute,
  * so two benchmark runs made minutes apart cannot resolve a 5 % change).
  *
- *   asdnorm-ab LIB_A LIB_B finalize|score M N D K [reps]
+ *   asdnorm-ab LIB_A LIB_B finalize|score M N D K [reps [family]]
  *
  * Both libraries (paths to libasdnorm.so files of two builds, e.g. the
  * current tree's and a worktree of the last commit) are dlopen'ed with
  * RTLD_LOCAL, so each has its own copy of everything; each builds a cosine
- * index of the same seeded M × D data and finalizes it with k-NN K. Then the
+ * index of the same seeded M × D data (the loose clusters of issue 5, or a
+ * family of bench/families.h by name) and finalizes it with k-NN K. Then the
  * timed call — finalize again, or scoring N tests (ratio) — alternates A, B,
  * A, B …, reps times each (default 9), and the program prints both medians
  * and the median (and range) of the per-pair ratios B / A. Results must agree:
@@ -22,6 +23,7 @@
 
 #include "asdnorm/asdnorm.h"
 #include "common.h"
+#include "families.h"
 
 struct lib {
     asdnorm_status (*index_new)(size_t, asdnorm_distance, asdnorm_index **);
@@ -73,7 +75,8 @@ static void ok(asdnorm_status st, const char *what)
 int main(int argc, char **argv)
 {
     if (argc < 8 || (strcmp(argv[3], "finalize") && strcmp(argv[3], "score"))) {
-        fprintf(stderr, "usage: %s LIB_A LIB_B finalize|score M N D K [reps]\n", argv[0]);
+        fprintf(stderr, "usage: %s LIB_A LIB_B finalize|score M N D K [reps [family]]\n",
+                argv[0]);
         return 2;
     }
     const int fin = !strcmp(argv[3], "finalize");
@@ -96,7 +99,24 @@ int main(int argc, char **argv)
             *(void **)&set = sym(lib[l].handle, "asdnorm_set_blas_control");
             ok(set(1), "asdnorm_set_blas_control");
         }
-    float *Y = make_data(m, d, 1), *X = make_data(n, d, 2);
+    int fam = -1;
+    for (int f = 0; argc > 9 && f < FAM_COUNT; f++)
+        if (!strcmp(argv[9], family_name[f]))
+            fam = f;
+    if (argc > 9 && fam < 0) {
+        fprintf(stderr, "unknown family %s\n", argv[9]);
+        return 2;
+    }
+    float *Y, *X;
+    if (fam < 0) {
+        Y = make_data(m, d, 1);
+        X = make_data(n, d, 2);
+    } else {
+        Y = xmalloc(m * d * sizeof *Y);
+        X = xmalloc(n * d * sizeof *X);
+        family_fill((enum family)fam, Y, m, d, 64, 1, NULL, 0);
+        family_fill((enum family)fam, X, n, d, 64, 2, Y, m);
+    }
     float *s[2] = {xmalloc(n * sizeof(float)), xmalloc(n * sizeof(float))};
     double *dens[2] = {xmalloc(m * sizeof(double)), xmalloc(m * sizeof(double))};
     for (int l = 0; l < 2; l++) {

@@ -5,6 +5,11 @@
  *   asdnorm-bench [reps [parts]]      issue 5's measurements (default 5 reps; parts
  *                                     b = bandwidth, 0/1/2 = the three shapes,
  *                                     s = scaling, t = thread independence; all)
+ *   asdnorm-bench REPS f [M N D]      the data families (bench/families.h, and the
+ *                                     Office-Caltech DeCAF features): finalize and
+ *                                     scoring, K = 1 and 16, as ratios to sgemm and to
+ *                                     the isotropic family (default 10000 10000 512)
+ *   asdnorm-bench REPS m              score time against M on tight clusters
  *   asdnorm-bench memcheck M D K      peak RSS of finalize (cosine, KNN K) for M × D
  *   asdnorm-bench scoremem M D N      peak RSS of scoring N tests against M × D
  *
@@ -31,6 +36,7 @@
 
 #include "asdnorm/asdnorm.h"
 #include "common.h"
+#include "families.h"
 
 /* OpenBLAS's thread control, when the BLAS is OpenBLAS (weak: absent elsewhere). */
 extern void openblas_set_num_threads(int n) __attribute__((weak));
@@ -361,6 +367,184 @@ static void run_threads(void)
     free(Y);
 }
 
+/* ---- data families (issue 12) ----------------------------------------------- */
+
+/* A float32 .npy file (C or Fortran order, 2-d) into a new row-major array. */
+static float *load_npy(const char *path, size_t *rows, size_t *cols)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char pre[10];
+    if (!f || fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+        fprintf(stderr, "%s: not a .npy file\n", path);
+        exit(1);
+    }
+    const size_t hl = pre[8] | (size_t)pre[9] << 8;
+    char *h = xmalloc(hl + 1);
+    if (fread(h, 1, hl, f) != hl) {
+        fprintf(stderr, "%s: short header\n", path);
+        exit(1);
+    }
+    h[hl] = 0;
+    const char *sh = strstr(h, "'shape': (");
+    if (!strstr(h, "'<f4'") || !sh || sscanf(sh, "'shape': (%zu, %zu)", rows, cols) != 2) {
+        fprintf(stderr, "%s: not a 2-d float32 array\n", path);
+        exit(1);
+    }
+    const int fortran = strstr(h, "'fortran_order': True") != NULL;
+    free(h);
+    const size_t n = *rows * *cols;
+    float *raw = xmalloc(n * sizeof *raw), *x = xmalloc(n * sizeof *x);
+    if (fread(raw, sizeof *raw, n, f) != n) {
+        fprintf(stderr, "%s: short data\n", path);
+        exit(1);
+    }
+    fclose(f);
+    for (size_t i = 0; i < *rows; i++)
+        for (size_t k = 0; k < *cols; k++)
+            x[i * *cols + k] = fortran ? raw[k * *rows + i] : raw[i * *cols + k];
+    free(raw);
+    return x;
+}
+
+#ifndef ASDNORM_TEST_DATA
+#define ASDNORM_TEST_DATA "tests/data"
+#endif
+
+/* One family's measurements, medians over the repetitions. */
+struct famres {
+    double mm, nm, f[2], s[2];  /* sgemm M×M×D, N×M×D; finalize, score for K = 1, 16 */
+    double rel[2];              /* (finalize + score) / (both sgemms), K = 1, 16 */
+    double single, sgemv;       /* one test: scoring and sgemv */
+};
+
+static void run_family(const char *name, const float *Y, size_t m, const float *X, size_t n,
+                       size_t d, struct famres *out)
+{
+    const size_t strip = 1024, rows = m > n ? m : n;
+    float *C = xmalloc((rows < strip ? rows : strip) * m * sizeof *C);
+    float *scores = xmalloc(n * sizeof *scores);
+    asdnorm_index *ix = build(Y, m, d);
+    asdnorm_scorer *sc;
+    check(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &sc), "scorer_new");
+    static const double ks[2] = {1, 16};
+    double mm[64], nm[64], f[2][64], s[2][64], rel[2][64];
+    for (int r = -1; r < REPS; r++) { /* r = −1 warms up */
+        double tmm, tnm, tf[2], ts[2], cpu;
+        TIMED(&tmm, &cpu, sgemm_strips(Y, m, Y, m, d, C));
+        TIMED(&tnm, &cpu, sgemm_strips(X, n, Y, m, d, C));
+        for (int q = 0; q < 2; q++) {
+            TIMED(&tf[q], &cpu,
+                  check(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, ks[q]), "finalize"));
+            TIMED(&ts[q], &cpu, check(asdnorm_scorer_score(sc, X, n, scores, NULL), "score"));
+        }
+        if (r < 0)
+            continue;
+        mm[r] = tmm, nm[r] = tnm;
+        for (int q = 0; q < 2; q++) {
+            f[q][r] = tf[q], s[q][r] = ts[q];
+            rel[q][r] = (tf[q] + ts[q]) / (tmm + tnm);
+        }
+    }
+    out->mm = median(mm, REPS), out->nm = median(nm, REPS);
+    for (int q = 0; q < 2; q++) {
+        out->f[q] = median(f[q], REPS), out->s[q] = median(s[q], REPS);
+        out->rel[q] = median(rel[q], REPS);
+    }
+    /* One test: alternating runs of sgemv and scoring calls (see run_shape). */
+    enum { RUNS = 7, CALLS = 25, WARM = 5 };
+    double tg[RUNS], to[RUNS], v[CALLS], cpu;
+    float *o = xmalloc(m * sizeof *o);
+    for (int r = 0; r < RUNS; r++) {
+        for (int k = 0; k < CALLS; k++)
+            TIMED(&v[k], &cpu,
+                  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)d, 1.0f, Y, (int)d,
+                              X + (size_t)(k % n) * d, 1, 0.0f, o, 1));
+        tg[r] = median(v + WARM, CALLS - WARM);
+        for (int k = 0; k < CALLS; k++)
+            TIMED(&v[k], &cpu,
+                  check(asdnorm_scorer_score(sc, X + (size_t)(k % n) * d, 1, scores, NULL),
+                        "score"));
+        to[r] = median(v + WARM, CALLS - WARM);
+    }
+    out->sgemv = median(tg, RUNS), out->single = median(to, RUNS);
+    free(o);
+    printf("%-8s %7.1f %7.1f | %7.1f %7.1f %7.1f %7.1f | %6.3f %6.3f | %7.3f %7.3f\n", name,
+           1e3 * out->mm, 1e3 * out->nm, 1e3 * out->f[0], 1e3 * out->s[0], 1e3 * out->f[1],
+           1e3 * out->s[1], out->rel[0], out->rel[1], 1e3 * out->single,
+           out->single / out->sgemv);
+    asdnorm_scorer_free(sc);
+    asdnorm_index_free(ix);
+    free(C);
+    free(scores);
+}
+
+/* Every family at M × D references and N tests (cosine, k-NN, ratio), then the
+ * DeCAF features (references: DSLR, tests: webcam, D = 4,096). The ratio to the
+ * isotropic family is taken between sgemm-relative times, so that the
+ * machine's drift between two families does not enter it. */
+static void run_families(size_t m, size_t n, size_t d)
+{
+    printf("\n== data families: M = %zu, N = %zu, D = %zu (cosine, k-NN, ratio; ms, medians "
+           "of %d) ==\n",
+           m, n, d, REPS);
+    printf("%-8s %7s %7s | %7s %7s %7s %7s | %6s %6s | %7s %7s | %s\n", "family", "sgemmMM",
+           "sgemmNM", "fin K1", "scoreK1", "fin K16", "scorK16", "rel K1", "relK16", "1 test",
+           "/sgemv", "vs iso K1 / K16 (target ≤ 1.3)");
+    struct famres iso = {0};
+    float *Y = xmalloc(m * d * sizeof *Y), *X = xmalloc(n * d * sizeof *X);
+    for (int f = 0; f < FAM_COUNT; f++) {
+        family_fill((enum family)f, Y, m, d, 64, 1, NULL, 0);
+        family_fill((enum family)f, X, n, d, 64, 2, Y, m);
+        struct famres r;
+        run_family(family_name[f], Y, m, X, n, d, &r);
+        if (f == FAM_ISO)
+            iso = r;
+        printf("%-8s vs iso: K=1 %.3f, K=16 %.3f   (rel = (finalize + score) / (both sgemms))\n",
+               "", r.rel[0] / iso.rel[0], r.rel[1] / iso.rel[1]);
+    }
+    free(Y);
+    free(X);
+    size_t my, dy, nx, dx;
+    float *DY = load_npy(ASDNORM_TEST_DATA "/office-caltech10/decaf_dslr_x.npy", &my, &dy);
+    float *DX = load_npy(ASDNORM_TEST_DATA "/office-caltech10/decaf_webcam_x.npy", &nx, &dx);
+    if (dy != dx) {
+        fprintf(stderr, "decaf: dimensions differ\n");
+        exit(1);
+    }
+    struct famres r;
+    run_family("decaf", DY, my, DX, nx, dy, &r);
+    free(DY);
+    free(DX);
+}
+
+/* Score time against M on tight clusters (N, D fixed): the slope of log time. */
+static void run_tight_scaling(void)
+{
+    const size_t N = 2000, D = 512;
+    printf("\n== tight clusters (tight4), score time against M: N = %zu, D = %zu ==\n", N, D);
+    float *X = xmalloc(N * D * sizeof *X), *s = xmalloc(N * sizeof *s);
+    double xs[4], ts[4];
+    for (int i = 0; i < 4; i++) {
+        const size_t m = (size_t)2500 << i;
+        float *Y = xmalloc(m * D * sizeof *Y);
+        family_fill(FAM_TIGHT4, Y, m, D, 64, 1, NULL, 0);
+        family_fill(FAM_TIGHT4, X, N, D, 64, 2, Y, m);
+        asdnorm_index *ix = build(Y, m, D);
+        check(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 16), "finalize");
+        asdnorm_scorer *sc;
+        check(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &sc), "scorer_new");
+        xs[i] = (double)m;
+        ts[i] = time_score(sc, X, N, s, REPS);
+        printf("score N=%zu M=%6zu  %9.3f ms\n", N, m, 1e3 * ts[i]);
+        asdnorm_scorer_free(sc);
+        asdnorm_index_free(ix);
+        free(Y);
+    }
+    printf("slope of log time vs log M: %.3f (target ≤ 1.1)\n", loglog_slope(xs, ts, 4));
+    free(X);
+    free(s);
+}
+
 static int memcheck(size_t m, size_t d, size_t k)
 {
     float *Y = make_data(m, d, 1);
@@ -421,8 +605,12 @@ int main(int argc, char **argv)
         REPS = atoi(argv[1]);
     /* optional second argument: which parts, e.g. "0", "02", "s" (scaling), "t" (threads), "b" */
     const char *parts = argc > 2 ? argv[2] : "b012st";
+    const size_t fm = argc > 5 ? strtoull(argv[3], NULL, 10) : 10000;
+    const size_t fn = argc > 5 ? strtoull(argv[4], NULL, 10) : 10000;
+    const size_t fd = argc > 5 ? strtoull(argv[5], NULL, 10) : 512;
     if (REPS < 1 || REPS > 63) {
-        fprintf(stderr, "usage: %s [reps] | memcheck M D K | scoremem M D N\n", argv[0]);
+        fprintf(stderr, "usage: %s [reps [parts [M N D]]] | memcheck M D K | scoremem M D N\n",
+                argv[0]);
         return 2;
     }
     printf("libasdnorm %s benchmark: %d OpenMP threads, BLAS threads %d, medians of %d reps\n",
@@ -447,5 +635,9 @@ int main(int argc, char **argv)
         run_scaling();
     if (strchr(parts, 't'))
         run_threads();
+    if (strchr(parts, 'f'))
+        run_families(fm, fn, fd);
+    if (strchr(parts, 'm'))
+        run_tight_scaling();
     return 0;
 }

@@ -157,10 +157,102 @@ void asdnorm__block_distances(const asdnorm_index *ix, const float *Q, const flo
      * code the fused scans use (asdnorm__chunk_dist), so the values are bitwise
      * theirs. qaux is unused under cosine. */
     const float mse_scale = 1.0f / (float)ix->dim;
-#pragma omp parallel for schedule(static) if (nq >= 16 && nq * nr >= ASDNORM_PARALLEL_WORK) \
+#pragma omp parallel for schedule(static) \
+    if (nq >= 16 && asdnorm__worth_threads(ASDNORM_WORK_PASS, nq * nr)) \
     num_threads(asdnorm__threads())
     for (size_t i = 0; i < nq; i++) {
         float *row = out + i * ld;
         asdnorm__chunk_dist(ix->distance, row, aux, qaux[i], mse_scale, nr, row);
     }
+}
+
+/* A hash of reference j's stored row (its bits), for asdnorm__find_copies. */
+static uint64_t row_hash(const asdnorm_index *ix, size_t j)
+{
+    const uint32_t *w = (const uint32_t *)(const void *)(ix->vectors + j * ix->dim);
+    uint64_t h[4] = {0x243f6a8885a308d3u, 0x13198a2e03707344u, 0xa4093822299f31d0u,
+                     0x082efa98ec4e6c89u};
+    size_t k = 0;
+    for (; k + 4 <= ix->dim; k += 4)
+        for (size_t t = 0; t < 4; t++)
+            h[t] = (h[t] ^ w[k + t]) * 0x100000001b3u;
+    for (; k < ix->dim; k++)
+        h[0] = (h[0] ^ w[k]) * 0x100000001b3u;
+    uint64_t r = h[0] ^ (h[1] >> 1) ^ (h[2] >> 2) ^ (h[3] >> 3);
+    r ^= r >> 33;
+    r *= 0xff51afd7ed558ccdu;
+    return r ^ (r >> 29);
+}
+
+/* References i and j are stored alike: every computation treats them alike. */
+static bool same_row(const asdnorm_index *ix, size_t i, size_t j)
+{
+    const size_t dim = ix->dim;
+    /* aux and c_j are finite and never −0 (index.c), so == is bitwise here. */
+    if (memcmp(ix->vectors + i * dim, ix->vectors + j * dim, dim * sizeof(float)) != 0 ||
+        ix->aux[i] != ix->aux[j])
+        return false;
+    return ix->distance != ASDNORM_DISTANCE_COSINE || ix->scale[i] == ix->scale[j];
+}
+
+asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
+                                    size_t *copies)
+{
+    /* Open addressing, at most half full; a slot holds the last row seen with
+     * its contents, so a chain of copies links each to the one before. */
+    size_t cap = 16;
+    while (cap < 2 * m)
+        cap *= 2;
+    uint32_t *slot = asdnorm__mallocn(cap, sizeof *slot);
+    if (!slot)
+        return ASDNORM_E_NOMEM;
+    for (size_t t = 0; t < cap; t++)
+        slot[t] = ASDNORM_NO_COPY;
+    size_t n = 0;
+    for (size_t j = 0; j < m; j++) {
+        size_t t = (size_t)row_hash(ix, j) & (cap - 1);
+        while (slot[t] != ASDNORM_NO_COPY && !same_row(ix, slot[t], j))
+            t = (t + 1) & (cap - 1);
+        prev[j] = slot[t];
+        n += slot[t] != ASDNORM_NO_COPY;
+        slot[t] = (uint32_t)j;
+    }
+    asdnorm__free(slot);
+    *copies = n;
+    return ASDNORM_OK;
+}
+
+void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi)
+{
+    if (!(S < INFINITY)) {
+        *lo = 0.0;
+        *hi = INFINITY;
+        return;
+    }
+    /* S = Σ fl(tₖ²) with tₖ the float difference of the scaled rows: each
+     * tₖ within u (relative) of the exact difference of the rounded rows, and
+     * S within γ_{D+2} of Σ tₖ² (any summation order), plus (D + 1)·2⁻¹⁴⁸
+     * for squares and sums in the subnormal range. */
+    const double u = 0x1p-24, du = (double)(ix->dim + 2) * u;
+    const double gamma = du / (1.0 - du), tiny = (double)(ix->dim + 1) * 0x1p-148;
+    double rlo = sqrt(fmax((double)S - tiny, 0.0) / (1.0 + gamma)) / (1.0 + u);
+    double rhi = sqrt(((double)S + tiny) / (1.0 - gamma)) / (1.0 - u);
+    if (ix->distance == ASDNORM_DISTANCE_COSINE) {
+        /* The rows are the unit vectors rounded: each coordinate within 2u + u²
+         * (relative) of the exact one's, so the two differ by at most 5u in norm. */
+        const double eta = 5.0 * u;
+        rlo = fmax(rlo - eta, 0.0);
+        rhi += eta;
+        *lo = 0.25 * rlo * rlo;
+        *hi = 0.25 * rhi * rhi;
+    } else if (ix->distance == ASDNORM_DISTANCE_EUCLIDEAN) {
+        *lo = rlo;
+        *hi = rhi;
+    } else {
+        *lo = rlo * rlo / (double)ix->dim;
+        *hi = rhi * rhi / (double)ix->dim;
+    }
+    /* the few double roundings above */
+    *lo *= 1.0 - 0x1p-48;
+    *hi *= 1.0 + 0x1p-48;
 }

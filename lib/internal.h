@@ -10,6 +10,10 @@
 
 #include "asdnorm/asdnorm.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* ---- allocation (alloc.c) --------------------------------------------------
  * Every allocation of the library goes through these, to the allocator the
  * host installed (asdnorm_set_allocator) or the C library's; size 0 asks for
@@ -44,6 +48,31 @@ static inline bool asdnorm__rows_fit(size_t n, size_t dim)
  * starting a team, and libgomp's busy-waiting when the cores are shared, cost
  * more than the work (small batches took 4–20× the CPU with threads). */
 #define ASDNORM_PARALLEL_WORK ((size_t)1 << 20)
+
+/* The kinds of batch work and how much of each is worth a team of threads,
+ * all in one place. ops counts element operations (multiply–adds):
+ *  PASS     a pass over memory (a transform, validation, a copy): ops ≥ 2²⁰;
+ *  SCORE    scoring a batch (each thread a group of tests with its own BLAS
+ *           calls): n·M·D ≥ 2²⁰, and at least 2 tests;
+ *  SEARCH   the blocked k-NN search (per-thread blocks, larger buffers to
+ *           fill): n·M·D ≥ 2²⁴;
+ *  FINALIZE the symmetric finalize (a task grid and its locks, worth it only
+ *           when there are several tasks per thread): M²/2·D ≥ 2²⁶.
+ * Measured on 2 cores (docs/performance.md): below these, starting the team
+ * cost more than the threads saved. */
+enum asdnorm__work { ASDNORM_WORK_PASS, ASDNORM_WORK_SCORE, ASDNORM_WORK_SEARCH,
+                     ASDNORM_WORK_FINALIZE };
+
+static inline bool asdnorm__worth_threads(enum asdnorm__work kind, size_t ops)
+{
+    switch (kind) {
+    case ASDNORM_WORK_PASS: /* fall through: the same threshold */
+    case ASDNORM_WORK_SCORE: return ops >= ASDNORM_PARALLEL_WORK;
+    case ASDNORM_WORK_SEARCH: return ops >= 16 * ASDNORM_PARALLEL_WORK;
+    case ASDNORM_WORK_FINALIZE: return ops >= 64 * ASDNORM_PARALLEL_WORK;
+    }
+    return false;
+}
 
 /* Split n ≥ 1 rows between nt threads in groups of at most max_rows: as few
  * groups as max_rows allows, rounded up to a multiple of nt, of equal height
@@ -146,6 +175,15 @@ double asdnorm__sqdiff(const float *x, double a, const float *y, double b, size_
  * false when this build or machine lacks it. */
 bool asdnorm__sqdiff_variant(int variant, const float *x, double a, const float *y, double b,
                              size_t dim, double *out);
+/* The float filter (sqdiff.c): Σₖ (xₖ·a − yₖ·b)² in float, any summation
+ * order, for candidates whose sgemm bounds are too wide (clusters tighter than
+ * float resolution). Its error is relative to the distance itself, not to
+ * the norms: asdnorm__near_bounds turns it into rigorous bounds [*lo, *hi]
+ * on the distance (docs/math.md §5) when the rows are, under cosine, a stored
+ * row times aux (c_j rounded) or a prepared query times 1, both of normalized
+ * rows (c_j ≠ 1), and under euclidean and mse the rows themselves, a = b = 1. */
+float asdnorm__sqdiff_f(const float *x, float a, const float *y, float b, size_t dim);
+void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi);
 /* ‖v‖₂ in double. */
 double asdnorm__norm2(const float *v, size_t dim);
 
@@ -206,6 +244,28 @@ static inline void asdnorm__chunk_dist(asdnorm_distance distance, const float *s
         break;
     }
 }
+/* Bit t of the result is set when d[t] − cap ≤ thr[t·step] (t < n ≤ 64):
+ * step 1 compares with one threshold per element, step 0 with thr[0]. The
+ * scans use it as a chunk's coarse filter (cap ≥ every error bound), so that
+ * only the entries whose bit is set are looked at. */
+static inline uint64_t asdnorm__below_mask(const float *d, size_t n, float cap,
+                                           const float *thr, size_t step)
+{
+    uint64_t m = 0;
+    size_t t = 0;
+#ifdef __SSE2__
+    const __m128 c = _mm_set1_ps(cap), one = _mm_set1_ps(thr[0]);
+    for (; t + 4 <= n; t += 4) {
+        const __m128 th = step ? _mm_loadu_ps(thr + t) : one;
+        const __m128 le = _mm_cmple_ps(_mm_sub_ps(_mm_loadu_ps(d + t), c), th);
+        m |= (uint64_t)_mm_movemask_ps(le) << t;
+    }
+#endif
+    for (; t < n; t++)
+        m |= (uint64_t)(d[t] - cap <= thr[t * step]) << t;
+    return m;
+}
+
 /* Copy nq raw query rows into Q (normalized under cosine) and fill qaux and
  * qnorm (‖q‖₂ of the raw row, double). Rows must have been validated. */
 void asdnorm__prepare_queries(const asdnorm_index *ix, const float *x, size_t nq, float *Q,
@@ -226,6 +286,16 @@ static inline float asdnorm__err(const asdnorm_index *ix, float E, float d)
 }
 /* Largest aux over references j0 … j0 + n − 1. */
 float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n);
+
+/* Exact copies among references 0 … m − 1 (m < 2³²): prev[j] is the highest
+ * position i < j whose stored row is bitwise j's (vectors, aux, scale), or
+ * ASDNORM_NO_COPY. Such rows have bitwise the same exact distance to anything
+ * (and 0 between them unless they are raw cosine rows, c_j = 1), so a search
+ * needs only some of them (docs/math.md §5).
+ * *copies: how many j have a prev. ASDNORM_E_NOMEM or ASDNORM_OK. */
+#define ASDNORM_NO_COPY UINT32_MAX
+asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
+                                    size_t *copies);
 
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.

@@ -28,25 +28,11 @@ static void rng_seed(asdnorm__rng *r, uint64_t seed, uint64_t stream)
 
 /* ---- exact distances ----------------------------------------------------------- */
 
-/* ‖a − b‖² in double, in a fixed summation order (four interleaved partial
- * sums, then a fixed tree), so that the value is the same everywhere. */
+/* ‖a − b‖² in double: the library's one exact kernel (sqdiff.c), the same
+ * value whichever instruction set runs it. */
 static double sqdist(const float *a, const float *b, size_t dim)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t j = 0;
-    for (; j + 4 <= dim; j += 4) {
-        double d0 = (double)a[j] - b[j], d1 = (double)a[j + 1] - b[j + 1];
-        double d2 = (double)a[j + 2] - b[j + 2], d3 = (double)a[j + 3] - b[j + 3];
-        s0 += d0 * d0;
-        s1 += d1 * d1;
-        s2 += d2 * d2;
-        s3 += d3 * d3;
-    }
-    for (; j < dim; j++) {
-        double d = (double)a[j] - b[j];
-        s0 += d * d;
-    }
-    return (s0 + s1) + (s2 + s3);
+    return asdnorm__sqdiff(a, 1.0, b, 1.0, dim);
 }
 
 static double sqnorm(const float *a, size_t dim)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "heap.h"
 #include "internal.h"
 
 /* ---- sorting ----------------------------------------------------------------
@@ -16,33 +17,21 @@
  * the C library's qsort (every allocation must go through asdnorm__malloc so
  * that the out-of-memory tests see it). Inputs are validated finite: no NaN. */
 
-static void sift_down(double *a, size_t root, size_t n)
+static bool double_less(const void *a, size_t i, size_t j)
 {
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n)
-            return;
-        if (child + 1 < n && a[child + 1] > a[child])
-            child++;
-        if (!(a[child] > a[root]))
-            return;
-        double t = a[root];
-        a[root] = a[child];
-        a[child] = t;
-        root = child;
-    }
+    return ((const double *)a)[i] < ((const double *)a)[j];
+}
+
+static void double_swap(void *a, size_t i, size_t j)
+{
+    double *v = a, t = v[i];
+    v[i] = v[j];
+    v[j] = t;
 }
 
 static void sort_doubles(double *a, size_t n)
 {
-    for (size_t i = n / 2; i > 0; i--)
-        sift_down(a, i - 1, n);
-    for (size_t end = n; end > 1; end--) {
-        double t = a[0];
-        a[0] = a[end - 1];
-        a[end - 1] = t;
-        sift_down(a, 0, end - 1);
-    }
+    asdnorm__heap_sort(a, n, double_less, double_swap);
 }
 
 /* ---- the ROC walk -------------------------------------------------------------

@@ -5,12 +5,20 @@
  * one sgemm (sgemv for a single test) gives the block's dot products, then one
  * pass over the block turns each into its float distance d̃ ± e (e its rigorous
  * error bound, distance.c) and into bounds [lb, ub] on the normalized score,
- * keeps U = min ub and the TOP smallest lb per test, so the N × M matrix never
- * exists. Every candidate with lb ≤ U may be the true minimum; those are
- * rescored exactly in double and the best is reported (ties to the lower position). When more than TOP references
- * are within rounding of the minimum (clusters tighter than float resolution),
- * the row is rescanned and every one of them is rescored: the result is exact
- * either way, only slower for such rows.
+ * keeps U = min ub and a list of the references whose lb was ≤ U when
+ * offered, so the N × M matrix never exists. Every candidate with lb ≤ U may
+ * be the true minimum; those are rescored exactly in double and the best is
+ * reported (ties to the lower position). A full list (more than CAP
+ * references within rounding of the minimum: clusters tighter than float
+ * resolution) is first cut to the candidates still below U, and when that
+ * leaves it more than half full, they are rescored at once: the best becomes
+ * the row's exact result so far and lowers U to it, and the list is emptied.
+ * So a row is scanned once and every reference rescored at most once,
+ * however tight its cluster.
+ * Exact copies (asdnorm__find_copies) of a lower reference with the same
+ * density have bitwise its score for every test and can never be the lowest
+ * position attaining the minimum: the scan skips them, so a bank of
+ * duplicates costs what one reference costs.
  * A batch is split into groups of up to ROWS tests, each scored whole by one
  * thread (its own workspace, single-threaded BLAS calls: threads.c), so the
  * scan and refinement run on every core and only one pool of threads is busy.
@@ -25,7 +33,7 @@
 
 #define ROWS 512
 #define COLS 2048
-#define TOP 16
+#define CAP 32   /* candidates listed per test */
 #define CHUNK 64 /* references per cheap-reject chunk in scan_block */
 #define Q_BYTES ((size_t)ROWS * COLS * sizeof(float)) /* a group's queries, at most */
 
@@ -34,12 +42,15 @@ struct work {
     float *Q;      /* rows × dim prepared queries */
     float *qaux;   /* rows */
     double *qnorm; /* rows */
-    float *block;  /* ROWS · COLS dot products (asdnorm__block_dots); after the scan,
-                    * one test's float distances for rescan_row */
+    float *block;  /* ROWS · COLS dot products (asdnorm__block_dots) */
     float *coef;   /* COLS per-reference normalization terms */
-    float *topv;   /* rows × TOP lower bounds, ascending */
-    size_t *topj;  /* rows × TOP positions */
+    float *pen;    /* COLS: +∞ for a skipped copy, else 0 */
+    float *cv;     /* rows × CAP listed lower bounds */
+    size_t *cj;    /* rows × CAP their positions */
+    size_t *nc;    /* rows: listed candidates */
     float *upper;  /* rows: least upper bound seen */
+    double *best;  /* rows: best exact score rescored so far (+∞: none) */
+    size_t *arg;   /* rows: its position */
 };
 
 struct asdnorm_scorer {
@@ -50,6 +61,10 @@ struct asdnorm_scorer {
     int threads;     /* asdnorm_scorer_set_threads (0: the default) */
     int nw;          /* workspaces */
     struct work *w;
+    /* Exact copies among the first pm references (asdnorm__find_copies at
+     * asdnorm_scorer_new; rows added later are never copies here), or NULL. */
+    uint32_t *prev;
+    size_t pm;
 };
 
 static bool work_alloc(struct work *w, size_t dim, size_t rows)
@@ -59,11 +74,15 @@ static bool work_alloc(struct work *w, size_t dim, size_t rows)
     w->qnorm = asdnorm__mallocn(rows, sizeof *w->qnorm);
     w->block = asdnorm__mallocn((size_t)ROWS * COLS, sizeof *w->block);
     w->coef = asdnorm__mallocn(COLS, sizeof *w->coef);
-    w->topv = asdnorm__mallocn(rows * TOP, sizeof *w->topv);
-    w->topj = asdnorm__mallocn(rows * TOP, sizeof *w->topj);
+    w->pen = asdnorm__mallocn(COLS, sizeof *w->pen);
+    w->cv = asdnorm__mallocn(rows * CAP, sizeof *w->cv);
+    w->cj = asdnorm__mallocn(rows * CAP, sizeof *w->cj);
+    w->nc = asdnorm__mallocn(rows, sizeof *w->nc);
     w->upper = asdnorm__mallocn(rows, sizeof *w->upper);
-    return w->Q && w->qaux && w->qnorm && w->block && w->coef && w->topv && w->topj &&
-           w->upper;
+    w->best = asdnorm__mallocn(rows, sizeof *w->best);
+    w->arg = asdnorm__mallocn(rows, sizeof *w->arg);
+    return w->Q && w->qaux && w->qnorm && w->block && w->coef && w->pen && w->cv && w->cj &&
+           w->nc && w->upper && w->best && w->arg;
 }
 
 static void work_free(struct work *w)
@@ -73,9 +92,13 @@ static void work_free(struct work *w)
     asdnorm__free(w->qnorm);
     asdnorm__free(w->block);
     asdnorm__free(w->coef);
-    asdnorm__free(w->topv);
-    asdnorm__free(w->topj);
+    asdnorm__free(w->pen);
+    asdnorm__free(w->cv);
+    asdnorm__free(w->cj);
+    asdnorm__free(w->nc);
     asdnorm__free(w->upper);
+    asdnorm__free(w->best);
+    asdnorm__free(w->arg);
 }
 
 /* Make the scorer's workspaces nw: the new ones allocated first, so that a
@@ -133,6 +156,20 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
         asdnorm__free(sc);
         return st;
     }
+    if (ix->size >= 2 && ix->size < UINT32_MAX) {
+        size_t copies = 0;
+        sc->prev = asdnorm__mallocn(ix->size, sizeof *sc->prev);
+        if (!sc->prev || asdnorm__find_copies(ix, ix->size, sc->prev, &copies) != ASDNORM_OK) {
+            asdnorm_scorer_free(sc);
+            return ASDNORM_E_NOMEM;
+        }
+        sc->pm = ix->size;
+        if (copies == 0) {
+            asdnorm__free(sc->prev);
+            sc->prev = NULL;
+            sc->pm = 0;
+        }
+    }
     *out = sc;
     return ASDNORM_OK;
 }
@@ -159,6 +196,7 @@ void asdnorm_scorer_free(asdnorm_scorer *sc)
     for (int t = 0; t < sc->nw; t++)
         work_free(&sc->w[t]);
     asdnorm__free(sc->w);
+    asdnorm__free(sc->prev);
     asdnorm__free(sc);
 }
 
@@ -179,29 +217,11 @@ static double normalize(const asdnorm_index *ix, asdnorm_norm norm, double d, do
     return d;
 }
 
-/* Offer reference j with score bounds [lb, ub] to a row: lower its least upper
- * bound, and keep j among the TOP smallest lower bounds if it can still win. */
-static inline void offer(float *tv, size_t *tj, float *U, float lb, float ub, size_t j)
-{
-    if (ub < *U)
-        *U = ub;
-    if (!(lb < tv[TOP - 1]) || lb > *U)
-        return;
-    size_t p = TOP - 1;
-    while (p > 0 && lb < tv[p - 1]) {
-        tv[p] = tv[p - 1];
-        tj[p] = tj[p - 1];
-        p--;
-    }
-    tv[p] = lb;
-    tj[p] = j;
-}
-
 /* The widening that covers the float coefficients' rounding in score_bounds. */
 static const float wide = 1.0f + 0x1p-22f;
 
 /* Bounds [*lo, *hi] on the normalized score of a float distance d with error
- * scale E; coef is P/max(n_j, φ) (ratio, P of fill_coef) or n_j (difference). The float
+ * scale E; coef is 1/max(n_j, φ) (ratio) or n_j (difference). The float
  * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
 static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
                                 float coef, float *lo, float *hi)
@@ -222,14 +242,10 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
                       float *coef)
 {
     const double *dens = ix->density;
-    if (norm == ASDNORM_NORM_RATIO) {
-        /* The float pass compares ratio scores times a power of two P: 1, or
-         * less when φ < 2⁻¹⁰⁰, so that P/φ stays a float (ranks, and which
-         * bounds reach U, do not change with P). */
-        const double unit = ix->floor < 0x1p-100 ? ldexp(1.0, ilogb(ix->floor) + 100) : 1.0;
+    if (norm == ASDNORM_NORM_RATIO)
         for (size_t j = 0; j < mb; j++)
-            coef[j] = (float)(unit / asdnorm__ratio_den(ix, dens[j0 + j]));
-    } else if (norm == ASDNORM_NORM_DIFFERENCE)
+            coef[j] = (float)(1.0 / asdnorm__ratio_den(ix, dens[j0 + j]));
+    else if (norm == ASDNORM_NORM_DIFFERENCE)
         for (size_t j = 0; j < mb; j++)
             coef[j] = (float)dens[j0 + j];
     else
@@ -237,147 +253,227 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
             coef[j] = 1.0f;
 }
 
+/* Reference j never attains a test's minimum at the lowest position: an
+ * exact copy of a lower reference whose density is bitwise the same. */
+static bool skipped(const asdnorm_scorer *sc, asdnorm_norm norm, size_t j)
+{
+    if (j >= sc->pm || sc->prev[j] == ASDNORM_NO_COPY)
+        return false;
+    const double *dens = sc->ix->density;
+    return norm == ASDNORM_NORM_NONE || dens[j] == dens[sc->prev[j]];
+}
+
+/* A double rounded up, and down, to a float. */
+static float round_up(double v)
+{
+    float f = (float)v;
+    return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+static float round_down(double v)
+{
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+/* Bounds on the normalized score of a distance in [lo, hi] (normalize is
+ * increasing in d), widened for its double rounding. */
+static void near_score(const asdnorm_index *ix, asdnorm_norm norm, double lo, double hi,
+                       double n, float *slo, float *shi)
+{
+    const double a = normalize(ix, norm, lo, n), b = normalize(ix, norm, hi, n);
+    const double w = norm == ASDNORM_NORM_DIFFERENCE ? 0x1p-50 * (fabs(hi) + fabs(n)) : 0.0;
+    *slo = round_down(a - fabs(a) * 0x1p-50 - w);
+    *shi = round_up(b + fabs(b) * 0x1p-50 + w);
+}
+
+/* Some v[t] ≤ u, t < n. */
+static bool any_below(const float *v, size_t n, float u)
+{
+    for (size_t t = 0; t < n; t++)
+        if (v[t] <= u)
+            return true;
+    return false;
+}
+
+/* Rescore exactly row i's listed candidates still below U (test xi), keep the
+ * best (ties to the lower position), lower U to it; the list is emptied.
+ * With several candidates, the float filter (asdnorm__sqdiff_f) first gives
+ * each bounds relative to its distance, which lower U and drop most of them
+ * before any double work. */
+static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
+                    const float *xi)
+{
+    float *cv = w->cv + i * CAP;
+    const size_t *cj = w->cj + i * CAP;
+    const size_t n = w->nc[i], dim = ix->dim;
+    const bool cosine = ix->distance == ASDNORM_DISTANCE_COSINE;
+    for (size_t t = 0; t < n && n > 1; t++) {
+        const size_t j = cj[t];
+        if (cv[t] > w->upper[i] || (cosine && ix->scale[j] == 1.0)) /* raw rows: no filter */
+            continue;
+        const float S = asdnorm__sqdiff_f(w->Q + i * dim, 1.0f, ix->vectors + j * dim,
+                                          cosine ? ix->aux[j] : 1.0f, dim);
+        double lo, hi;
+        float slo, shi;
+        asdnorm__near_bounds(ix, S, &lo, &hi);
+        near_score(ix, norm, lo, hi, ix->density[j], &slo, &shi);
+        /* Both lower bounds hold, so the larger. */
+        cv[t] = slo > cv[t] ? slo : cv[t];
+        w->upper[i] = shi < w->upper[i] ? shi : w->upper[i];
+    }
+    /* With consistent data the entry behind U always passes; a damaged file's
+     * inconsistent rows may let none pass, and then all of them are rescored,
+     * so that the result is still a finite score of some reference. */
+    const bool all = w->best[i] == INFINITY && !any_below(cv, n, w->upper[i]);
+    for (size_t t = 0; t < n; t++) {
+        if (cv[t] > w->upper[i] && !all)
+            continue;
+        const size_t j = cj[t];
+        const double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j);
+        const double s = normalize(ix, norm, d, ix->density[j]);
+        if (s < w->best[i] || (s == w->best[i] && j < w->arg[i])) {
+            w->best[i] = s;
+            w->arg[i] = j;
+            const float u = round_up(s);
+            w->upper[i] = u < w->upper[i] ? u : w->upper[i];
+        }
+    }
+    w->nc[i] = 0;
+}
+
+/* Offer reference j with score bounds [lb, ub] to row i: lower its least upper
+ * bound, and list j if it can still win. A full list is cut to the entries
+ * still below U, and rescored when that leaves it more than half full. */
+static inline void offer(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
+                         const float *xi, float lb, float ub, size_t j)
+{
+    float *U = w->upper + i;
+    if (ub < *U)
+        *U = ub;
+    if (!(lb <= *U) || lb == INFINITY) /* a skipped copy's bounds are +∞ */
+        return;
+    float *cv = w->cv + i * CAP;
+    size_t *cj = w->cj + i * CAP;
+    size_t n = w->nc[i];
+    if (n == CAP) {
+        size_t r = 0;
+        for (size_t t = 0; t < n; t++)
+            if (cv[t] <= *U) {
+                cv[r] = cv[t];
+                cj[r++] = cj[t];
+            }
+        w->nc[i] = n = r;
+        if (n > CAP / 2) {
+            rescore(ix, w, norm, i, xi);
+            n = 0;
+            if (!(lb <= *U))
+                return;
+        }
+    }
+    cv[n] = lb;
+    cj[n] = j;
+    w->nc[i] = n + 1;
+}
+
 /* One pass over a block of dot products (asdnorm__block_dots): each chunk of
  * CHUNK references is turned into float distances in a small local buffer (the
  * same d̃, bitwise, as asdnorm__block_distances gives), cheaply rejected, and
- * only then offered; the block is read once and never rewritten. */
-static void scan_block(const asdnorm_index *ix, struct work *w, asdnorm_norm norm,
-                       const float *block, size_t nb, size_t j0, size_t mb, size_t ld)
+ * only then offered; the block is read once and never rewritten. xb: the
+ * group's tests as given (for rescore). */
+static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm norm,
+                       const float *xb, const float *block, size_t nb, size_t j0, size_t mb,
+                       size_t ld)
 {
+    const asdnorm_index *ix = sc->ix;
     const float *coef = w->coef;
     const float *aux = ix->aux + j0;
     const asdnorm_distance distance = ix->distance;
     const float mse_scale = 1.0f / (float)ix->dim;
     fill_coef(ix, norm, j0, mb, w->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
+    const bool skips = sc->prev && j0 < sc->pm;
+    if (skips)
+        for (size_t j = 0; j < mb; j++)
+            w->pen[j] = skipped(sc, norm, j0 + j) ? INFINITY : 0.0f;
 
     for (size_t i = 0; i < nb; i++) {
         const float *dots = block + i * ld;
         const float qa = w->qaux[i];
-        float *tv = w->topv + i * TOP;
-        size_t *tj = w->topj + i * TOP;
-        float *U = w->upper + i;
+        const float *xi = xb + i * ix->dim;
         const float E = asdnorm__error_scale(ix, qa, aux_max);
         /* cap ≥ asdnorm__err(ix, E, d) for every d: E, or √E under euclidean
          * (E/d < √E when d > √E), widened for the rounding of √ and /. With it
          * the lower bound of score_bounds is at least low(d − cap), which a
          * branch-free (vectorized) pass compares with U for a chunk of CHUNK
-         * references at a time: a chunk none of whose lower bounds can reach
-         * U can neither lower U nor enter the TOP list, and is skipped. */
+         * references at a time: a reference whose bound cannot reach U can
+         * neither lower U nor be listed, and is skipped. */
         const float cap = distance == ASDNORM_DISTANCE_EUCLIDEAN
                               ? sqrtf(E) * (1.0f + 0x1p-20f)
                               : E;
-        float row[CHUNK];
+        float row[CHUNK], low[CHUNK];
         for (size_t c0 = 0; c0 < mb; c0 += CHUNK) {
             const size_t n = mb - c0 < CHUNK ? mb - c0 : CHUNK;
             const float *cf = coef + c0;
             asdnorm__chunk_dist(distance, dots + c0, aux + c0, qa, mse_scale, n, row);
-            const float u = *U;
-            int any = 0;
+            if (skips)
+                for (size_t t = 0; t < n; t++)
+                    row[t] += w->pen[c0 + t];
+            /* Each loop vectorizes: the chunk's cheap lower bounds, then one
+             * bit per reference that may reach U (asdnorm__below_mask); only
+             * those are looked at. */
             if (norm == ASDNORM_NORM_RATIO)
                 for (size_t t = 0; t < n; t++)
-                    any |= (row[t] - cap) * cf[t] / wide <= u;
+                    low[t] = (row[t] - cap) * cf[t] / wide;
             else if (norm == ASDNORM_NORM_DIFFERENCE)
                 for (size_t t = 0; t < n; t++)
-                    any |= (row[t] - cap) - cf[t] * wide <= u;
+                    low[t] = (row[t] - cap) - cf[t] * wide;
             else
                 for (size_t t = 0; t < n; t++)
-                    any |= row[t] - cap <= u;
-            if (!any)
-                continue;
-            for (size_t t = 0; t < n; t++) {
+                    low[t] = row[t] - cap;
+            for (uint64_t bits = asdnorm__below_mask(low, n, 0.0f, w->upper + i, 0); bits;
+                 bits &= bits - 1) {
+                const size_t t = (size_t)__builtin_ctzll(bits);
                 float lo, hi;
                 score_bounds(ix, norm, E, row[t], cf[t], &lo, &hi);
-                offer(tv, tj, U, lo, hi, j0 + c0 + t);
+                offer(ix, w, norm, i, xi, lo, hi, j0 + c0 + t);
             }
         }
-    }
-}
-
-/* Row i's TOP list overflowed: rescore exactly every reference whose lower
- * bound does not exceed U, recomputing the row's float distances block by block. */
-static double rescan_row(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
-                         const float *xi, size_t *arg)
-{
-    const size_t m = ix->size;
-    const float U = w->upper[i];
-    double best = INFINITY;
-    /* The group's scan is over: its block and coefficient buffers are free. */
-    float *dist = w->block;
-    for (size_t j0 = 0; j0 < m; j0 += COLS) {
-        const size_t mb = m - j0 < COLS ? m - j0 : COLS;
-        asdnorm__block_distances(ix, w->Q + i * ix->dim, w->qaux + i, 1, j0, mb, dist, mb);
-        const float E = asdnorm__error_scale(ix, w->qaux[i], asdnorm__aux_max(ix, j0, mb));
-        fill_coef(ix, norm, j0, mb, w->coef);
-        for (size_t j = 0; j < mb; j++) {
-            float lo, hi;
-            score_bounds(ix, norm, E, dist[j], w->coef[j], &lo, &hi);
-            if (lo > U)
-                continue;
-            double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j0 + j);
-            double s = normalize(ix, norm, d, ix->density[j0 + j]);
-            if (s < best) { /* ascending j: ties keep the lower position */
-                best = s;
-                *arg = j0 + j;
-            }
-        }
-    }
-    return best;
-}
-
-/* Every candidate of each test (lower bound ≤ U) rescored exactly in double;
- * the best, ties to the lower position, is the test's score. */
-static void refine(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, const float *x,
-                   size_t nb, float *scores, size_t *nearest)
-{
-    for (size_t i = 0; i < nb; i++) {
-        const float *tv = w->topv + i * TOP;
-        const size_t *tj = w->topj + i * TOP;
-        double best = INFINITY;
-        size_t arg = tj[0];
-        if (tv[TOP - 1] <= w->upper[i]) {
-            /* overflowed: more than TOP references within rounding of the minimum */
-            best = rescan_row(ix, w, norm, i, x + i * ix->dim, &arg);
-        } else {
-            for (size_t t = 0; t < TOP && tv[t] <= w->upper[i]; t++) {
-                size_t j = tj[t];
-                double d = asdnorm__exact_distance(ix, x + i * ix->dim, w->qnorm[i], j);
-                double s = normalize(ix, norm, d, ix->density[j]);
-                if (s < best || (s == best && j < arg)) {
-                    best = s;
-                    arg = j;
-                }
-            }
-        }
-        /* A ratio beyond float's range (a test sample ~10²⁶ times farther
-         * than the references' scale) is reported as FLT_MAX, never +inf. */
-        scores[i] = best < FLT_MAX ? (float)best : FLT_MAX;
-        if (nearest)
-            nearest[i] = arg;
     }
 }
 
 /* Score nb ≤ ROWS tests with one workspace: the whole job of one thread. */
-static void score_group(const asdnorm_index *ix, struct work *w, asdnorm_norm norm,
+static void score_group(const asdnorm_scorer *sc, struct work *w, asdnorm_norm norm,
                         const float *xb, size_t nb, float *scores, size_t *nearest)
 {
+    const asdnorm_index *ix = sc->ix;
     const size_t m = ix->size;
     /* A single test is a matrix–vector product: give it the whole buffer. */
     const size_t cols = nb == 1 ? (size_t)ROWS * COLS : COLS;
     asdnorm__prepare_queries(ix, xb, nb, w->Q, w->qaux, w->qnorm);
-    for (size_t i = 0; i < nb * TOP; i++) {
-        w->topv[i] = INFINITY;
-        w->topj[i] = 0;
-    }
-    for (size_t i = 0; i < nb; i++)
+    for (size_t i = 0; i < nb; i++) {
+        w->nc[i] = 0;
         w->upper[i] = INFINITY;
+        w->best[i] = INFINITY;
+        w->arg[i] = 0;
+    }
     for (size_t j0 = 0; j0 < m; j0 += cols) {
         const size_t mb = m - j0 < cols ? m - j0 : cols;
         asdnorm__block_dots(ix, w->Q, nb, j0, mb, w->block, mb);
         for (size_t c = 0; c < mb; c += COLS)
-            scan_block(ix, w, norm, w->block + c, nb, j0 + c, mb - c < COLS ? mb - c : COLS, mb);
+            scan_block(sc, w, norm, xb, w->block + c, nb, j0 + c, mb - c < COLS ? mb - c : COLS,
+                       mb);
     }
-    refine(ix, w, norm, xb, nb, scores, nearest);
+    /* Every candidate of each test (lower bound ≤ U) rescored exactly in
+     * double; the best, ties to the lower position, is the test's score. */
+    for (size_t i = 0; i < nb; i++) {
+        rescore(ix, w, norm, i, xb + i * ix->dim);
+        /* A ratio beyond float's range (a test sample ~10²⁶ times farther
+         * than the references' scale) is reported as FLT_MAX, never +inf. */
+        scores[i] = w->best[i] < FLT_MAX ? (float)w->best[i] : FLT_MAX;
+        if (nearest)
+            nearest[i] = w->arg[i];
+    }
 }
 
 static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
@@ -400,7 +496,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
     const size_t m = ix->size, dim = ix->dim, rows = sc->rows;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
-    if (nt > 1 && (n < 2 || n * m * dim < ASDNORM_PARALLEL_WORK))
+    if (nt > 1 && (n < 2 || !asdnorm__worth_threads(ASDNORM_WORK_SCORE, n * m * dim)))
         nt = 1;
     bool serial;
     nt = asdnorm__blas_begin(nt, &serial);
@@ -411,7 +507,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
          * or too little work to share: the calling thread alone. */
         for (size_t r0 = 0; r0 < n; r0 += rows) {
             const size_t nb = n - r0 < rows ? n - r0 : rows;
-            score_group(ix, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
+            score_group(sc, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
                         nearest ? nearest + r0 : NULL);
         }
         asdnorm__blas_end(nt, serial);
@@ -429,7 +525,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < groups; q++) {
             const size_t r0 = q * g, nb = n - r0 < g ? n - r0 : g;
-            score_group(ix, w, norm, x + r0 * dim, nb, scores + r0,
+            score_group(sc, w, norm, x + r0 * dim, nb, scores + r0,
                         nearest ? nearest + r0 : NULL);
         }
     }
