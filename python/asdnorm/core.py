@@ -146,6 +146,16 @@ def check_rows(x: npt.ArrayLike, distance: Union[str, Distance] = "cosine") -> O
     return None if bad.value >= arr.shape[0] else int(bad.value)
 
 
+def _estimator(density: Union[str, Density], k: Any, r: Any) -> Tuple[Density, float]:
+    """The C estimator and its parameter: K for "knn", r for "gwrp", 0 for "none"."""
+    code = as_enum(density, Density, "density")
+    if code == Density.KNN:
+        return code, as_number(k, "k")
+    if code == Density.GWRP:
+        return code, as_number(r, "r")
+    return code, 0.0
+
+
 class Index(_Owner):
     """A set of reference embeddings with one local-density constant each.
 
@@ -291,13 +301,7 @@ class Index(_Owner):
         >>> ix.finalize("knn", k=2).density.tolist()
         [2.0, 1.5, 2.5]
         """
-        code = as_enum(density, Density, "density")
-        if code == Density.KNN:
-            param = as_number(k, "k")
-        elif code == Density.GWRP:
-            param = as_number(r, "r")
-        else:
-            param = 0.0
+        code, param = _estimator(density, k, r)
         with self._lock.write():
             status = lib.asdnorm_index_finalize(self._handle, code, param)
         what = {Density.KNN: f", k={k!r}", Density.GWRP: f", r={r!r}"}.get(code, "")
@@ -342,13 +346,7 @@ class Index(_Owner):
         >>> ix.set_density([2.0, 1.5, 2.5], "knn", k=2).estimator
         ('knn', 2.0)
         """
-        code = as_enum(density, Density, "density")
-        if code == Density.KNN:
-            param = as_number(k, "k")
-        elif code == Density.GWRP:
-            param = as_number(r, "r")
-        else:
-            param = 0.0
+        code, param = _estimator(density, k, r)
         vals = np.ascontiguousarray(values, dtype=np.float64)
         if vals.ndim != 1:
             fail(Status.E_DIM, f"Index.set_density: values must be 1-D; got shape {vals.shape}")
