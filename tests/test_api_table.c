@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "testfiles.h"
 #include "testutil.h"
 
 #define DIM 4
@@ -221,9 +222,7 @@ static void fixture_new(fixture *f)
     f->dn_neg[7] = -1e-300;
     f->dn_big[3] = 1e39;
 
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/asdnorm-api-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
+    tf_make_tmpdir(f->dir, sizeof f->dir, "api");
     snprintf(f->path_ok, sizeof f->path_ok, "%s/ok.asdn", f->dir);
     snprintf(f->path_empty, sizeof f->path_empty, "%s/empty.asdn", f->dir);
     snprintf(f->path_garbage, sizeof f->path_garbage, "%s/garbage.asdn", f->dir);
@@ -256,19 +255,8 @@ static void fixture_free(fixture *f)
     asdnorm_lof_free(f->lof_euc);
     for (int i = 0; i < 8; i++)
         asdnorm_index_free(f->all[i]);
-    DIR *d = opendir(f->dir);
-    assert_non_null(d);
-    struct dirent *e;
-    char p[PATH_MAX + 300];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-        if (unlink(p) != 0)
-            rmdir(p);
-    }
-    closedir(d);
-    rmdir(f->dir);
+    assert_int_equal(access(f->dir, F_OK), 0);
+    tf_remove_tree(f->dir);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -33,6 +33,7 @@
 
 #define ASDNORM_TESTING 1
 #include "internal.h"
+#include "testfiles.h"
 #include "testutil.h"
 
 #ifndef PATH_MAX
@@ -61,32 +62,11 @@ static char g_dir[PATH_MAX / 2];
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[PATH_MAX + 256];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* A fresh, empty directory under g_dir. */
 static void fresh_dir(char *dir, size_t cap, const char *name)
 {
     snprintf(dir, cap, "%s/%s", g_dir, name);
-    remove_tree(dir);
+    tf_remove_tree(dir);
     assert_int_equal(mkdir(dir, 0700), 0);
 }
 
@@ -123,25 +103,6 @@ static size_t other_entries(const char *dir, const char *keep, char names[][NAME
     return n;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        cap *= 2;
-        b = realloc(b, cap);
-    }
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static asdnorm_index *build(asdnorm_distance dist, size_t m, size_t dim, uint64_t seed,
                             asdnorm_density est, double param)
 {
@@ -168,7 +129,7 @@ static uint8_t *serialize(const asdnorm_index *ix, size_t *len)
 static int file_is(const char *path, const uint8_t *bytes, size_t len)
 {
     size_t n;
-    uint8_t *b = read_all(path, &n);
+    uint8_t *b = tf_read_all(path, &n);
     int same = n == len && memcmp(b, bytes, len) == 0;
     free(b);
     return same;
@@ -641,15 +602,14 @@ static void endless_inputs(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/asdnorm-files-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(g_dir) ? 0 : -1;
+    tf_make_tmpdir(g_dir, sizeof g_dir, "files");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    remove_tree(g_dir);
+    tf_remove_tree(g_dir);
     return 0;
 }
 

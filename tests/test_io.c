@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "testfiles.h"
 #include "testutil.h"
 
 #ifndef PATH_MAX
@@ -86,36 +87,6 @@ enum { M = 37, DIM = 13, NQ = 29 };
 
 static char g_dir[PATH_MAX];
 
-static void make_tmpdir(char *dir, size_t cap)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, cap, "%s/asdnorm-io-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[PATH_MAX + 256];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            chmod(p, 0700);
-            remove_tree(p);
-        } else {
-            unlink(p);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Entries of dir whose name contains ".tmp": a save's leftovers. */
 static size_t temp_files(const char *dir)
 {
@@ -128,25 +99,6 @@ static size_t temp_files(const char *dir)
             n++;
     closedir(d);
     return n;
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 4096, n = 0;
-    uint8_t *b = malloc(cap);
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        cap *= 2;
-        b = realloc(b, cap);
-    }
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    *len = n;
-    return b;
 }
 
 static void write_all(const char *path, const void *p, size_t n)
@@ -356,7 +308,7 @@ static void round_trips(void **state)
 
             assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
             size_t flen;
-            uint8_t *file = read_all(path, &flen);
+            uint8_t *file = tf_read_all(path, &flen);
             assert_int_equal(flen, len);
             assert_memory_equal(file, buf, len);
             free(file);
@@ -622,12 +574,12 @@ static void atomic_save(void **state)
 
     assert_int_equal(asdnorm_index_save(small, path), ASDNORM_OK);
     size_t old_len;
-    uint8_t *old = read_all(path, &old_len);
+    uint8_t *old = tf_read_all(path, &old_len);
 
     /* Replacing works and leaves nothing behind. */
     assert_int_equal(asdnorm_index_save(big, path), ASDNORM_OK);
     size_t len;
-    uint8_t *now = read_all(path, &len);
+    uint8_t *now = tf_read_all(path, &len);
     size_t big_len;
     uint8_t *big_bytes = serialize(big, &big_len);
     assert_int_equal(len, big_len);
@@ -643,7 +595,7 @@ static void atomic_save(void **state)
     assert_int_equal(asdnorm_index_add(raw, y, 5, NULL), ASDNORM_OK);
     assert_int_equal(asdnorm_index_save(raw, path), ASDNORM_E_STATE);
     asdnorm_index_free(raw);
-    now = read_all(path, &len);
+    now = tf_read_all(path, &len);
     assert_int_equal(len, old_len);
     assert_memory_equal(now, old, len);
     free(now);
@@ -663,7 +615,7 @@ static void atomic_save(void **state)
     signal(SIGXFSZ, old_handler);
     assert_int_equal(st, ASDNORM_E_IO);
     assert_int_equal(cause, EFBIG);
-    now = read_all(path, &len);
+    now = tf_read_all(path, &len);
     assert_int_equal(len, old_len);
     assert_memory_equal(now, old, len);
     free(now);
@@ -693,7 +645,7 @@ static void atomic_save(void **state)
     assert_int_equal(chmod(dir, 0700), 0);
     if (rc >= 0) {
         assert_int_equal(rc, ASDNORM_E_IO);
-        now = read_all(path, &len);
+        now = tf_read_all(path, &len);
         assert_int_equal(len, old_len);
         assert_memory_equal(now, old, len);
         free(now);
@@ -995,14 +947,14 @@ static void api_output_always_loads(void **state)
 static int setup(void **state)
 {
     (void)state;
-    make_tmpdir(g_dir, sizeof g_dir);
+    tf_make_tmpdir(g_dir, sizeof g_dir, "io");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    remove_tree(g_dir);
+    tf_remove_tree(g_dir);
     return 0;
 }
 

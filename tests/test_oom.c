@@ -31,6 +31,7 @@
 #endif
 
 #include "internal.h"
+#include "testfiles.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------ */
@@ -561,25 +562,6 @@ typedef struct {
     asdnorm_index *out;
 } io_ctx;
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 4096, n = 0;
-    unsigned char *b = malloc(cap);
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        cap *= 2;
-        b = realloc(b, cap);
-    }
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static size_t dir_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -603,7 +585,7 @@ static void save_failed(void *p)
 {
     io_ctx *c = p;
     size_t len;
-    unsigned char *now = read_all(c->path, &len);
+    unsigned char *now = tf_read_all(c->path, &len);
     if (len != c->old_len || memcmp(now, c->old, len) != 0)
         fail_msg("%s: a failed save changed the file it would have replaced", c->what);
     free(now);
@@ -663,7 +645,7 @@ static void test_io(void **state)
             assert_int_equal(asdnorm_index_finalize(older, ASDNORM_DENSITY_NONE, 0), ASDNORM_OK);
             assert_int_equal(asdnorm_index_save(older, c.path), ASDNORM_OK);
             asdnorm_index_free(older);
-            c.old = read_all(c.path, &c.old_len);
+            c.old = tf_read_all(c.path, &c.old_len);
 
             c.ix = make_index((asdnorm_distance)d, k_est[e], k_param[e]);
             snap_take(c.ix, &c.before);
@@ -682,7 +664,7 @@ static void test_io(void **state)
                      dist_name((asdnorm_distance)d));
             inject(what, op_serialize, NULL, &c);
             size_t flen;
-            unsigned char *fbytes = read_all(c.path, &flen);
+            unsigned char *fbytes = tf_read_all(c.path, &flen);
             assert_int_equal(flen, c.len);
             assert_memory_equal(fbytes, c.buf, flen);
             free(fbytes);
