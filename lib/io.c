@@ -688,18 +688,25 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+/* The magic, then the version, in the first n bytes. The version comes
+ * before the checksum: a later version may define the rest of the file,
+ * checksum included, differently. */
+static asdnorm_status check_magic_version(const uint8_t *b, size_t n)
+{
+    if (n < sizeof MAGIC || memcmp(b + H_MAGIC, MAGIC, sizeof MAGIC) != 0)
+        return ASDNORM_E_CORRUPT;
+    if (n < H_VERSION + 4)
+        return ASDNORM_E_CORRUPT;
+    return rd32(b + H_VERSION) == FORMAT_VERSION ? ASDNORM_OK : ASDNORM_E_VERSION;
+}
+
 /* Magic, version, sizes, checksum, header fields and the section table.
  * Reads only inside [b, b + len). */
 static asdnorm_status check_layout(const uint8_t *b, size_t len, layout *lo)
 {
-    if (len < sizeof MAGIC || memcmp(b + H_MAGIC, MAGIC, sizeof MAGIC) != 0)
-        return ASDNORM_E_CORRUPT;
-    if (len < H_VERSION + 4)
-        return ASDNORM_E_CORRUPT;
-    /* The version comes before the checksum: a later version may define the
-     * rest of the file, checksum included, differently. */
-    if (rd32(b + H_VERSION) != FORMAT_VERSION)
-        return ASDNORM_E_VERSION;
+    asdnorm_status st = check_magic_version(b, len);
+    if (st != ASDNORM_OK)
+        return st;
     if (len < HEADER_SIZE + TRAILER_SIZE)
         return ASDNORM_E_CORRUPT;
     if (rd32(b + H_HEADER_SIZE) != HEADER_SIZE || rd64(b + H_FILE_SIZE) != (uint64_t)len)
@@ -955,12 +962,9 @@ static bool read_full(int fd, uint8_t *p, size_t n, size_t *got)
  * distance, D and M imply: what a reader must know before it reads on. */
 static asdnorm_status check_head(const uint8_t *h, size_t n, size_t *declared)
 {
-    if (n < sizeof MAGIC || memcmp(h + H_MAGIC, MAGIC, sizeof MAGIC) != 0)
-        return ASDNORM_E_CORRUPT;
-    if (n < H_VERSION + 4)
-        return ASDNORM_E_CORRUPT;
-    if (rd32(h + H_VERSION) != FORMAT_VERSION)
-        return ASDNORM_E_VERSION;
+    asdnorm_status st = check_magic_version(h, n);
+    if (st != ASDNORM_OK)
+        return st;
     if (n < HEADER_SIZE || rd32(h + H_HEADER_SIZE) != HEADER_SIZE)
         return ASDNORM_E_CORRUPT;
     uint64_t dim = rd64(h + H_DIM), m = rd64(h + H_COUNT);
