@@ -97,6 +97,8 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->scale);
     asdnorm__free(ix->domains);
     asdnorm__free(ix->density);
+    asdnorm__free(ix->nbr_dist);
+    asdnorm__free(ix->nbr_idx);
     asdnorm__free(ix);
 }
 
@@ -197,6 +199,11 @@ static asdnorm_status add_rows(asdnorm_index *ix, const float *x, size_t n,
         }
         ix->domains[j] = domains ? domains[i] : ASDNORM_DOMAIN_UNKNOWN;
     }
+    /* The rows are stored past the end, not yet part of the index. A finalized index
+     * whose densities finalize computed takes them in exactly (incr.c), changing nothing
+     * when that fails; one whose densities were given cannot, and is un-finalized. */
+    if (ix->finalized && ix->computed)
+        return asdnorm__incr_add(ix, n);
     ix->size = new_size;
     ix->finalized = false;
     return ASDNORM_OK;
@@ -236,24 +243,23 @@ static size_t gwrp_terms(double r, size_t others)
     return L >= (double)others ? others : (size_t)L;
 }
 
-struct density_ctx {
-    asdnorm_density estimator;
-    double r;
-    size_t others;  /* M − 1 */
-    double *out;
-};
-
-static asdnorm_status density_row(void *vctx, size_t i, const double *dist, const size_t *idx,
-                                  size_t k)
+size_t asdnorm__nbr_need(asdnorm_density density, double param, size_t m)
 {
-    (void)idx;
-    struct density_ctx *ctx = vctx;
-    if (ctx->estimator == ASDNORM_DENSITY_KNN) {
+    if (density == ASDNORM_DENSITY_NONE || m < 2)
+        return 0;
+    if (density == ASDNORM_DENSITY_KNN)
+        return (size_t)asdnorm__kept_param(density, param, m);
+    return gwrp_terms(param, m - 1);
+}
+
+double asdnorm__density_of(asdnorm_density density, double param, size_t others,
+                           const double *dist, size_t k)
+{
+    if (density == ASDNORM_DENSITY_KNN) {
         double s = 0;
         for (size_t t = 0; t < k; t++)
             s += dist[t];
-        ctx->out[i] = s / (double)k;
-        return ASDNORM_OK;
+        return s / (double)k;
     }
     /* GWRP: Σ r^(t) d_(t+1) / Σ r^(t) over all M − 1 others; the unvisited tail
      * (t ≥ k) is bounded below by d_(k), which is what it contributes here. */
@@ -261,15 +267,35 @@ static asdnorm_status density_row(void *vctx, size_t i, const double *dist, cons
     for (size_t t = 0; t < k; t++) {
         num += w * dist[t];
         den += w;
-        w *= ctx->r;
+        w *= param;
     }
-    if (k < ctx->others && w > 0.0) {
+    if (k < others && w > 0.0) {
         /* Σ_{t=k}^{M−2} r^t = r^k (1 − r^(M−1−k)) / (1 − r); here 0 < r < 1. */
-        double tail = w * (1.0 - pow(ctx->r, (double)(ctx->others - k))) / (1.0 - ctx->r);
+        double tail = w * (1.0 - pow(param, (double)(others - k))) / (1.0 - param);
         num += tail * dist[k - 1];
         den += tail;
     }
-    ctx->out[i] = num / den;
+    return num / den;
+}
+
+struct density_ctx {
+    asdnorm_density estimator;
+    double r;
+    size_t others;  /* M − 1 */
+    double *out;
+    double *dist;   /* M × k neighbour lists, or NULL */
+    size_t *idx;
+};
+
+static asdnorm_status density_row(void *vctx, size_t i, const double *dist, const size_t *idx,
+                                  size_t k)
+{
+    struct density_ctx *ctx = vctx;
+    ctx->out[i] = asdnorm__density_of(ctx->estimator, ctx->r, ctx->others, dist, k);
+    if (ctx->dist) {
+        memcpy(ctx->dist + i * k, dist, k * sizeof *dist);
+        memcpy(ctx->idx + i * k, idx, k * sizeof *idx);
+    }
     return ASDNORM_OK;
 }
 
@@ -329,31 +355,70 @@ static asdnorm_status check_estimator(const asdnorm_index *ix, asdnorm_density d
 
 /* The parameter get_estimator reports: K clipped to M − 1, r (−0 as +0, which
  * the file format stores: one encoding per index), or 0. */
-static double kept_param(const asdnorm_index *ix, asdnorm_density density, double param)
+double asdnorm__kept_param(asdnorm_density density, double param, size_t m)
 {
     if (density == ASDNORM_DENSITY_KNN)
-        return param >= (double)(ix->size - 1) ? (double)(ix->size - 1) : param;
+        return param >= (double)(m - 1) ? (double)(m - 1) : param;
     return density == ASDNORM_DENSITY_GWRP && param != 0.0 ? param : 0.0;
 }
 
 /* The one way an index becomes finalized: it takes ownership of dens (M
- * density constants, already validated) and derives the ratio floor. Fails
- * only for lack of memory, changing nothing then. */
+ * density constants, already validated) and of the neighbour lists (NULL for
+ * given densities), and derives the ratio floor. Fails only for lack of
+ * memory, changing nothing then (and freeing what it was given). */
 static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_density density,
-                                      double param)
+                                      double param, bool computed, double *nd, size_t *ni,
+                                      size_t k)
 {
     double fl;
     asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
     if (st != ASDNORM_OK) {
         asdnorm__free(dens);
+        asdnorm__free(nd);
+        asdnorm__free(ni);
         return st;
     }
     asdnorm__free(ix->density);
+    asdnorm__free(ix->nbr_dist);
+    asdnorm__free(ix->nbr_idx);
     ix->density = dens;
+    ix->nbr_dist = nd;
+    ix->nbr_idx = ni;
+    ix->nbr_k = k;
     ix->estimator = density;
-    ix->param = kept_param(ix, density, param);
+    ix->param = asdnorm__kept_param(density, param, ix->size);
+    ix->param_req = density == ASDNORM_DENSITY_NONE ? 0.0 : param == 0.0 ? 0.0 : param;
+    ix->computed = computed;
     ix->floor = fl;
     ix->finalized = true;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
+                                        double param, double **dens, double **dist,
+                                        size_t **idx, size_t *k)
+{
+    const size_t m = ix->size;
+    const size_t need = asdnorm__nbr_need(density, param, m);
+    const bool keep = asdnorm__nbr_keep(m, need);
+    double *d = asdnorm__calloc(m, sizeof *d);
+    double *nd = keep ? asdnorm__mallocn(m * need, sizeof *nd) : NULL;
+    size_t *ni = keep ? asdnorm__mallocn(m * need, sizeof *ni) : NULL;
+    asdnorm_status st = d && (!keep || (nd && ni)) ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    if (st == ASDNORM_OK && density != ASDNORM_DENSITY_NONE) {
+        struct density_ctx ctx = {density, param, m - 1, d, nd, ni};
+        st = asdnorm__knn_self(ix, need, density_row, &ctx);
+    }
+    if (st != ASDNORM_OK) {
+        asdnorm__free(d);
+        asdnorm__free(nd);
+        asdnorm__free(ni);
+        return st;
+    }
+    *dens = d;
+    *dist = nd;
+    *idx = ni;
+    *k = keep ? need : 0;
     return ASDNORM_OK;
 }
 
@@ -362,22 +427,12 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     asdnorm_status st = check_estimator(ix, density, param);
     if (st != ASDNORM_OK)
         return st;
-    const size_t m = ix->size;
-    double *dens = asdnorm__calloc(m, sizeof *dens);
-    if (!dens)
-        return ASDNORM_E_NOMEM;
-
-    if (density != ASDNORM_DENSITY_NONE) {
-        struct density_ctx ctx = {density, param, m - 1, dens};
-        const size_t k = density == ASDNORM_DENSITY_KNN ? (size_t)kept_param(ix, density, param)
-                                                        : gwrp_terms(param, m - 1);
-        st = asdnorm__knn_self(ix, k, density_row, &ctx);
-        if (st != ASDNORM_OK) {
-            asdnorm__free(dens);
-            return st;
-        }
-    }
-    return install_density(ix, dens, density, param);
+    double *dens, *nd;
+    size_t *ni, k;
+    st = asdnorm__compute_density(ix, density, param, &dens, &nd, &ni, &k);
+    if (st != ASDNORM_OK)
+        return st;
+    return install_density(ix, dens, density, param, true, nd, ni, k);
 }
 
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
@@ -416,7 +471,7 @@ asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density dens
         return ASDNORM_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         dens[i] = values[i] == 0.0 ? 0.0 : values[i]; /* −0 stored as +0, as finalize has it */
-    return install_density(ix, dens, density, param);
+    return install_density(ix, dens, density, param, false, NULL, NULL, 0);
 }
 
 asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)

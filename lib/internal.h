@@ -134,7 +134,52 @@ struct asdnorm_index {
     asdnorm_density estimator;
     double param;    /* K after clipping, r, or 0 */
     double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
+    /* What incremental add and remove need (incr.c, docs/math.md §2.5), valid when finalized: */
+    bool computed;   /* the densities were computed by finalize (not given by set_density
+                      * or read from a version-1 file): add and remove keep them exact */
+    double param_req; /* the parameter finalize was given: K before clipping, r, or 0 */
+    size_t nbr_k;    /* entries per row of the neighbour lists; 0: no lists (NONE, or lists
+                      * beyond ASDNORM_NBR_MAX_K or ASDNORM_NBR_MAX_BYTES) */
+    double *nbr_dist; /* M × nbr_k: row j's nbr_k nearest other references, exact distances, */
+    size_t *nbr_idx;  /* ascending, ties by position; and their positions */
+    uint64_t moves;  /* counts the removals, which move rows: a scorer's cache of exact copies
+                      * (scorer.c) is valid only for the count it was made at */
 };
+
+/* Neighbour lists are kept when a row's list (K′ for k-NN, the L visited ranks for GWRP)
+ * has at most ASDNORM_NBR_MAX_K entries, all exact (docs/math.md §5), and all lists together
+ * take at most ASDNORM_NBR_MAX_BYTES. Otherwise add and remove finalize from scratch. */
+#define ASDNORM_NBR_MAX_K ((size_t)4096)
+#define ASDNORM_NBR_MAX_BYTES ((size_t)256 << 20)
+
+/* The list length an estimator needs for m references: K′ = min(K, m − 1) for k-NN
+ * (param the requested K), L (docs/math.md §2.2) for GWRP, 0 for NONE. */
+size_t asdnorm__nbr_need(asdnorm_density density, double param, size_t m);
+/* Whether lists of k entries per row are kept for m references. */
+static inline bool asdnorm__nbr_keep(size_t m, size_t k)
+{
+    return k > 0 && k <= ASDNORM_NBR_MAX_K &&
+           m <= ASDNORM_NBR_MAX_BYTES / (k * (sizeof(double) + sizeof(size_t)));
+}
+/* One reference's density constant from its k nearest distances (ascending), with
+ * others = M − 1 (GWRP's tail weight): the one formula of finalize, add, remove and
+ * the loader's check. */
+double asdnorm__density_of(asdnorm_density density, double param, size_t others,
+                           const double *dist, size_t k);
+/* K clipped to m − 1, r (−0 as +0), or 0: what get_estimator reports for m references. */
+double asdnorm__kept_param(asdnorm_density density, double param, size_t m);
+
+/* Densities of every reference of ix (size ≥ 2 unless NONE) by a full search, and the
+ * neighbour lists when asdnorm__nbr_keep says so (*dist, *idx M × *k; NULL and 0 when not).
+ * On failure nothing is allocated. */
+asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
+                                        double param, double **dens, double **dist,
+                                        size_t **idx, size_t *k);
+
+/* Incremental updates (incr.c). asdnorm__incr_add: the n rows stored at positions
+ * size … size + n − 1 (within capacity, not yet counted) join the finalized index ix,
+ * whose densities are then updated exactly; on any failure nothing visible changes. */
+asdnorm_status asdnorm__incr_add(asdnorm_index *ix, size_t n);
 
 /* The distance scale S of the references and the floor φ = ASDNORM_EPSILON · S
  * (docs/math.md §2.3), from the stored references alone: finalize and the

@@ -65,6 +65,7 @@ struct asdnorm_scorer {
      * asdnorm_scorer_new; rows added later are never copies here), or NULL. */
     uint32_t *prev;
     size_t pm;
+    uint64_t moves;  /* the index's removal count when prev was made */
 };
 
 static bool work_alloc(struct work *w, size_t dim, size_t rows)
@@ -164,6 +165,7 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
             return ASDNORM_E_NOMEM;
         }
         sc->pm = ix->size;
+        sc->moves = ix->moves;
         if (copies == 0) {
             asdnorm__free(sc->prev);
             sc->prev = NULL;
@@ -491,6 +493,8 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
     asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
     if (st != ASDNORM_OK)
         return st;
+    if (sc->moves != ix->moves)
+        sc->pm = 0; /* rows were removed since: the cache of copies no longer applies */
 
     const asdnorm_norm norm = effective_norm(sc);
     const size_t m = ix->size, dim = ix->dim, rows = sc->rows;

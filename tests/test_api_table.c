@@ -41,6 +41,11 @@
 #define N_OVF (SIZE_MAX / 2)       /* n · dim overflows */
 #define N_OVF_BYTES (SIZE_MAX / 8) /* n · dim fits, n · dim · 4 bytes does not */
 
+/* Positions for asdnorm_index_remove: all, one out of range, one repeated. */
+static const size_t RM_ALL[NREF + 1] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+static const size_t RM_OUT[2] = {1, NREF};
+static const size_t RM_TWICE[3] = {3, 1, 3};
+
 /* ------------------------------------------------------------------------ */
 /* The fixture: handles in every state, batches with one defect each. */
 
@@ -537,6 +542,17 @@ enum out_kind {
     X(setd_negative,       ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->euc, GWRP, 0.5, f->dn_neg, NREF)) \
     X(setd_none_nonzero,   ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_density(f->mse, NONE, 0, f->dn, NREF)) \
     X(setd_above_flt_max,  ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 3, f->dn_big, NREF)) \
+    /* index_remove */ \
+    X(rm_ix_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_remove(NULL, RM_ALL, 1)) \
+    X(rm_pos_null,         ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_remove(f->cos, NULL, 1)) \
+    X(rm_out_of_range,     ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_remove(f->cos, RM_OUT, 2)) \
+    X(rm_repeated,         ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_remove(f->euc, RM_TWICE, 3)) \
+    X(rm_more_than_size,   ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_remove(f->open, RM_ALL, NREF + 1)) \
+    X(rm_from_empty,       ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_remove(f->empty, RM_ALL, 1)) \
+    X(rm_knn_one_left,     ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_remove(f->cos, RM_ALL, NREF - 1)) \
+    X(rm_gwrp_one_left,    ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_remove(f->euc, RM_ALL + 1, NREF - 1)) \
+    X(rm_none_all,         ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_remove(f->mse, RM_ALL, NREF)) \
+    X(rm_n0_noop,          ASDNORM_OK, O_NONE, 0, asdnorm_index_remove(f->cos, NULL, 0)) \
     X(rows_overflow_bytes, ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_check_rows(f->x, N_OVF_BYTES, DIM, EUC, &o->bad_row)) \
     X(rows_nan,            ASDNORM_E_NONFINITE, O_BADROW, 2, asdnorm_check_rows(f->x_nan, NX, DIM, COS, &o->bad_row)) \
     X(rows_inf,            ASDNORM_E_NONFINITE, O_BADROW, 3, asdnorm_check_rows(f->x_inf, NX, DIM, EUC, &o->bad_row)) \

@@ -33,10 +33,15 @@ static void state_machine(void **state)
     assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_NONE, 123), ASDNORM_OK);
     assert_true(asdnorm_index_is_finalized(ix));
 
-    /* Scoring needs a finalized index; add un-finalizes it. */
+    /* Add keeps a finalized index finalized (its densities updated, here NONE's)… */
     asdnorm_scorer *sc = NULL;
     assert_int_equal(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &sc), ASDNORM_OK);
-    assert_int_equal(asdnorm_index_add(ix, y + dim, 9, dom + 1), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, y + dim, 1, dom + 1), ASDNORM_OK);
+    assert_true(asdnorm_index_is_finalized(ix));
+    /* …unless its densities were given: scoring needs a finalized index. */
+    const double zeros[2] = {0, 0};
+    assert_int_equal(asdnorm_index_set_density(ix, ASDNORM_DENSITY_NONE, 0, zeros, 2), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, y + 2 * dim, 8, dom + 2), ASDNORM_OK);
     assert_int_equal(asdnorm_index_size(ix), 10);
     assert_false(asdnorm_index_is_finalized(ix));
     float s[2];

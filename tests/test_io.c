@@ -465,9 +465,11 @@ static void states_and_arguments(void **state)
     assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
     assert_int_equal(need, 777);
     assert_int_equal(access(path, F_OK), -1);
-    /* Finalized, then modified: un-finalized again. */
+    /* Finalized with given densities, then modified: un-finalized again. */
     assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 1), ASDNORM_OK);
     assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_OK);
+    double given[6] = {0};
+    assert_int_equal(asdnorm_index_set_density(ix, ASDNORM_DENSITY_KNN, 1, given, 6), ASDNORM_OK);
     assert_int_equal(asdnorm_index_add(ix, y, 1, NULL), ASDNORM_OK);
     assert_int_equal(asdnorm_index_save(ix, path), ASDNORM_E_STATE);
     assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_STATE);

@@ -350,26 +350,41 @@ static void test_index_add(void **state)
 {
     (void)state;
     for (int d = 0; d < 3; d++) {
-        /* Into an empty index, an un-finalized one and a finalized one. */
-        for (int kind = 0; kind < 3; kind++) {
+        /* Into an empty index, an un-finalized one and finalized ones (kinds 2, 3, 4:
+         * the estimators k_est), whose densities the add updates. */
+        for (int kind = 0; kind < 5; kind++) {
             index_ctx c = {.dist = (asdnorm_distance)d};
             char what[64];
             alloc_fail_at(0);
             if (kind == 0)
                 assert_int_equal(asdnorm_index_new(DIM, c.dist, &c.ix), ASDNORM_OK);
             else
-                c.ix = make_index(c.dist, kind == 1 ? UNFINALIZED : ASDNORM_DENSITY_KNN, 3);
+                c.ix = make_index(c.dist, kind == 1 ? UNFINALIZED : k_est[kind - 2],
+                                  k_param[kind - 2]);
             snprintf(what, sizeof what, "add 7 to %s index (%s)",
-                     kind == 0 ? "an empty" : kind == 1 ? "an open" : "a finalized",
+                     kind == 0 ? "an empty" : kind == 1 ? "an open" : est_name(k_est[kind - 2]),
                      dist_name(c.dist));
             c.what = what;
             snap_take(c.ix, &c.before);
             inject(what, op_add, index_unchanged, &c);
 
-            /* It worked: the rows are appended and the index is open again. */
+            /* It worked: the rows are appended, a finalized index stays finalized. */
             size_t m0 = c.before.size;
             assert_int_equal(asdnorm_index_size(c.ix), m0 + 7);
-            assert_int_equal(asdnorm_index_is_finalized(c.ix), 0);
+            assert_int_equal(asdnorm_index_is_finalized(c.ix), kind >= 2);
+            if (kind >= 2) {
+                float *all = malloc((M + 7) * DIM * sizeof *all);
+                double want[M + 7], got[M + 7];
+                memcpy(all, g_refs, M * DIM * sizeof *all);
+                memcpy(all + M * DIM, g_extra, 7 * DIM * sizeof *all);
+                tu_density(c.dist, all, M + 7, DIM, k_est[kind - 2], k_param[kind - 2], want);
+                assert_int_equal(asdnorm_index_get_density(c.ix, got, M + 7), ASDNORM_OK);
+                for (size_t j = 0; j < M + 7; j++)
+                    if (!tu_close(got[j], want[j], 1e-6, 1e-9))
+                        fail_msg("%s: n_%zu = %.17g, brute force %.17g", what, j, got[j],
+                                 want[j]);
+                free(all);
+            }
             float got[7 * DIM];
             uint8_t doms[M + 7];
             float *old = malloc((m0 * DIM + 1) * sizeof *old);
@@ -389,6 +404,54 @@ static void test_index_add(void **state)
             }
             assert_int_equal(asdnorm_index_get_domains(c.ix, doms, m0 + 7), ASDNORM_OK);
             assert_memory_equal(doms + m0, g_extra_doms, 7);
+            snap_free(&c.before);
+            asdnorm_index_free(c.ix);
+        }
+    }
+}
+
+static const size_t k_removed[3] = {0, 17, M - 1};
+
+static asdnorm_status op_remove(void *p)
+{
+    index_ctx *c = p;
+    return asdnorm_index_remove(c->ix, k_removed, 3);
+}
+
+/* Remove 3 rows from an open index and from finalized ones (each estimator),
+ * whose densities the removal updates (rows that lost a neighbour searched again). */
+static void test_index_remove(void **state)
+{
+    (void)state;
+    for (int d = 0; d < 3; d++) {
+        for (int kind = 0; kind < 4; kind++) {
+            index_ctx c = {.dist = (asdnorm_distance)d};
+            char what[64];
+            c.ix = make_index(c.dist, kind == 0 ? UNFINALIZED : k_est[kind - 1],
+                              k_param[kind - 1]);
+            snprintf(what, sizeof what, "remove 3 from %s index (%s)",
+                     kind == 0 ? "an open" : est_name(k_est[kind - 1]), dist_name(c.dist));
+            c.what = what;
+            snap_take(c.ix, &c.before);
+            inject(what, op_remove, index_unchanged, &c);
+
+            assert_int_equal(asdnorm_index_size(c.ix), M - 3);
+            assert_int_equal(asdnorm_index_is_finalized(c.ix), kind >= 1);
+            float *rest = malloc(M * DIM * sizeof *rest);
+            size_t m = 0;
+            for (size_t j = 0; j < M; j++)
+                if (j != k_removed[0] && j != k_removed[1] && j != k_removed[2])
+                    memcpy(rest + m++ * DIM, g_refs + j * DIM, DIM * sizeof *rest);
+            if (kind >= 1) {
+                double want[M], got[M];
+                tu_density(c.dist, rest, m, DIM, k_est[kind - 1], k_param[kind - 1], want);
+                assert_int_equal(asdnorm_index_get_density(c.ix, got, m), ASDNORM_OK);
+                for (size_t j = 0; j < m; j++)
+                    if (!tu_close(got[j], want[j], 1e-6, 1e-9))
+                        fail_msg("%s: n_%zu = %.17g, brute force %.17g", what, j, got[j],
+                                 want[j]);
+            }
+            free(rest);
             snap_free(&c.before);
             asdnorm_index_free(c.ix);
         }
@@ -1173,6 +1236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_new),
         cmocka_unit_test(test_index_add),
+        cmocka_unit_test(test_index_remove),
         cmocka_unit_test(test_index_finalize),
         cmocka_unit_test(test_index_finalize_threads),
         cmocka_unit_test(test_scorer),

@@ -218,7 +218,18 @@ ASDNORM_API void asdnorm_index_free(asdnorm_index *ix);
 /**
  * Append n references. Under cosine each row is stored L2-normalized.
  * All rows are validated before any is added: one bad row adds nothing.
- * The index becomes un-finalized.
+ *
+ * On an index that is not finalized, the rows are appended. On an index finalized by
+ * asdnorm_index_finalize() (or loaded from a version-2 file of one), the index stays
+ * finalized (since 0.2.0) and its density constants and ratio floor become exactly those a
+ * finalize of all M + n references with the same estimator and requested parameter would
+ * compute (bitwise: docs/math.md §2.5); a K that was clipped to M − 1 grows with M up to the
+ * K requested. Cost O(n · M · D) time, with the neighbour lists the index keeps (O(M · K′)
+ * memory; for GWRP the L ranks of math §2.2); where no lists are kept (more than 4096 entries
+ * per row, or more than 256 MB of lists) the densities are computed by a full finalize,
+ * O(M² · D). On an index finalized with asdnorm_index_set_density() or loaded from a version-1
+ * file (densities given, not computed here), the index becomes un-finalized as in 0.1.
+ * On any failure (ASDNORM_E_NOMEM included) the index is unchanged.
  * @param[in,out] ix       the index
  * @param[in]     x        n × dim floats, row-major (may be NULL when n is 0)
  * @param[in]     n        number of rows; 0 is a no-op that succeeds
@@ -256,6 +267,31 @@ ASDNORM_API asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_den
  * @since 0.2.0
  */
 ASDNORM_API asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads);
+
+/**
+ * Remove the references at @p positions (any order); the remaining ones keep their order
+ * (a reference at position p moves to p minus the number of removed positions below p).
+ * On an index finalized by asdnorm_index_finalize() (or loaded from a version-2 file of
+ * one) the density constants and ratio floor become exactly those a finalize of the
+ * remaining references would compute (docs/math.md §2.5): a reference keeps its neighbour
+ * list minus the removed ones, and one left with fewer than it needs is searched again
+ * among the remaining references. Cost O(M · D) plus O(M · D) per reference searched again
+ * (a full finalize where no lists are kept, see asdnorm_index_add()). An index whose
+ * densities were given (asdnorm_index_set_density(), a version-1 file) becomes
+ * un-finalized; an index that is not finalized just loses the rows (it may become empty).
+ * A scorer of the index stays valid (the index must not be modified while it scores).
+ * On any failure the index is unchanged.
+ * @param[in,out] ix         the index
+ * @param[in]     positions  n distinct positions, each < asdnorm_index_size() (may be NULL
+ *                           when n is 0)
+ * @param[in]     n          number of positions; 0 is a no-op that succeeds
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (a position out of range or repeated),
+ *         ASDNORM_E_TOO_FEW (a finalized index would keep fewer than 2 references under KNN
+ *         or GWRP, or none under NONE), ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_remove(asdnorm_index *ix, const size_t *positions,
+                                                size_t n);
 
 /** Number of references M (0 for NULL). @since 0.1.0 */
 ASDNORM_API size_t asdnorm_index_size(const asdnorm_index *ix);

@@ -160,9 +160,11 @@ class Index(_Owner):
     """A set of reference embeddings with one local-density constant each.
 
     Lifecycle: create, :meth:`add` rows (any number of times), :meth:`finalize`, then
-    score through a :class:`Scorer`. Adding after finalizing makes the index
-    un-finalized again. Under cosine the references are stored L2-normalized, so
-    :attr:`vectors` returns them so.
+    score through a :class:`Scorer`. A finalized index stays finalized through
+    :meth:`add` and :meth:`remove`, its densities updated exactly (docs/math.md §2.5),
+    unless they were given with :meth:`set_density` (or read from a version-1 file):
+    then it becomes un-finalized. Under cosine the references are stored
+    L2-normalized, so :attr:`vectors` returns them so.
 
     Parameters
     ----------
@@ -221,8 +223,11 @@ class Index(_Owner):
     def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
         """Append references.
 
-        All rows are checked before any is added: on error nothing changes. The index
-        becomes un-finalized.
+        All rows are checked before any is added: on error nothing changes. A
+        finalized index stays finalized, with the density constants a finalize of all
+        its rows would compute (bitwise; O(n · M · D) work, docs/math.md §2.5); one
+        whose densities were given (:meth:`set_density`, a version-1 file) becomes
+        un-finalized.
 
         Parameters
         ----------
@@ -262,6 +267,56 @@ class Index(_Owner):
                                            arr.shape[0], dptr)
         if status:
             raise_row_error(status, arr, x, self._distance, "Index.add: x")
+        return self
+
+    def remove(self, positions: npt.ArrayLike) -> "Index":
+        """Remove the references at ``positions``; the others keep their order.
+
+        A finalized index stays finalized, with the density constants a finalize of
+        the remaining references would compute (references that lost a neighbour are
+        searched again, docs/math.md §2.5); one whose densities were given becomes
+        un-finalized. On error nothing changes.
+
+        Parameters
+        ----------
+        positions : array_like of int
+            Distinct positions in ``[0, len(self))``, in any order.
+
+        Returns
+        -------
+        Index
+            self, so that calls chain.
+
+        Raises
+        ------
+        InvalidValueError
+            A negative, out-of-range or repeated position, or a finalized index that
+            would keep fewer than 2 references (1 under density "none").
+        InvalidTypeError
+            ``positions`` does not hold integers.
+        OutOfMemoryError
+            The update could not be allocated.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0], [7.0]])
+        >>> ix.finalize("knn", k=1).remove([1]).density.tolist()
+        [3.0, 3.0, 4.0]
+        """
+        pos = np.asarray(positions)
+        if pos.size and not (np.issubdtype(pos.dtype, np.integer) and pos.dtype != np.bool_):
+            fail(Status.E_ARG, f"Index.remove: positions must be integers; got dtype {pos.dtype}",
+                 kind=InvalidTypeError)
+        pos = pos.reshape(-1)
+        if pos.size and pos.min() < 0:
+            fail(Status.E_ARG, f"Index.remove: negative position {int(pos.min())}")
+        arr = np.ascontiguousarray(pos, dtype=np.uintp)
+        with self._lock.write():
+            status = lib.asdnorm_index_remove(self._handle, arr.ctypes.data_as(SZP), arr.size)
+        if status == Status.E_ARG:
+            fail(status, f"Index.remove: positions must be distinct and below {len(self)}")
+        check(status, "Index.remove")
         return self
 
     def finalize(self, density: Union[str, Density] = "knn", k: int = 1,

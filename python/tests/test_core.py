@@ -361,7 +361,8 @@ def test_state_machine_and_score_errors():
     _raises(Status.E_STATE, lambda: ix.density)
     ix.finalize("knn", k=1)
     first = sc.score(tests)
-    ix.add(refs[30:])                                # un-finalizes
+    ix.set_density(ix.density, "knn", k=1)           # densities given: add un-finalizes
+    ix.add(refs[30:])
     assert not ix.finalized and len(ix) == M
     _raises(Status.E_STATE, sc.score, tests)
     ix.finalize("gwrp", r=0.5)                       # another estimator recomputes
