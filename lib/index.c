@@ -387,7 +387,11 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
     ix->nbr_k = k;
     ix->estimator = density;
     ix->param = asdnorm__kept_param(density, param, ix->size);
-    ix->param_req = density == ASDNORM_DENSITY_NONE ? 0.0 : param == 0.0 ? 0.0 : param;
+    /* The parameter incremental updates use; for given densities (no updates) the
+     * reported one, as the file format stores it: one encoding per index. */
+    ix->param_req = !computed || density == ASDNORM_DENSITY_NONE ? ix->param
+                    : param == 0.0                               ? 0.0
+                                                                 : param;
     ix->computed = computed;
     ix->floor = fl;
     ix->finalized = true;

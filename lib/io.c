@@ -26,11 +26,13 @@
 
 static const uint8_t MAGIC[8] = {0x89, 'A', 'S', 'D', 'N', 'I', 'D', 'X'};
 enum {
-    FORMAT_VERSION = 1,
+    FORMAT_VERSION = 2, /* written; version 1 is still read */
     HEADER_SIZE = 64,
     SECTION_HEADER_SIZE = 16,
     TRAILER_SIZE = 8,
-    N_SECTIONS = 5,
+    N_SECTIONS = 8,     /* version 2; version 1 has the first 5 */
+    N_SECTIONS_V1 = 5,
+    INCR_COUNT = 3,     /* the INCR section's values */
     ALIGN = 8,
 };
 
@@ -49,13 +51,21 @@ enum {
     H_PARAM = 56,
 };
 
-/* The sections, in their fixed order. */
-enum { S_VECT, S_AUXF, S_SCAL, S_DOMS, S_DENS };
+/* The sections, in their fixed order. Version 2 adds INCR (how the densities
+ * were made: computed by finalize or given, the neighbour lists' length, the
+ * requested parameter) and the neighbour lists, NBRD (distances) and NBRI
+ * (positions), M × k each (docs/file-format.md §3). */
+enum { S_VECT, S_AUXF, S_SCAL, S_DOMS, S_DENS, S_INCR, S_NBRD, S_NBRI };
 static const char SECTION_TAG[N_SECTIONS][4] = {
-    {'V', 'E', 'C', 'T'}, {'A', 'U', 'X', 'F'}, {'S', 'C', 'A', 'L'},
-    {'D', 'O', 'M', 'S'}, {'D', 'E', 'N', 'S'},
+    {'V', 'E', 'C', 'T'}, {'A', 'U', 'X', 'F'}, {'S', 'C', 'A', 'L'}, {'D', 'O', 'M', 'S'},
+    {'D', 'E', 'N', 'S'}, {'I', 'N', 'C', 'R'}, {'N', 'B', 'R', 'D'}, {'N', 'B', 'R', 'I'},
 };
-static const uint32_t SECTION_ELEM[N_SECTIONS] = {4, 4, 8, 1, 8};
+static const uint32_t SECTION_ELEM[N_SECTIONS] = {4, 4, 8, 1, 8, 8, 8, 8};
+
+static int n_sections(uint32_t version)
+{
+    return version == 1 ? N_SECTIONS_V1 : N_SECTIONS;
+}
 
 /* ---- CRC-64/XZ -------------------------------------------------------------
  * The ECMA-182 polynomial, reflected (0xC96C5795D7870F42), initial value and
@@ -208,24 +218,27 @@ static size_t pad8(size_t n)
     return (ALIGN - n % ALIGN) % ALIGN;
 }
 
-/* Number of elements of each section for an index of m references of dim. */
-static bool section_counts(size_t m, size_t dim, asdnorm_distance distance,
-                           size_t count[N_SECTIONS])
+/* Number of elements of each section for an index of m references of dim in
+ * format version (1 or 2), with neighbour lists of k entries per row (version 2). */
+static bool section_counts(size_t m, size_t dim, asdnorm_distance distance, uint32_t version,
+                           size_t k, size_t count[N_SECTIONS])
 {
-    if (!asdnorm__mul_ok(m, dim, &count[S_VECT]))
+    if (!asdnorm__mul_ok(m, dim, &count[S_VECT]) || !asdnorm__mul_ok(m, k, &count[S_NBRD]))
         return false;
     count[S_AUXF] = m;
     count[S_SCAL] = distance == ASDNORM_DISTANCE_COSINE ? m : 0;
     count[S_DOMS] = m;
     count[S_DENS] = m;
+    count[S_INCR] = version == 1 ? 0 : INCR_COUNT;
+    count[S_NBRI] = count[S_NBRD];
     return true;
 }
 
 /* Total file size in bytes; false when it does not fit in size_t. */
-static bool file_size(const size_t count[N_SECTIONS], size_t *out)
+static bool file_size(const size_t count[N_SECTIONS], uint32_t version, size_t *out)
 {
     size_t total = HEADER_SIZE;
-    for (int s = 0; s < N_SECTIONS; s++) {
+    for (int s = 0; s < n_sections(version); s++) {
         size_t bytes;
         if (!asdnorm__mul_ok(count[s], SECTION_ELEM[s], &bytes))
             return false;
@@ -405,6 +418,16 @@ static void emit_index(emitter *e, const asdnorm_index *ix, const size_t count[N
     em_section_header(e, S_DENS, count[S_DENS]);
     em_f64s(e, ix->density, count[S_DENS]);
     em_pad(e);
+    em_section_header(e, S_INCR, count[S_INCR]);
+    em_u64(e, ix->computed ? 1 : 0);
+    em_u64(e, (uint64_t)ix->nbr_k);
+    em_u64(e, f64_bits(ix->param_req));
+    em_section_header(e, S_NBRD, count[S_NBRD]);
+    if (count[S_NBRD] > 0)
+        em_f64s(e, ix->nbr_dist, count[S_NBRD]);
+    em_section_header(e, S_NBRI, count[S_NBRI]);
+    for (size_t t = 0; t < count[S_NBRI]; t++)
+        em_u64(e, (uint64_t)ix->nbr_idx[t]);
 
     uint8_t t[TRAILER_SIZE];
     wr64(t, ~e->crc);
@@ -416,7 +439,8 @@ static void emit_index(emitter *e, const asdnorm_index *ix, const size_t count[N
  * addressed (only possible on 32-bit hosts). */
 static asdnorm_status layout_of(const asdnorm_index *ix, size_t count[N_SECTIONS], size_t *total)
 {
-    if (!section_counts(ix->size, ix->dim, ix->distance, count) || !file_size(count, total))
+    if (!section_counts(ix->size, ix->dim, ix->distance, FORMAT_VERSION, ix->nbr_k, count) ||
+        !file_size(count, FORMAT_VERSION, total))
         return ASDNORM_E_OVERFLOW;
     return ASDNORM_OK;
 }
@@ -676,6 +700,8 @@ typedef struct layout {
     asdnorm_distance distance;
     asdnorm_density estimator;
     double param;
+    uint32_t version;
+    size_t k; /* neighbour list entries per row (version 2) */
     size_t count[N_SECTIONS];
     size_t offset[N_SECTIONS];
 } layout;
@@ -697,7 +723,35 @@ static asdnorm_status check_magic_version(const uint8_t *b, size_t n)
         return ASDNORM_E_CORRUPT;
     if (n < H_VERSION + 4)
         return ASDNORM_E_CORRUPT;
-    return rd32(b + H_VERSION) == FORMAT_VERSION ? ASDNORM_OK : ASDNORM_E_VERSION;
+    const uint32_t version = rd32(b + H_VERSION);
+    return version == 1 || version == FORMAT_VERSION ? ASDNORM_OK : ASDNORM_E_VERSION;
+}
+
+/* The file size that the header's version, distance, D and M imply, and the
+ * length of the neighbour lists (version 2) that a file of `declared` bytes
+ * holds: the lists are the only sections whose size the header does not
+ * give, 16 · M bytes per entry of a row's list (NBRD and NBRI, both 8-byte
+ * multiples, so no padding). False when no k fits. */
+static bool implied_size(uint32_t version, uint64_t dim, uint64_t m, uint32_t distance,
+                         uint64_t declared, size_t *k, size_t count[N_SECTIONS], size_t *total)
+{
+    if (distance > ASDNORM_DISTANCE_MSE || dim == 0 || m == 0 || dim > SIZE_MAX ||
+        m > SIZE_MAX)
+        return false;
+    size_t base;
+    if (!section_counts((size_t)m, (size_t)dim, (asdnorm_distance)distance, version, 0, count) ||
+        !file_size(count, version, &base))
+        return false;
+    *k = 0;
+    if (version != 1 && declared > base) {
+        const uint64_t extra = declared - base;
+        if (m > UINT64_MAX / 16 || extra % (16 * m) != 0 || extra / (16 * m) > ASDNORM_NBR_MAX_K)
+            return false;
+        *k = (size_t)(extra / (16 * m));
+    }
+    return section_counts((size_t)m, (size_t)dim, (asdnorm_distance)distance, version, *k,
+                          count) &&
+           file_size(count, version, total);
 }
 
 /* Magic, version, sizes, checksum, header fields and the section table.
@@ -729,7 +783,8 @@ static asdnorm_status check_layout(const uint8_t *b, size_t len, layout *lo)
     uint32_t estimator = rd32(b + H_ESTIMATOR);
     uint64_t dim = rd64(b + H_DIM), m = rd64(b + H_COUNT);
     double param = f64_from(b + H_PARAM);
-    if (flags != 0 || rd32(b + H_NSECTIONS) != N_SECTIONS)
+    const uint32_t version = rd32(b + H_VERSION);
+    if (flags != 0 || rd32(b + H_NSECTIONS) != (uint32_t)n_sections(version))
         return ASDNORM_E_CORRUPT;
     if (distance > ASDNORM_DISTANCE_MSE || estimator > ASDNORM_DENSITY_GWRP)
         return ASDNORM_E_CORRUPT;
@@ -754,11 +809,14 @@ static asdnorm_status check_layout(const uint8_t *b, size_t len, layout *lo)
     lo->distance = (asdnorm_distance)distance;
     lo->estimator = (asdnorm_density)estimator;
     lo->param = param;
-    if (!section_counts(lo->m, lo->dim, lo->distance, lo->count))
+    lo->version = version;
+    size_t total;
+    if (!implied_size(version, dim, m, distance, len, &lo->k, lo->count, &total) ||
+        total != len)
         return ASDNORM_E_CORRUPT;
 
     size_t off = HEADER_SIZE;
-    for (int s = 0; s < N_SECTIONS; s++) {
+    for (int s = 0; s < n_sections(version); s++) {
         if (body - off < SECTION_HEADER_SIZE)
             return ASDNORM_E_CORRUPT;
         const uint8_t *h = b + off;
@@ -836,6 +894,79 @@ static asdnorm_status check_values(const uint8_t *b, const layout *lo)
     return ASDNORM_OK;
 }
 
+/* What incremental updates need (version 2), as finalize and set_density
+ * leave it (lib/index.c): *computed 0 (densities given: no lists, the
+ * requested parameter is the reported one) or 1 (computed by finalize: the
+ * requested parameter, whose clipping gives the reported one, and lists of
+ * exactly the length asdnorm__nbr_need and asdnorm__nbr_keep imply). Version 1
+ * files are "given". The lists themselves are checked by check_lists. */
+static asdnorm_status check_incr(const uint8_t *b, const layout *lo, bool *computed,
+                                 double *req)
+{
+    *computed = false;
+    *req = lo->param;
+    if (lo->version == 1)
+        return ASDNORM_OK;
+    const uint8_t *p = b + lo->offset[S_INCR];
+    const uint64_t flag = rd64(p), k = rd64(p + 8);
+    const double r = f64_from(p + 16);
+    if (flag > 1 || k != (uint64_t)lo->k)
+        return ASDNORM_E_CORRUPT;
+    if (flag == 0)
+        return k == 0 && f64_bits(r) == f64_bits(lo->param) ? ASDNORM_OK : ASDNORM_E_CORRUPT;
+    switch (lo->estimator) {
+    case ASDNORM_DENSITY_NONE:
+        if (f64_bits(r) != 0)
+            return ASDNORM_E_CORRUPT;
+        break;
+    case ASDNORM_DENSITY_KNN: /* K as requested, at least the clipped one */
+        if (!(r >= 1.0 && r <= 0x1p52 && r == floor(r)) ||
+            asdnorm__kept_param(lo->estimator, r, lo->m) != lo->param)
+            return ASDNORM_E_CORRUPT;
+        break;
+    case ASDNORM_DENSITY_GWRP:
+        if (f64_bits(r) != f64_bits(lo->param))
+            return ASDNORM_E_CORRUPT;
+        break;
+    }
+    const size_t need = asdnorm__nbr_need(lo->estimator, r, lo->m);
+    if (lo->k != (asdnorm__nbr_keep(lo->m, need) ? need : 0))
+        return ASDNORM_E_CORRUPT;
+    *computed = true;
+    *req = r;
+    return ASDNORM_OK;
+}
+
+/* The neighbour lists (m × k, decoded): every row's entries are other rows
+ * (positions < m, not the row itself, no position twice: stamp is m scratch
+ * entries), at finite distances ≥ 0 (not −0), in ascending (distance,
+ * position) order, and they give the row's density constant bitwise, by
+ * finalize's formula. That the entries are the row's true nearest is not
+ * checked (it would cost a finalize); every other inconsistency is refused. */
+static asdnorm_status check_lists(const layout *lo, double req, const double *dens,
+                                  const double *nd, const size_t *ni, size_t *stamp)
+{
+    const size_t m = lo->m, k = lo->k;
+    for (size_t j = 0; j < m; j++)
+        stamp[j] = SIZE_MAX;
+    for (size_t j = 0; j < m; j++) {
+        const double *d = nd + j * k;
+        const size_t *x = ni + j * k;
+        for (size_t t = 0; t < k; t++) {
+            if (x[t] >= m || x[t] == j || stamp[x[t]] == j || !(d[t] >= 0.0) || !isfinite(d[t]) ||
+                signbit(d[t]))
+                return ASDNORM_E_CORRUPT;
+            stamp[x[t]] = j;
+            if (t > 0 && !(d[t - 1] < d[t] || (d[t - 1] == d[t] && x[t - 1] < x[t])))
+                return ASDNORM_E_CORRUPT;
+        }
+        const double n_j = asdnorm__density_of(lo->estimator, req, m - 1, d, k);
+        if (f64_bits(n_j) != f64_bits(dens[j]))
+            return ASDNORM_E_CORRUPT;
+    }
+    return ASDNORM_OK;
+}
+
 static void decode_f32s(float *dst, const uint8_t *src, size_t n)
 {
 #if HOST_IS_LE
@@ -869,6 +1000,10 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     asdnorm_status st = check_layout(b, len, &lo);
     if (st == ASDNORM_OK)
         st = check_values(b, &lo);
+    bool computed;
+    double req;
+    if (st == ASDNORM_OK)
+        st = check_incr(b, &lo, &computed, &req);
     if (st != ASDNORM_OK)
         return st;
 
@@ -881,9 +1016,13 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
                                                            : NULL;
     uint8_t *domains = asdnorm__malloc(m);
     double *density = asdnorm__mallocn(m, sizeof *density);
+    const size_t nk = lo.count[S_NBRD];
+    double *nd = nk ? asdnorm__mallocn(nk, sizeof *nd) : NULL;
+    size_t *ni = nk ? asdnorm__mallocn(nk, sizeof *ni) : NULL;
+    size_t *stamp = nk ? asdnorm__mallocn(m, sizeof *stamp) : NULL;
     asdnorm_index *ix = NULL;
     if (!vectors || !aux || !domains || !density ||
-        (lo.distance == ASDNORM_DISTANCE_COSINE && !scale)) {
+        (lo.distance == ASDNORM_DISTANCE_COSINE && !scale) || (nk && (!nd || !ni || !stamp))) {
         st = ASDNORM_E_NOMEM;
         goto fail;
     }
@@ -893,6 +1032,18 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
         decode_f64s(scale, b + lo.offset[S_SCAL], m);
     memcpy(domains, b + lo.offset[S_DOMS], m);
     decode_f64s(density, b + lo.offset[S_DENS], m);
+    if (nk) {
+        decode_f64s(nd, b + lo.offset[S_NBRD], nk);
+        for (size_t t = 0; t < nk; t++) {
+            const uint64_t p = rd64(b + lo.offset[S_NBRI] + 8 * t);
+            ni[t] = p < (uint64_t)m ? (size_t)p : m; /* m: out of range, refused below */
+        }
+        st = check_lists(&lo, req, density, nd, ni, stamp);
+        asdnorm__free(stamp);
+        stamp = NULL;
+        if (st != ASDNORM_OK)
+            goto fail;
+    }
 
     size_t bad;
     if (asdnorm__check_rows(vectors, m, lo.dim, lo.distance, &bad) != ASDNORM_OK) {
@@ -918,6 +1069,11 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     ix->capacity = m;
     ix->estimator = lo.estimator;
     ix->param = lo.param;
+    ix->computed = computed;
+    ix->param_req = req;
+    ix->nbr_k = lo.k;
+    ix->nbr_dist = nd;
+    ix->nbr_idx = ni;
     ix->finalized = true;
     /* The floor is derived from the stored vectors, as finalize derives it:
      * it is not part of the file. */
@@ -930,6 +1086,9 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     return ASDNORM_OK;
 
 fail:
+    asdnorm__free(nd);
+    asdnorm__free(ni);
+    asdnorm__free(stamp);
     asdnorm__free(vectors);
     asdnorm__free(aux);
     asdnorm__free(scale);
@@ -969,10 +1128,10 @@ static asdnorm_status check_head(const uint8_t *h, size_t n, size_t *declared)
         return ASDNORM_E_CORRUPT;
     uint64_t dim = rd64(h + H_DIM), m = rd64(h + H_COUNT);
     uint32_t distance = rd32(h + H_DISTANCE);
-    size_t count[N_SECTIONS], total;
-    if (distance > ASDNORM_DISTANCE_MSE || dim == 0 || m == 0 || dim > SIZE_MAX ||
-        m > SIZE_MAX || !section_counts((size_t)m, (size_t)dim, (asdnorm_distance)distance, count) ||
-        !file_size(count, &total) || rd64(h + H_FILE_SIZE) != (uint64_t)total || total == SIZE_MAX)
+    size_t count[N_SECTIONS], total, k;
+    if (!implied_size(rd32(h + H_VERSION), dim, m, distance, rd64(h + H_FILE_SIZE), &k, count,
+                      &total) ||
+        rd64(h + H_FILE_SIZE) != (uint64_t)total || total == SIZE_MAX)
         return ASDNORM_E_CORRUPT;
     *declared = total;
     return ASDNORM_OK;

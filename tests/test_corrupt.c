@@ -90,7 +90,7 @@ static void reseal(uint8_t *b, size_t len)
 static size_t section(const uint8_t *b, const char *tag)
 {
     size_t off = HEADER;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < 8; s++) {
         if (memcmp(b + off, tag, 4) == 0)
             return off;
         off = (off + 16 + (size_t)le64(b + off + 8) + 7) / 8 * 8;
@@ -343,10 +343,11 @@ static void flips_behind_checksum(void **state)
     for (int d = 0; d < 3; d++) {
         size_t len;
         uint8_t *b = saved(distances[d], 6, 4, ASDNORM_DENSITY_KNN, 1, 40 + (uint64_t)d, &len);
-        static const char *tags[5] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS"};
+        static const char *tags[8] = {"VECT", "AUXF", "SCAL", "DOMS",
+                                      "DENS", "INCR", "NBRD", "NBRI"};
         /* Which bytes are payload values (the rest is structure). */
         uint8_t *is_value = calloc(len, 1);
-        for (int s = 0; s < 5; s++) {
+        for (int s = 0; s < 8; s++) {
             size_t off = section(b, tags[s]);
             for (size_t k = 0; k < le64(b + off + 8); k++)
                 is_value[off + 16 + k] = 1;
@@ -412,8 +413,9 @@ static void crafted_files(void **state)
     uint8_t *cos = saved(ASDNORM_DISTANCE_COSINE, 6, 4, ASDNORM_DENSITY_KNN, 1, 50, &len_cos);
     uint8_t *euc = saved(ASDNORM_DISTANCE_EUCLIDEAN, 6, 4, ASDNORM_DENSITY_GWRP, 0.5, 51, &len_euc);
     uint8_t *none = saved(ASDNORM_DISTANCE_MSE, 6, 4, ASDNORM_DENSITY_NONE, 0, 52, &len_none);
-    crafted c = {cos, len_cos, malloc(len_cos + 8), 0};
-    assert_true(len_euc <= len_cos && len_none <= len_cos);
+    const size_t most = len_cos > len_euc ? len_cos : len_euc;
+    crafted c = {cos, len_cos, malloc(most + 8), 0};
+    assert_true(len_none <= most);
     uint8_t *b;
 
     /* Positive controls: resealing is harmless, and a valid change of a value
@@ -438,8 +440,10 @@ static void crafted_files(void **state)
     check(&c, ASDNORM_E_VERSION, "version 99");
     b = start(&c), put32(b + OFF_VERSION, 0);
     check(&c, ASDNORM_E_VERSION, "version 0");
-    b = start(&c), put32(b + OFF_VERSION, 2);
-    expect(b, c.len, ASDNORM_E_VERSION, "version 2, checksum not recomputed");
+    b = start(&c), put32(b + OFF_VERSION, 3);
+    expect(b, c.len, ASDNORM_E_VERSION, "version 3, checksum not recomputed");
+    b = start(&c), put32(b + OFF_VERSION, 1);
+    check(&c, ASDNORM_E_CORRUPT, "a version-2 file labelled version 1");
     b = start(&c), put32(b + OFF_VERSION, 99);
     expect(b, 12, ASDNORM_E_VERSION, "version 99, nothing after it");
     b = start(&c), put32(b + OFF_HEADER_SIZE, 72);
@@ -583,6 +587,67 @@ static void crafted_files(void **state)
     c.len = len_none;
     b = start(&c), put_f64(b + payload(b, "DENS"), 0.25);
     check(&c, ASDNORM_E_CORRUPT, "NONE with a non-zero density constant");
+
+    /* What incremental updates need (version 2): INCR and the neighbour lists.
+     * cos: KNN K = 1, one entry per row; euc: GWRP r = 0.5, 5 entries per row. */
+    c.base = cos;
+    c.len = len_cos;
+    b = start(&c), put64(b + payload(b, "INCR"), 2);
+    check(&c, ASDNORM_E_CORRUPT, "INCR: origin 2");
+    b = start(&c), put64(b + payload(b, "INCR"), 0);
+    check(&c, ASDNORM_E_CORRUPT, "INCR: densities given, yet lists");
+    b = start(&c), put64(b + payload(b, "INCR") + 8, 2);
+    check(&c, ASDNORM_E_CORRUPT, "INCR: list length 2, the sections hold 1");
+    static const double bad_req[] = {0.0, 1.5, 7.0, -1.0, NAN};
+    for (size_t i = 0; i < sizeof bad_req / sizeof bad_req[0]; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "INCR: requested K = %g for K' = 1", bad_req[i]);
+        b = start(&c), put_f64(b + payload(b, "INCR") + 16, bad_req[i]);
+        check(&c, ASDNORM_E_CORRUPT, what);
+    }
+    b = start(&c), put64(b + payload(b, "NBRI") + 8 * 2, 6);
+    check(&c, ASDNORM_E_CORRUPT, "a neighbour at position M");
+    b = start(&c), put64(b + payload(b, "NBRI") + 8 * 2, UINT64_MAX);
+    check(&c, ASDNORM_E_CORRUPT, "a neighbour at position 2^64 - 1");
+    b = start(&c), put64(b + payload(b, "NBRI") + 8 * 2, 2);
+    check(&c, ASDNORM_E_CORRUPT, "row 2 its own neighbour");
+    static const double bad_dist[] = {NAN, INFINITY, -1.0, -0.0};
+    for (size_t i = 0; i < sizeof bad_dist / sizeof bad_dist[0]; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "neighbour distance %g", bad_dist[i]);
+        b = start(&c), put_f64(b + payload(b, "NBRD") + 8 * 3, bad_dist[i]);
+        check(&c, ASDNORM_E_CORRUPT, what);
+    }
+    b = start(&c);
+    {
+        const size_t at = payload(b, "NBRD") + 8 * 4;
+        put64(b + at, le64(b + at) + 1); /* one ulp more than the density says */
+    }
+    check(&c, ASDNORM_E_CORRUPT, "a neighbour distance that does not give the density");
+
+    c.base = euc;
+    c.len = len_euc;
+    b = start(&c);
+    {
+        /* swap entries 0 and 1 of row 0 (distances and positions) */
+        uint8_t t[8];
+        const size_t d = payload(b, "NBRD"), p = payload(b, "NBRI");
+        memcpy(t, b + d, 8), memcpy(b + d, b + d + 8, 8), memcpy(b + d + 8, t, 8);
+        memcpy(t, b + p, 8), memcpy(b + p, b + p + 8, 8), memcpy(b + p + 8, t, 8);
+    }
+    check(&c, ASDNORM_E_CORRUPT, "a list out of order");
+    b = start(&c);
+    {
+        /* row 1: entry 1 names entry 0's position, at entry 0's distance */
+        const size_t d = payload(b, "NBRD") + 8 * 5, p = payload(b, "NBRI") + 8 * 5;
+        memcpy(b + d + 8, b + d, 8);
+        memcpy(b + p + 8, b + p, 8);
+    }
+    check(&c, ASDNORM_E_CORRUPT, "a position twice in a list");
+    b = start(&c), put64(b + payload(b, "INCR") + 8, 4);
+    check(&c, ASDNORM_E_CORRUPT, "GWRP: list length 4, L is 5");
+    b = start(&c), put_f64(b + payload(b, "INCR") + 16, 0.25);
+    check(&c, ASDNORM_E_CORRUPT, "GWRP: requested r not the stored one");
 
     print_message("hand-made files with a valid checksum and one bad field: %zu, each "
                   "rejected with its expected status\n", c.cases);

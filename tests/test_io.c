@@ -60,12 +60,31 @@ static size_t round8(size_t n)
     return (n + 7) / 8 * 8;
 }
 
-/* The file size of docs/file-format.md §3 for m references of dim. */
-static size_t expected_size(size_t m, size_t dim, asdnorm_distance dist)
+/* The file size of docs/file-format.md §1 for m references of dim, with neighbour
+ * lists of k entries per row (format version 2). */
+static size_t expected_size_k(size_t m, size_t dim, asdnorm_distance dist, size_t k)
 {
     return 64 + (16 + round8(m * dim * 4)) + (16 + round8(m * 4)) +
            (16 + (dist == ASDNORM_DISTANCE_COSINE ? m * 8 : 0)) + (16 + round8(m)) +
-           (16 + m * 8) + 8;
+           (16 + m * 8) + (16 + 24) + 2 * (16 + 16 * m * k / 2) + 8;
+}
+
+/* The list length of docs/math.md §2.2 for a requested K or r, m references: K′, or
+ * GWRP's L = ⌈45 ln 2 / −ln r⌉ (1 for r = 0, all for r = 1), at most m − 1; 0 for NONE. */
+static size_t list_length(asdnorm_density est, double req, size_t m)
+{
+    if (est == ASDNORM_DENSITY_NONE)
+        return 0;
+    if (est == ASDNORM_DENSITY_KNN)
+        return (size_t)req < m - 1 ? (size_t)req : m - 1;
+    double L = req == 0.0 ? 1.0 : req == 1.0 ? (double)m : ceil(45.0 * log(2.0) / -log(req));
+    return L >= (double)(m - 1) ? m - 1 : (size_t)L;
+}
+
+/* Without the lists: a version-2 file of an index with given densities. */
+static size_t expected_size(size_t m, size_t dim, asdnorm_distance dist)
+{
+    return expected_size_k(m, dim, dist, 0);
 }
 
 static const asdnorm_distance distances[] = {ASDNORM_DISTANCE_COSINE,
@@ -196,6 +215,20 @@ static void assert_same_index(const asdnorm_index *a, const asdnorm_index *b, co
     free(nb);
 }
 
+/* d(y_j, y_i) between stored references as math §2.1 defines it: under cosine the
+ * left one normalized, the right one as stored (a centroid need not be a unit vector). */
+static double ref_distance(asdnorm_distance dist, const float *x, const float *y, size_t dim)
+{
+    if (dist != ASDNORM_DISTANCE_COSINE)
+        return tu_distance(dist, x, y, dim);
+    double xx = 0, xy = 0;
+    for (size_t i = 0; i < dim; i++) {
+        xx += (double)x[i] * x[i];
+        xy += (double)x[i] * y[i];
+    }
+    return fmax(0.5 * (1.0 - xy / sqrt(xx)), 0.0);
+}
+
 /* The bytes follow docs/file-format.md, read here independently of the library. */
 static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
 {
@@ -205,10 +238,21 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     double param;
     assert_int_equal(asdnorm_index_get_estimator(ix, &est, &param), ASDNORM_OK);
 
-    assert_int_equal(len, expected_size(m, dim, dist));
+    /* The INCR section comes right after DENS: where the sizes of §1 put it. */
+    const size_t incr = expected_size(m, dim, dist) - 8 - 2 * 16 - 24;
+    assert_memory_equal(b + incr - 16, "INCR", 4);
+    const uint64_t computed = le64(b + incr), lk = le64(b + incr + 8), rbits = le64(b + incr + 16);
+    double req;
+    memcpy(&req, &rbits, sizeof req);
+    assert_true(computed <= 1);
+    if (computed)
+        assert_int_equal(lk, list_length(est, req, m));
+    else
+        assert_int_equal(lk, 0);
+    assert_int_equal(len, expected_size_k(m, dim, dist, (size_t)lk));
     static const uint8_t magic[8] = {0x89, 'A', 'S', 'D', 'N', 'I', 'D', 'X'};
     assert_memory_equal(b, magic, 8);
-    assert_int_equal(le32(b + 8), 1);   /* version */
+    assert_int_equal(le32(b + 8), 2);   /* version */
     assert_int_equal(le32(b + 12), 64); /* header size */
     assert_int_equal(le64(b + 16), len);
     assert_int_equal(le32(b + 24), 0); /* flags */
@@ -216,16 +260,17 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     assert_int_equal(le64(b + 32), dim);
     assert_int_equal(le64(b + 40), m);
     assert_int_equal(le32(b + 48), (uint32_t)est);
-    assert_int_equal(le32(b + 52), 5);
+    assert_int_equal(le32(b + 52), 8);
     uint64_t pbits;
     memcpy(&pbits, &param, sizeof pbits);
     assert_int_equal(le64(b + 56), pbits);
 
-    static const char *tags[5] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS"};
-    static const uint32_t elem[5] = {4, 4, 8, 1, 8};
-    size_t count[5] = {m * dim, m, dist == ASDNORM_DISTANCE_COSINE ? m : 0, m, m};
-    size_t off = 64, payload[5];
-    for (int s = 0; s < 5; s++) {
+    static const char *tags[8] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS", "INCR", "NBRD", "NBRI"};
+    static const uint32_t elem[8] = {4, 4, 8, 1, 8, 8, 8, 8};
+    size_t count[8] = {m * dim, m, dist == ASDNORM_DISTANCE_COSINE ? m : 0, m, m, 3,
+                       m * (size_t)lk, m * (size_t)lk};
+    size_t off = 64, payload[8];
+    for (int s = 0; s < 8; s++) {
         assert_memory_equal(b + off, tags[s], 4);
         assert_int_equal(le32(b + off + 4), elem[s]);
         assert_int_equal(le64(b + off + 8), count[s] * elem[s]);
@@ -269,6 +314,31 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     assert_int_equal(asdnorm_index_get_domains(ix, doms, m), ASDNORM_OK);
     assert_memory_equal(b + payload[3], doms, m);
     free(doms);
+
+    /* The lists: row j's t-th entry is another row at the t-th smallest distance of
+     * the brute force, its own distance, ascending, ties by position. */
+    float *w = malloc(m * dim * sizeof *w);
+    double *row = malloc(m * sizeof *row);
+    assert_int_equal(asdnorm_index_get_vectors(ix, 0, m, w), ASDNORM_OK);
+    for (size_t j = 0; j < m && lk > 0; j++) {
+        size_t c = 0;
+        for (size_t i = 0; i < m; i++)
+            if (i != j)
+                row[c++] = ref_distance(dist, w + j * dim, w + i * dim, dim);
+        qsort(row, c, sizeof *row, tu_cmp_double);
+        for (size_t t = 0; t < lk; t++) {
+            uint64_t du = le64(b + payload[6] + 8 * (j * lk + t));
+            const uint64_t pos = le64(b + payload[7] + 8 * (j * lk + t));
+            double d;
+            memcpy(&d, &du, sizeof d);
+            assert_true(pos < m && pos != j);
+            const double tol = 1e-6 * row[t] + (dist == ASDNORM_DISTANCE_COSINE ? 1e-12 : 0.0);
+            assert_true(fabs(d - row[t]) <= tol);
+            assert_true(fabs(d - ref_distance(dist, w + j * dim, w + pos * dim, dim)) <= tol);
+        }
+    }
+    free(w);
+    free(row);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -407,6 +477,106 @@ static void unusual_indexes(void **state)
     free(probe);
 }
 
+/* A saved and loaded index keeps what incremental updates need: adding to and
+ * removing from the loaded one gives bitwise the index finalized from scratch
+ * (for every distance and estimator, K clipped at save time included). */
+static void updates_after_load(void **state)
+{
+    (void)state;
+    uint64_t seed = 21;
+    enum { M0 = 9, MORE = 5 };
+    float *y = tu_gauss(&seed, M0 + MORE, DIM, 0.3, 1.0);
+    memcpy(y + 4 * DIM, y + 2 * DIM, DIM * sizeof *y); /* a duplicate */
+    float *probe = tu_gauss(&seed, NQ, DIM, 0.3, 1.2);
+    for (size_t d = 0; d < 3; d++)
+        for (size_t e = 0; e < sizeof estimators / sizeof estimators[0]; e++) {
+            const asdnorm_density est = estimators[e].est;
+            const double param = estimators[e].param;
+            asdnorm_index *ix = build(distances[d], y, M0, DIM, NULL, est, param);
+            size_t len;
+            uint8_t *b = serialize(ix, &len);
+            asdnorm_index *back = NULL;
+            assert_int_equal(asdnorm_index_load_buffer(b, len, &back), ASDNORM_OK);
+            assert_int_equal(asdnorm_index_add(back, y + M0 * DIM, MORE, NULL), ASDNORM_OK);
+            asdnorm_index *want = build(distances[d], y, M0 + MORE, DIM, NULL, est, param);
+            assert_same_index(back, want, probe, NQ, "add after load");
+            asdnorm_index_free(want);
+            const size_t gone[] = {2, 0, M0 + MORE - 1};
+            assert_int_equal(asdnorm_index_remove(back, gone, 3), ASDNORM_OK);
+            float *rest = malloc((M0 + MORE) * DIM * sizeof *rest);
+            size_t m = 0;
+            for (size_t j = 0; j < M0 + MORE; j++)
+                if (j != 0 && j != 2 && j != M0 + MORE - 1)
+                    memcpy(rest + m++ * DIM, y + j * DIM, DIM * sizeof *rest);
+            want = build(distances[d], rest, m, DIM, NULL, est, param);
+            assert_same_index(back, want, probe, NQ, "remove after add after load");
+            /* …and the file of the updated index is the file of the fresh one. */
+            size_t la, lb;
+            uint8_t *fa = serialize(back, &la), *fb = serialize(want, &lb);
+            assert_int_equal(la, lb);
+            assert_memory_equal(fa, fb, la);
+            free(fa);
+            free(fb);
+            free(rest);
+            asdnorm_index_free(want);
+            asdnorm_index_free(back);
+            asdnorm_index_free(ix);
+            free(b);
+        }
+    free(y);
+    free(probe);
+}
+
+/* Version-1 files (libasdnorm 0.1) still load, score as they did, and save as
+ * version 2 with their densities marked given: they hold no neighbour lists, so
+ * an add un-finalizes the index (as in 0.1) until it is finalized again. The
+ * version-1 file is the version-2 one cut after its DENS section. */
+static void version_1_files(void **state)
+{
+    (void)state;
+    uint64_t seed = 31;
+    float *y = tu_gauss(&seed, M, DIM, 0.3, 1.0);
+    float *probe = tu_gauss(&seed, NQ, DIM, 0.3, 1.2);
+    for (size_t d = 0; d < 3; d++) {
+        asdnorm_index *ix = build(distances[d], y, M, DIM, NULL, ASDNORM_DENSITY_KNN, 3);
+        size_t len;
+        uint8_t *b = serialize(ix, &len);
+        const size_t v1len = expected_size(M, DIM, distances[d]) - (16 + 24) - 2 * 16;
+        uint8_t *v1 = malloc(v1len);
+        memcpy(v1, b, v1len - 8);
+        v1[8] = 1;  /* version */
+        v1[52] = 5; /* sections */
+        for (int i = 0; i < 8; i++)
+            v1[16 + i] = (uint8_t)((uint64_t)v1len >> (8 * i));
+        const uint64_t crc = crc64_bitwise(v1, v1len - 8);
+        for (int i = 0; i < 8; i++)
+            v1[v1len - 8 + i] = (uint8_t)(crc >> (8 * i));
+        asdnorm_index *old = NULL;
+        assert_int_equal(asdnorm_index_load_buffer(v1, v1len, &old), ASDNORM_OK);
+        assert_same_index(old, ix, probe, NQ, "version 1");
+        size_t l2;
+        uint8_t *again = serialize(old, &l2);
+        assert_int_equal(l2, expected_size(M, DIM, distances[d]));
+        assert_int_equal(le32(again + 8), 2);
+        asdnorm_index *twice = NULL;
+        assert_int_equal(asdnorm_index_load_buffer(again, l2, &twice), ASDNORM_OK);
+        assert_same_index(twice, ix, probe, NQ, "version 1 saved as version 2");
+        assert_int_equal(asdnorm_index_add(old, y, 1, NULL), ASDNORM_OK);
+        assert_false(asdnorm_index_is_finalized(old));
+        assert_int_equal(asdnorm_index_finalize(old, ASDNORM_DENSITY_KNN, 3), ASDNORM_OK);
+        assert_int_equal(asdnorm_index_add(old, y + DIM, 1, NULL), ASDNORM_OK);
+        assert_true(asdnorm_index_is_finalized(old));
+        asdnorm_index_free(twice);
+        asdnorm_index_free(old);
+        asdnorm_index_free(ix);
+        free(again);
+        free(v1);
+        free(b);
+    }
+    free(y);
+    free(probe);
+}
+
 /* The size protocol of asdnorm_index_serialize(). */
 static void serialize_sizes(void **state)
 {
@@ -416,7 +586,7 @@ static void serialize_sizes(void **state)
     asdnorm_index *ix = build(ASDNORM_DISTANCE_EUCLIDEAN, y, 9, 5, NULL, ASDNORM_DENSITY_KNN, 2);
     size_t need = 0;
     assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_BUFFER);
-    assert_int_equal(need, expected_size(9, 5, ASDNORM_DISTANCE_EUCLIDEAN));
+    assert_int_equal(need, expected_size_k(9, 5, ASDNORM_DISTANCE_EUCLIDEAN, 2));
 
     /* Too small by one: E_BUFFER, the size is reported, the buffer is untouched. */
     uint8_t *b = malloc(need + 16);
@@ -967,6 +1137,8 @@ int main(void)
         cmocka_unit_test(round_trips),
         cmocka_unit_test(unusual_indexes),
         cmocka_unit_test(serialize_sizes),
+        cmocka_unit_test(updates_after_load),
+        cmocka_unit_test(version_1_files),
         cmocka_unit_test(states_and_arguments),
         cmocka_unit_test(io_errors),
         cmocka_unit_test(atomic_save),

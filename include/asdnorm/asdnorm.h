@@ -395,7 +395,9 @@ ASDNORM_API asdnorm_status asdnorm_index_search_double(const asdnorm_index *ix, 
  * @p values as its n_j, as if asdnorm_index_finalize(ix, density, param) had computed them
  * (for example from searches of a reference set split into parts, one part per index). An
  * index given the constants a finalize computed scores, saves and loads bit-identically to
- * the finalized one. @p density and @p param are checked as asdnorm_index_finalize() checks
+ * the finalized one, except that it keeps no neighbour lists: asdnorm_index_add() and
+ * asdnorm_index_remove() un-finalize it instead of updating the constants, and its file
+ * says the constants were given (docs/file-format.md §3). @p density and @p param are checked as asdnorm_index_finalize() checks
  * them (K is clipped to M − 1 likewise) and are what asdnorm_index_get_estimator() then
  * reports; they do not change the values.
  * @param[in,out] ix       the index, with at least 1 reference (2 for KNN and GWRP)

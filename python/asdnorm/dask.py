@@ -239,9 +239,9 @@ def _stored_rows(path, m, dim):
     with a norm in [0.5, 1), which add keeps as it is)."""
     with open(path, "rb") as f:
         head = f.read(80)
-        if head[:8] != b"\x89ASDNIDX" or int.from_bytes(head[8:12], "little") != 1 \
+        if head[:8] != b"\x89ASDNIDX" or int.from_bytes(head[8:12], "little") not in (1, 2) \
                 or head[64:68] != b"VECT":
-            fail(Status.E_VERSION, f"{path}: not a version 1 index file")
+            fail(Status.E_VERSION, f"{path}: not a version 1 or 2 index file")
         return np.fromfile(f, dtype="<f4", count=m * dim).astype(np.float32).reshape(m, dim)
 
 

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Writes the seed corpus of fuzz_load (tests/fuzz/corpus/load/): small valid
  * saved indexes covering every distance and estimator, a single reference,
- * k-means centroids under cosine (c_j = 1) and all three domain labels.
- * Deterministic: the same files on every run and platform.
+ * k-means centroids under cosine (c_j = 1), all three domain labels, densities
+ * given by set_density, and an index updated by add and remove. This library
+ * writes format version 2 (files v2-*.asdx); the version-1 seeds (the other
+ * names, written by libasdnorm 0.1 from the same indexes) are kept, so that the
+ * fuzzer covers both readers. Deterministic: the same files on every run and
+ * platform.
  *   make-load-corpus DIR */
 #include <stdint.h>
 #include <stdio.h>
@@ -65,13 +69,13 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     int bad = 0;
-    bad |= save(dir, "cosine-knn1.asdx", make(ASDNORM_DISTANCE_COSINE, 5, 3, ASDNORM_DENSITY_KNN, 1, 1));
-    bad |= save(dir, "cosine-gwrp.asdx", make(ASDNORM_DISTANCE_COSINE, 7, 4, ASDNORM_DENSITY_GWRP, 0.5, 2));
-    bad |= save(dir, "euclidean-knn3.asdx", make(ASDNORM_DISTANCE_EUCLIDEAN, 6, 2, ASDNORM_DENSITY_KNN, 3, 3));
-    bad |= save(dir, "euclidean-none.asdx", make(ASDNORM_DISTANCE_EUCLIDEAN, 3, 5, ASDNORM_DENSITY_NONE, 0, 4));
-    bad |= save(dir, "mse-gwrp1.asdx", make(ASDNORM_DISTANCE_MSE, 4, 3, ASDNORM_DENSITY_GWRP, 1.0, 5));
-    bad |= save(dir, "mse-one.asdx", make(ASDNORM_DISTANCE_MSE, 1, 6, ASDNORM_DENSITY_NONE, 0, 6));
-    bad |= save(dir, "cosine-larger.asdx", make(ASDNORM_DISTANCE_COSINE, 24, 16, ASDNORM_DENSITY_KNN, 2, 7));
+    bad |= save(dir, "v2-cosine-knn1.asdx", make(ASDNORM_DISTANCE_COSINE, 5, 3, ASDNORM_DENSITY_KNN, 1, 1));
+    bad |= save(dir, "v2-cosine-gwrp.asdx", make(ASDNORM_DISTANCE_COSINE, 7, 4, ASDNORM_DENSITY_GWRP, 0.5, 2));
+    bad |= save(dir, "v2-euclidean-knn3.asdx", make(ASDNORM_DISTANCE_EUCLIDEAN, 6, 2, ASDNORM_DENSITY_KNN, 3, 3));
+    bad |= save(dir, "v2-euclidean-none.asdx", make(ASDNORM_DISTANCE_EUCLIDEAN, 3, 5, ASDNORM_DENSITY_NONE, 0, 4));
+    bad |= save(dir, "v2-mse-gwrp1.asdx", make(ASDNORM_DISTANCE_MSE, 4, 3, ASDNORM_DENSITY_GWRP, 1.0, 5));
+    bad |= save(dir, "v2-mse-one.asdx", make(ASDNORM_DISTANCE_MSE, 1, 6, ASDNORM_DENSITY_NONE, 0, 6));
+    bad |= save(dir, "v2-cosine-larger.asdx", make(ASDNORM_DISTANCE_COSINE, 24, 16, ASDNORM_DENSITY_KNN, 2, 7));
 
     /* k-means centroids under cosine: stored as they are, c_j = 1. */
     float *y = rows(8, 12, 4);
@@ -86,7 +90,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "make-load-corpus: source means failed\n");
         return 1;
     }
-    bad |= save(dir, "cosine-centroids.asdx", means);
+    bad |= save(dir, "v2-cosine-centroids.asdx", means);
+
+    /* Densities given (no lists); K clipped (7 requested, 4 kept) and then grown by
+     * adds; a removal. */
+    asdnorm_index *given = make(ASDNORM_DISTANCE_EUCLIDEAN, 5, 3, ASDNORM_DENSITY_KNN, 1, 9);
+    const double dens[5] = {0.5, 0.25, 1.0, 0.125, 2.0};
+    asdnorm_index *upd = make(ASDNORM_DISTANCE_MSE, 5, 3, ASDNORM_DENSITY_KNN, 7, 10);
+    float *more = rows(11, 4, 3);
+    const size_t gone[2] = {1, 6};
+    if (asdnorm_index_set_density(given, ASDNORM_DENSITY_KNN, 2, dens, 5) != ASDNORM_OK ||
+        asdnorm_index_add(upd, more, 4, NULL) != ASDNORM_OK ||
+        asdnorm_index_remove(upd, gone, 2) != ASDNORM_OK) {
+        fprintf(stderr, "make-load-corpus: updates failed\n");
+        return 1;
+    }
+    free(more);
+    bad |= save(dir, "v2-euclidean-given.asdx", given);
+    bad |= save(dir, "v2-mse-updated.asdx", upd);
     asdnorm_index_free(src);
     free(y);
     return bad;
