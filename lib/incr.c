@@ -4,15 +4,18 @@
  * asdnorm__incr_add) and removing them (asdnorm_index_remove), with the
  * densities kept exactly those of a finalize of the new reference set.
  *
- * What makes it exact: finalize keeps every reference's list of its k nearest
- * other references (k = K′ for k-NN, L for GWRP), exact double distances in
- * ascending order, ties by position (index.c). After an add, an old row's new
- * list is the k′ smallest (distance, position) of its old list and the new
- * rows (k′ ≥ k, and k′ > k only when the old list held every other row); a
- * new row's list comes from an exact search over all rows. After a removal, a
- * row's list minus the removed rows is still its nearest among the remaining
- * ones, up to the length it keeps: only rows left with fewer than k′ entries
- * are searched again. The distances are computed by the same function as in
+ * What makes it exact: finalize keeps every reference's list of its c nearest
+ * other references, exact double distances in ascending order, ties by
+ * position (index.c), where c is at least what the density needs (K′ for
+ * k-NN, L for GWRP) and at most the room asdnorm__nbr_cap gives. After an add,
+ * an old row's list is the c smallest (distance, position) of its old list and
+ * the new rows (more than c only when the old list held every other row, up to
+ * the new room); a new row's list comes from an exact search over all rows.
+ * After a removal, a row's list minus the removed rows is still its nearest
+ * among the remaining ones, as far as it goes: only rows left with fewer
+ * entries than their density needs are searched again (the room beyond the
+ * need makes that rare: a removal of 1 % of the rows leaves almost every list
+ * long enough). The distances are computed by the same function as in
  * finalize (asdnorm__exact_ref_distance, bitwise the same as the searches'),
  * and every density is summed from its list by the same function in the same
  * order (asdnorm__density_of), so the densities are bitwise those of a
@@ -108,13 +111,13 @@ static bool symmetric(const asdnorm_index *ix)
 }
 
 /* The new rows m0 … m1 − 1 of v offered to the lists of the old rows 0 … m0 − 1
- * (cnt[i] entries of capacity k each). A float pass (one sgemm per group of new
+ * (cnt[i] entries of at most lim[i], stride k each). A float pass (one sgemm per group of new
  * rows and chunk of old ones, with the rigorous bounds of docs/math.md §5) rules
  * out the pairs whose lower bound exceeds the row's current k-th distance; the
  * others get their exact distance and are inserted. A new row can enter a full
  * list only when strictly nearer than its last entry, as its position is higher. */
 static asdnorm_status offer_new_rows(const asdnorm_index *v, size_t m0, double *nd, size_t *ni,
-                                     size_t *cnt, size_t k)
+                                     size_t *cnt, const size_t *lim, size_t k)
 {
     const size_t dim = v->dim, n = v->size - m0;
     const bool filter = symmetric(v);
@@ -147,19 +150,20 @@ static asdnorm_status offer_new_rows(const asdnorm_index *v, size_t m0, double *
             for (size_t i = j0; i < j0 + nr; i++) {
                 double *ld = nd + i * k;
                 size_t *li = ni + i * k;
+                const size_t room = lim[i];
                 for (size_t t = 0; t < b; t++) {
                     const size_t j = m0 + t0 + t;
-                    if (cnt[i] == k && filter) {
+                    if (cnt[i] == room && filter) {
                         /* The lower bound, with a margin for the double rounding of the
                          * exact values: a pair it rules out is farther than the last. */
                         const float dt = block[t * nr + (i - j0)];
                         const double lo = (double)dt - (double)asdnorm__err(v, E[t], dt);
-                        if (lo > ld[k - 1] * (1.0 + 0x1p-30))
+                        if (lo > ld[room - 1] * (1.0 + 0x1p-30))
                             continue;
                     }
                     const double d = asdnorm__exact_ref_distance(v, i, j);
-                    if (cnt[i] < k || before(d, j, ld[k - 1], li[k - 1]))
-                        insert(ld, li, &cnt[i], k, d, j);
+                    if (cnt[i] < room || before(d, j, ld[room - 1], li[room - 1]))
+                        insert(ld, li, &cnt[i], room, d, j);
                 }
             }
         }
@@ -172,17 +176,11 @@ static asdnorm_status offer_new_rows(const asdnorm_index *v, size_t m0, double *
     return ASDNORM_OK;
 }
 
-/* The densities of all rows of v from their lists (k each). */
-static void densities_from_lists(const asdnorm_index *v, const double *nd, size_t k, double *dens)
-{
-    for (size_t i = 0; i < v->size; i++)
-        dens[i] = asdnorm__density_of(v->estimator, v->param_req, v->size - 1, nd + i * k, k);
-}
-
-/* The new state of a finalized index, built aside and then committed. */
+/* The new state of a finalized index, built aside and then committed: densities,
+ * lists (room cap per row, cnt entries each) and floor. */
 struct next {
     double *dens, *nd;
-    size_t *ni, k;
+    size_t *ni, *cnt, cap;
     double floor;
 };
 
@@ -191,6 +189,25 @@ static void next_free(struct next *x)
     asdnorm__free(x->dens);
     asdnorm__free(x->nd);
     asdnorm__free(x->ni);
+    asdnorm__free(x->cnt);
+}
+
+static asdnorm_status next_alloc(struct next *x, size_t m, size_t cap)
+{
+    x->cap = cap;
+    x->dens = asdnorm__mallocn(m, sizeof *x->dens);
+    x->nd = asdnorm__mallocn(m * cap, sizeof *x->nd);
+    x->ni = asdnorm__mallocn(m * cap, sizeof *x->ni);
+    x->cnt = asdnorm__mallocn(m, sizeof *x->cnt);
+    return x->dens && x->nd && x->ni && x->cnt ? ASDNORM_OK : ASDNORM_E_NOMEM;
+}
+
+/* The densities of all rows of v from the first `need` entries of their lists. */
+static void densities_from_lists(const asdnorm_index *v, const struct next *x, size_t need)
+{
+    for (size_t i = 0; i < v->size; i++)
+        x->dens[i] = asdnorm__density_of(v->estimator, v->param_req, v->size - 1,
+                                         x->nd + i * x->cap, need);
 }
 
 /* Densities for the references of v (whose estimator and param_req are the
@@ -198,7 +215,7 @@ static void next_free(struct next *x)
 static asdnorm_status full_pass(const asdnorm_index *v, struct next *x)
 {
     return asdnorm__compute_density(v, v->estimator, v->param_req, &x->dens, &x->nd, &x->ni,
-                                     &x->k);
+                                     &x->cnt, &x->cap);
 }
 
 /* The commit point of add and remove: ix takes x's densities and lists, and the
@@ -208,10 +225,12 @@ static void commit(asdnorm_index *ix, struct next *x, size_t m)
     asdnorm__free(ix->density);
     asdnorm__free(ix->nbr_dist);
     asdnorm__free(ix->nbr_idx);
+    asdnorm__free(ix->nbr_cnt);
     ix->density = x->dens;
     ix->nbr_dist = x->nd;
     ix->nbr_idx = x->ni;
-    ix->nbr_k = x->k;
+    ix->nbr_cnt = x->cnt;
+    ix->nbr_cap = x->cap;
     ix->floor = x->floor;
     ix->size = m;
     ix->param = asdnorm__kept_param(ix->estimator, ix->param_req, m);
@@ -219,40 +238,44 @@ static void commit(asdnorm_index *ix, struct next *x, size_t m)
 
 asdnorm_status asdnorm__incr_add(asdnorm_index *ix, size_t n)
 {
-    const size_t m0 = ix->size, m = m0 + n, k0 = ix->nbr_k;
+    const size_t m0 = ix->size, m = m0 + n, c0 = ix->nbr_cap;
     asdnorm_index v = *ix; /* the index with the new rows: a view until the commit */
     v.size = m;
     struct next x = {0};
-    const size_t k = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
+    const size_t need = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
+    const size_t cap = asdnorm__nbr_cap(need, m);
     asdnorm_status st;
-    if (k0 == 0 || !asdnorm__nbr_keep(m, k)) {
+    if (c0 == 0 || !asdnorm__nbr_keep(m, cap)) {
         /* NONE (nothing to update but the floor), or no lists: from scratch. */
         st = full_pass(&v, &x);
     } else {
-        size_t *cnt = asdnorm__mallocn(m0, sizeof *cnt);
-        x.dens = asdnorm__mallocn(m, sizeof *x.dens);
-        x.nd = asdnorm__mallocn(m * k, sizeof *x.nd);
-        x.ni = asdnorm__mallocn(m * k, sizeof *x.ni);
+        size_t *lim = asdnorm__mallocn(m0, sizeof *lim);
         size_t *rows = asdnorm__mallocn(n, sizeof *rows);
-        st = cnt && x.dens && x.nd && x.ni && rows ? ASDNORM_OK : ASDNORM_E_NOMEM;
+        st = next_alloc(&x, m, cap);
+        st = st == ASDNORM_OK && lim && rows ? ASDNORM_OK : ASDNORM_E_NOMEM;
         if (st == ASDNORM_OK) {
-            x.k = k;
-            /* Old rows start from their lists (k0 ≤ k entries)… */
+            /* Old rows start from their lists; a list that held every other row
+             * may grow to the new room, any other keeps its length (cap ≥ c0, and
+             * the need grows only where the list held every other row)… */
             for (size_t i = 0; i < m0; i++) {
-                memcpy(x.nd + i * k, ix->nbr_dist + i * k0, k0 * sizeof *x.nd);
-                memcpy(x.ni + i * k, ix->nbr_idx + i * k0, k0 * sizeof *x.ni);
-                cnt[i] = k0;
+                const size_t c = ix->nbr_cnt[i];
+                memcpy(x.nd + i * cap, ix->nbr_dist + i * c0, c * sizeof *x.nd);
+                memcpy(x.ni + i * cap, ix->nbr_idx + i * c0, c * sizeof *x.ni);
+                x.cnt[i] = c;
+                lim[i] = c == m0 - 1 ? cap : c;
             }
             /* …and are offered the new rows; new rows are searched among all. */
-            st = offer_new_rows(&v, m0, x.nd, x.ni, cnt, k);
-            for (size_t t = 0; t < n; t++)
+            st = offer_new_rows(&v, m0, x.nd, x.ni, x.cnt, lim, cap);
+            for (size_t t = 0; t < n; t++) {
                 rows[t] = m0 + t;
+                x.cnt[m0 + t] = cap;
+            }
             if (st == ASDNORM_OK)
-                st = search_rows(&v, rows, n, k, x.nd + m0 * k, x.ni + m0 * k);
+                st = search_rows(&v, rows, n, cap, x.nd + m0 * cap, x.ni + m0 * cap);
             if (st == ASDNORM_OK)
-                densities_from_lists(&v, x.nd, k, x.dens);
+                densities_from_lists(&v, &x, need);
         }
-        asdnorm__free(cnt);
+        asdnorm__free(lim);
         asdnorm__free(rows);
     }
     if (st == ASDNORM_OK)
@@ -307,13 +330,13 @@ static asdnorm_status compact_rows(const asdnorm_index *ix, const size_t *newpos
     return ASDNORM_OK;
 }
 
-/* The lists of the remaining rows of v (m rows, k entries each) from the index's
- * old lists (k0 ≥ k entries): a row keeps the first k of its surviving entries,
- * renumbered; a row with fewer than k survivors is searched again. */
+/* The lists of the remaining rows of v (m rows, room x->cap) from the index's old
+ * lists: a row keeps its surviving entries, renumbered (up to the new room); a row
+ * left with fewer than its density needs is searched again, to the full room. */
 static asdnorm_status lists_after_removal(const asdnorm_index *ix, const asdnorm_index *v,
-                                          const size_t *newpos, struct next *x)
+                                          const size_t *newpos, size_t need, struct next *x)
 {
-    const size_t m = v->size, k0 = ix->nbr_k, k = x->k;
+    const size_t m = v->size, c0 = ix->nbr_cap, k = x->cap;
     size_t *redo = asdnorm__mallocn(m, sizeof *redo);
     if (!redo)
         return ASDNORM_E_NOMEM;
@@ -323,14 +346,15 @@ static asdnorm_status lists_after_removal(const asdnorm_index *ix, const asdnorm
         if (p == SIZE_MAX)
             continue;
         size_t w = 0;
-        for (size_t t = 0; t < k0 && w < k; t++) {
-            const size_t q = newpos[ix->nbr_idx[j * k0 + t]];
+        for (size_t t = 0; t < ix->nbr_cnt[j] && w < k; t++) {
+            const size_t q = newpos[ix->nbr_idx[j * c0 + t]];
             if (q != SIZE_MAX) {
-                x->nd[p * k + w] = ix->nbr_dist[j * k0 + t];
+                x->nd[p * k + w] = ix->nbr_dist[j * c0 + t];
                 x->ni[p * k + w++] = q;
             }
         }
-        if (w < k)
+        x->cnt[p] = w < need ? k : w;
+        if (w < need)
             redo[nredo++] = p;
     }
     /* The rows to search again, in groups, each result to its row's list. */
@@ -406,19 +430,16 @@ static asdnorm_status remove_rows(asdnorm_index *ix, const size_t *positions, si
 
     struct next x = {0};
     if (ix->finalized && ix->computed) {
-        const size_t k = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
-        if (ix->nbr_k == 0 || !asdnorm__nbr_keep(m, k)) {
+        const size_t need = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
+        const size_t cap = asdnorm__nbr_cap(need, m);
+        if (ix->nbr_cap == 0 || !asdnorm__nbr_keep(m, cap)) {
             st = full_pass(&v, &x);
         } else {
-            x.k = k;
-            x.dens = asdnorm__mallocn(m, sizeof *x.dens);
-            x.nd = asdnorm__mallocn(m * k, sizeof *x.nd);
-            x.ni = asdnorm__mallocn(m * k, sizeof *x.ni);
-            st = x.dens && x.nd && x.ni ? ASDNORM_OK : ASDNORM_E_NOMEM;
+            st = next_alloc(&x, m, cap);
             if (st == ASDNORM_OK)
-                st = lists_after_removal(ix, &v, newpos, &x);
+                st = lists_after_removal(ix, &v, newpos, need, &x);
             if (st == ASDNORM_OK)
-                densities_from_lists(&v, x.nd, k, x.dens);
+                densities_from_lists(&v, &x, need);
         }
         if (st == ASDNORM_OK)
             st = asdnorm__ratio_floor(&v, &x.floor);

@@ -99,6 +99,7 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->density);
     asdnorm__free(ix->nbr_dist);
     asdnorm__free(ix->nbr_idx);
+    asdnorm__free(ix->nbr_cnt);
     asdnorm__free(ix);
 }
 
@@ -283,6 +284,7 @@ struct density_ctx {
     double r;
     size_t others;  /* M − 1 */
     double *out;
+    size_t need;    /* the entries the density uses; the search may find more */
     double *dist;   /* M × k neighbour lists, or NULL */
     size_t *idx;
 };
@@ -291,7 +293,7 @@ static asdnorm_status density_row(void *vctx, size_t i, const double *dist, cons
                                   size_t k)
 {
     struct density_ctx *ctx = vctx;
-    ctx->out[i] = asdnorm__density_of(ctx->estimator, ctx->r, ctx->others, dist, k);
+    ctx->out[i] = asdnorm__density_of(ctx->estimator, ctx->r, ctx->others, dist, ctx->need);
     if (ctx->dist) {
         memcpy(ctx->dist + i * k, dist, k * sizeof *dist);
         memcpy(ctx->idx + i * k, idx, k * sizeof *idx);
@@ -368,7 +370,7 @@ double asdnorm__kept_param(asdnorm_density density, double param, size_t m)
  * memory, changing nothing then (and freeing what it was given). */
 static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_density density,
                                       double param, bool computed, double *nd, size_t *ni,
-                                      size_t k)
+                                      size_t *cnt, size_t cap)
 {
     double fl;
     asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
@@ -376,15 +378,18 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
         asdnorm__free(dens);
         asdnorm__free(nd);
         asdnorm__free(ni);
+        asdnorm__free(cnt);
         return st;
     }
     asdnorm__free(ix->density);
     asdnorm__free(ix->nbr_dist);
     asdnorm__free(ix->nbr_idx);
+    asdnorm__free(ix->nbr_cnt);
     ix->density = dens;
     ix->nbr_dist = nd;
     ix->nbr_idx = ni;
-    ix->nbr_k = k;
+    ix->nbr_cnt = cnt;
+    ix->nbr_cap = cap;
     ix->estimator = density;
     ix->param = asdnorm__kept_param(density, param, ix->size);
     /* The parameter incremental updates use; for given densities (no updates) the
@@ -400,29 +405,37 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
 
 asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
                                         double param, double **dens, double **dist,
-                                        size_t **idx, size_t *k)
+                                        size_t **idx, size_t **cnt, size_t *cap)
 {
     const size_t m = ix->size;
     const size_t need = asdnorm__nbr_need(density, param, m);
-    const bool keep = asdnorm__nbr_keep(m, need);
+    const size_t room = asdnorm__nbr_cap(need, m);
+    const bool keep = asdnorm__nbr_keep(m, room);
     double *d = asdnorm__calloc(m, sizeof *d);
-    double *nd = keep ? asdnorm__mallocn(m * need, sizeof *nd) : NULL;
-    size_t *ni = keep ? asdnorm__mallocn(m * need, sizeof *ni) : NULL;
-    asdnorm_status st = d && (!keep || (nd && ni)) ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    double *nd = keep ? asdnorm__mallocn(m * room, sizeof *nd) : NULL;
+    size_t *ni = keep ? asdnorm__mallocn(m * room, sizeof *ni) : NULL;
+    size_t *nc = keep ? asdnorm__mallocn(m, sizeof *nc) : NULL;
+    asdnorm_status st = d && (!keep || (nd && ni && nc)) ? ASDNORM_OK : ASDNORM_E_NOMEM;
     if (st == ASDNORM_OK && density != ASDNORM_DENSITY_NONE) {
-        struct density_ctx ctx = {density, param, m - 1, d, nd, ni};
-        st = asdnorm__knn_self(ix, need, density_row, &ctx);
+        /* With lists, the search finds room ≥ need neighbours; the first need of them are
+         * the need nearest, so the densities are those of a search for need. */
+        struct density_ctx ctx = {density, param, m - 1, d, need, nd, ni};
+        st = asdnorm__knn_self(ix, keep ? room : need, density_row, &ctx);
     }
     if (st != ASDNORM_OK) {
         asdnorm__free(d);
         asdnorm__free(nd);
         asdnorm__free(ni);
+        asdnorm__free(nc);
         return st;
     }
+    for (size_t i = 0; keep && i < m; i++)
+        nc[i] = room;
     *dens = d;
     *dist = nd;
     *idx = ni;
-    *k = keep ? need : 0;
+    *cnt = nc;
+    *cap = keep ? room : 0;
     return ASDNORM_OK;
 }
 
@@ -432,11 +445,11 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     if (st != ASDNORM_OK)
         return st;
     double *dens, *nd;
-    size_t *ni, k;
-    st = asdnorm__compute_density(ix, density, param, &dens, &nd, &ni, &k);
+    size_t *ni, *cnt, cap;
+    st = asdnorm__compute_density(ix, density, param, &dens, &nd, &ni, &cnt, &cap);
     if (st != ASDNORM_OK)
         return st;
-    return install_density(ix, dens, density, param, true, nd, ni, k);
+    return install_density(ix, dens, density, param, true, nd, ni, cnt, cap);
 }
 
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
@@ -475,7 +488,7 @@ asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density dens
         return ASDNORM_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         dens[i] = values[i] == 0.0 ? 0.0 : values[i]; /* −0 stored as +0, as finalize has it */
-    return install_density(ix, dens, density, param, false, NULL, NULL, 0);
+    return install_density(ix, dens, density, param, false, NULL, NULL, NULL, 0);
 }
 
 asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)

@@ -138,28 +138,38 @@ struct asdnorm_index {
     bool computed;   /* the densities were computed by finalize (not given by set_density
                       * or read from a version-1 file): add and remove keep them exact */
     double param_req; /* the parameter finalize was given: K before clipping, r, or 0 */
-    size_t nbr_k;    /* entries per row of the neighbour lists; 0: no lists (NONE, or lists
+    size_t nbr_cap;  /* room per row of the neighbour lists; 0: no lists (NONE, or lists
                       * beyond ASDNORM_NBR_MAX_K or ASDNORM_NBR_MAX_BYTES) */
-    double *nbr_dist; /* M × nbr_k: row j's nbr_k nearest other references, exact distances, */
-    size_t *nbr_idx;  /* ascending, ties by position; and their positions */
+    size_t *nbr_cnt;  /* M: entries in row j's list, from the need to nbr_cap */
+    double *nbr_dist; /* M × nbr_cap: row j's nbr_cnt[j] nearest other references, exact */
+    size_t *nbr_idx;  /* distances ascending, ties by position; and their positions */
     uint64_t moves;  /* counts the removals, which move rows: a scorer's cache of exact copies
                       * (scorer.c) is valid only for the count it was made at */
 };
 
-/* Neighbour lists are kept when a row's list (K′ for k-NN, the L visited ranks for GWRP)
- * has at most ASDNORM_NBR_MAX_K entries, all exact (docs/math.md §5), and all lists together
- * take at most ASDNORM_NBR_MAX_BYTES. Otherwise add and remove finalize from scratch. */
+/* A row's list holds what its density needs (K′ for k-NN, the L visited ranks for GWRP)
+ * and a margin (asdnorm__nbr_cap), so that a removal leaves most lists long enough. Lists
+ * are kept when they have at most ASDNORM_NBR_MAX_K entries, all exact (docs/math.md §5),
+ * and take at most ASDNORM_NBR_MAX_BYTES together. Otherwise add and remove finalize from
+ * scratch. */
 #define ASDNORM_NBR_MAX_K ((size_t)4096)
 #define ASDNORM_NBR_MAX_BYTES ((size_t)256 << 20)
 
 /* The list length an estimator needs for m references: K′ = min(K, m − 1) for k-NN
  * (param the requested K), L (docs/math.md §2.2) for GWRP, 0 for NONE. */
 size_t asdnorm__nbr_need(asdnorm_density density, double param, size_t m);
-/* Whether lists of k entries per row are kept for m references. */
-static inline bool asdnorm__nbr_keep(size_t m, size_t k)
+/* The room of a row's list for m references, when its density needs `need` entries:
+ * need plus half as many (at least 2) for the removals, at most m − 1. */
+static inline size_t asdnorm__nbr_cap(size_t need, size_t m)
 {
-    return k > 0 && k <= ASDNORM_NBR_MAX_K &&
-           m <= ASDNORM_NBR_MAX_BYTES / (k * (sizeof(double) + sizeof(size_t)));
+    const size_t cap = need + (need / 2 > 2 ? need / 2 : 2);
+    return need == 0 ? 0 : cap < m - 1 ? cap : m - 1;
+}
+/* Whether lists of room cap per row are kept for m references. */
+static inline bool asdnorm__nbr_keep(size_t m, size_t cap)
+{
+    return cap > 0 && cap <= ASDNORM_NBR_MAX_K &&
+           m <= ASDNORM_NBR_MAX_BYTES / (cap * (sizeof(double) + sizeof(size_t)) + sizeof(size_t));
 }
 /* One reference's density constant from its k nearest distances (ascending), with
  * others = M − 1 (GWRP's tail weight): the one formula of finalize, add, remove and
@@ -170,11 +180,11 @@ double asdnorm__density_of(asdnorm_density density, double param, size_t others,
 double asdnorm__kept_param(asdnorm_density density, double param, size_t m);
 
 /* Densities of every reference of ix (size ≥ 2 unless NONE) by a full search, and the
- * neighbour lists when asdnorm__nbr_keep says so (*dist, *idx M × *k; NULL and 0 when not).
- * On failure nothing is allocated. */
+ * neighbour lists when asdnorm__nbr_keep says so (*dist, *idx M × *cap, full: *cnt M
+ * entries of *cap; NULL and 0 when not). On failure nothing is allocated. */
 asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
                                         double param, double **dens, double **dist,
-                                        size_t **idx, size_t *k);
+                                        size_t **idx, size_t **cnt, size_t *cap);
 
 /* Incremental updates (incr.c). asdnorm__incr_add: the n rows stored at positions
  * size … size + n − 1 (within capacity, not yet counted) join the finalized index ix,

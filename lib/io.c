@@ -30,7 +30,7 @@ enum {
     HEADER_SIZE = 64,
     SECTION_HEADER_SIZE = 16,
     TRAILER_SIZE = 8,
-    N_SECTIONS = 8,     /* version 2; version 1 has the first 5 */
+    N_SECTIONS = 9,     /* version 2; version 1 has the first 5 */
     N_SECTIONS_V1 = 5,
     INCR_COUNT = 3,     /* the INCR section's values */
     ALIGN = 8,
@@ -52,15 +52,17 @@ enum {
 };
 
 /* The sections, in their fixed order. Version 2 adds INCR (how the densities
- * were made: computed by finalize or given, the neighbour lists' length, the
- * requested parameter) and the neighbour lists, NBRD (distances) and NBRI
- * (positions), M × k each (docs/file-format.md §3). */
-enum { S_VECT, S_AUXF, S_SCAL, S_DOMS, S_DENS, S_INCR, S_NBRD, S_NBRI };
+ * were made: computed by finalize or given, the room of the neighbour lists,
+ * the requested parameter) and the neighbour lists: NBRN (entries per row),
+ * NBRD (distances) and NBRI (positions), M × room each, unused entries zero
+ * (docs/file-format.md §3). */
+enum { S_VECT, S_AUXF, S_SCAL, S_DOMS, S_DENS, S_INCR, S_NBRN, S_NBRD, S_NBRI };
 static const char SECTION_TAG[N_SECTIONS][4] = {
-    {'V', 'E', 'C', 'T'}, {'A', 'U', 'X', 'F'}, {'S', 'C', 'A', 'L'}, {'D', 'O', 'M', 'S'},
-    {'D', 'E', 'N', 'S'}, {'I', 'N', 'C', 'R'}, {'N', 'B', 'R', 'D'}, {'N', 'B', 'R', 'I'},
+    {'V', 'E', 'C', 'T'}, {'A', 'U', 'X', 'F'}, {'S', 'C', 'A', 'L'},
+    {'D', 'O', 'M', 'S'}, {'D', 'E', 'N', 'S'}, {'I', 'N', 'C', 'R'},
+    {'N', 'B', 'R', 'N'}, {'N', 'B', 'R', 'D'}, {'N', 'B', 'R', 'I'},
 };
-static const uint32_t SECTION_ELEM[N_SECTIONS] = {4, 4, 8, 1, 8, 8, 8, 8};
+static const uint32_t SECTION_ELEM[N_SECTIONS] = {4, 4, 8, 1, 8, 8, 8, 8, 8};
 
 static int n_sections(uint32_t version)
 {
@@ -219,7 +221,7 @@ static size_t pad8(size_t n)
 }
 
 /* Number of elements of each section for an index of m references of dim in
- * format version (1 or 2), with neighbour lists of k entries per row (version 2). */
+ * format version (1 or 2), with neighbour lists of room k per row (version 2). */
 static bool section_counts(size_t m, size_t dim, asdnorm_distance distance, uint32_t version,
                            size_t k, size_t count[N_SECTIONS])
 {
@@ -230,6 +232,7 @@ static bool section_counts(size_t m, size_t dim, asdnorm_distance distance, uint
     count[S_DOMS] = m;
     count[S_DENS] = m;
     count[S_INCR] = version == 1 ? 0 : INCR_COUNT;
+    count[S_NBRN] = k > 0 ? m : 0;
     count[S_NBRI] = count[S_NBRD];
     return true;
 }
@@ -420,14 +423,21 @@ static void emit_index(emitter *e, const asdnorm_index *ix, const size_t count[N
     em_pad(e);
     em_section_header(e, S_INCR, count[S_INCR]);
     em_u64(e, ix->computed ? 1 : 0);
-    em_u64(e, (uint64_t)ix->nbr_k);
+    em_u64(e, (uint64_t)ix->nbr_cap);
     em_u64(e, f64_bits(ix->param_req));
+    /* The lists: row j's nbr_cnt[j] entries, then zeros up to the room. */
+    const size_t cap = ix->nbr_cap;
+    em_section_header(e, S_NBRN, count[S_NBRN]);
+    for (size_t j = 0; j < count[S_NBRN]; j++)
+        em_u64(e, (uint64_t)ix->nbr_cnt[j]);
     em_section_header(e, S_NBRD, count[S_NBRD]);
-    if (count[S_NBRD] > 0)
-        em_f64s(e, ix->nbr_dist, count[S_NBRD]);
+    for (size_t j = 0; j < count[S_NBRN]; j++)
+        for (size_t t = 0; t < cap; t++)
+            em_u64(e, t < ix->nbr_cnt[j] ? f64_bits(ix->nbr_dist[j * cap + t]) : 0);
     em_section_header(e, S_NBRI, count[S_NBRI]);
-    for (size_t t = 0; t < count[S_NBRI]; t++)
-        em_u64(e, (uint64_t)ix->nbr_idx[t]);
+    for (size_t j = 0; j < count[S_NBRN]; j++)
+        for (size_t t = 0; t < cap; t++)
+            em_u64(e, t < ix->nbr_cnt[j] ? (uint64_t)ix->nbr_idx[j * cap + t] : 0);
 
     uint8_t t[TRAILER_SIZE];
     wr64(t, ~e->crc);
@@ -439,7 +449,7 @@ static void emit_index(emitter *e, const asdnorm_index *ix, const size_t count[N
  * addressed (only possible on 32-bit hosts). */
 static asdnorm_status layout_of(const asdnorm_index *ix, size_t count[N_SECTIONS], size_t *total)
 {
-    if (!section_counts(ix->size, ix->dim, ix->distance, FORMAT_VERSION, ix->nbr_k, count) ||
+    if (!section_counts(ix->size, ix->dim, ix->distance, FORMAT_VERSION, ix->nbr_cap, count) ||
         !file_size(count, FORMAT_VERSION, total))
         return ASDNORM_E_OVERFLOW;
     return ASDNORM_OK;
@@ -701,7 +711,7 @@ typedef struct layout {
     asdnorm_density estimator;
     double param;
     uint32_t version;
-    size_t k; /* neighbour list entries per row (version 2) */
+    size_t k; /* room of the neighbour lists (version 2) */
     size_t count[N_SECTIONS];
     size_t offset[N_SECTIONS];
 } layout;
@@ -728,10 +738,11 @@ static asdnorm_status check_magic_version(const uint8_t *b, size_t n)
 }
 
 /* The file size that the header's version, distance, D and M imply, and the
- * length of the neighbour lists (version 2) that a file of `declared` bytes
+ * room of the neighbour lists (version 2) that a file of `declared` bytes
  * holds: the lists are the only sections whose size the header does not
- * give, 16 · M bytes per entry of a row's list (NBRD and NBRI, both 8-byte
- * multiples, so no padding). False when no k fits. */
+ * give, 8 · M bytes of counts (NBRN) and 16 · M bytes per entry of a row's
+ * room (NBRD and NBRI), all 8-byte multiples, so no padding. False when no
+ * room fits. */
 static bool implied_size(uint32_t version, uint64_t dim, uint64_t m, uint32_t distance,
                          uint64_t declared, size_t *k, size_t count[N_SECTIONS], size_t *total)
 {
@@ -745,9 +756,10 @@ static bool implied_size(uint32_t version, uint64_t dim, uint64_t m, uint32_t di
     *k = 0;
     if (version != 1 && declared > base) {
         const uint64_t extra = declared - base;
-        if (m > UINT64_MAX / 16 || extra % (16 * m) != 0 || extra / (16 * m) > ASDNORM_NBR_MAX_K)
+        if (m > UINT64_MAX / 16 || extra < 24 * m || (extra - 8 * m) % (16 * m) != 0 ||
+            (extra - 8 * m) / (16 * m) > ASDNORM_NBR_MAX_K)
             return false;
-        *k = (size_t)(extra / (16 * m));
+        *k = (size_t)((extra - 8 * m) / (16 * m));
     }
     return section_counts((size_t)m, (size_t)dim, (asdnorm_distance)distance, version, *k,
                           count) &&
@@ -898,7 +910,7 @@ static asdnorm_status check_values(const uint8_t *b, const layout *lo)
  * leave it (lib/index.c): *computed 0 (densities given: no lists, the
  * requested parameter is the reported one) or 1 (computed by finalize: the
  * requested parameter, whose clipping gives the reported one, and lists of
- * exactly the length asdnorm__nbr_need and asdnorm__nbr_keep imply). Version 1
+ * exactly the room asdnorm__nbr_cap and asdnorm__nbr_keep imply). Version 1
  * files are "given". The lists themselves are checked by check_lists. */
 static asdnorm_status check_incr(const uint8_t *b, const layout *lo, bool *computed,
                                  double *req)
@@ -929,30 +941,38 @@ static asdnorm_status check_incr(const uint8_t *b, const layout *lo, bool *compu
             return ASDNORM_E_CORRUPT;
         break;
     }
-    const size_t need = asdnorm__nbr_need(lo->estimator, r, lo->m);
-    if (lo->k != (asdnorm__nbr_keep(lo->m, need) ? need : 0))
+    const size_t cap = asdnorm__nbr_cap(asdnorm__nbr_need(lo->estimator, r, lo->m), lo->m);
+    if (lo->k != (asdnorm__nbr_keep(lo->m, cap) ? cap : 0))
         return ASDNORM_E_CORRUPT;
     *computed = true;
     *req = r;
     return ASDNORM_OK;
 }
 
-/* The neighbour lists (m × k, decoded): every row's entries are other rows
- * (positions < m, not the row itself, no position twice: stamp is m scratch
- * entries), at finite distances ≥ 0 (not −0), in ascending (distance,
- * position) order, and they give the row's density constant bitwise, by
- * finalize's formula. That the entries are the row's true nearest is not
- * checked (it would cost a finalize); every other inconsistency is refused. */
+/* The neighbour lists (m × room k, decoded; nc entries per row): every row
+ * holds at least what its density needs and at most k entries, unused ones
+ * zero; its entries are other rows (positions < m, not the row itself, no
+ * position twice: stamp is m scratch entries), at finite distances ≥ 0 (not
+ * −0), in ascending (distance, position) order, and the first `need` give the
+ * row's density constant bitwise, by finalize's formula. That the entries are
+ * the row's true nearest is not checked (it would cost a finalize); every
+ * other inconsistency is refused. */
 static asdnorm_status check_lists(const layout *lo, double req, const double *dens,
-                                  const double *nd, const size_t *ni, size_t *stamp)
+                                  const double *nd, const size_t *ni, const size_t *nc,
+                                  size_t *stamp)
 {
-    const size_t m = lo->m, k = lo->k;
+    const size_t m = lo->m, k = lo->k, need = asdnorm__nbr_need(lo->estimator, req, m);
     for (size_t j = 0; j < m; j++)
         stamp[j] = SIZE_MAX;
     for (size_t j = 0; j < m; j++) {
         const double *d = nd + j * k;
         const size_t *x = ni + j * k;
-        for (size_t t = 0; t < k; t++) {
+        if (nc[j] < need || nc[j] > k)
+            return ASDNORM_E_CORRUPT;
+        for (size_t t = nc[j]; t < k; t++)
+            if (f64_bits(d[t]) != 0 || x[t] != 0)
+                return ASDNORM_E_CORRUPT;
+        for (size_t t = 0; t < nc[j]; t++) {
             if (x[t] >= m || x[t] == j || stamp[x[t]] == j || !(d[t] >= 0.0) || !isfinite(d[t]) ||
                 signbit(d[t]))
                 return ASDNORM_E_CORRUPT;
@@ -960,7 +980,7 @@ static asdnorm_status check_lists(const layout *lo, double req, const double *de
             if (t > 0 && !(d[t - 1] < d[t] || (d[t - 1] == d[t] && x[t - 1] < x[t])))
                 return ASDNORM_E_CORRUPT;
         }
-        const double n_j = asdnorm__density_of(lo->estimator, req, m - 1, d, k);
+        const double n_j = asdnorm__density_of(lo->estimator, req, m - 1, d, need);
         if (f64_bits(n_j) != f64_bits(dens[j]))
             return ASDNORM_E_CORRUPT;
     }
@@ -1019,10 +1039,12 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     const size_t nk = lo.count[S_NBRD];
     double *nd = nk ? asdnorm__mallocn(nk, sizeof *nd) : NULL;
     size_t *ni = nk ? asdnorm__mallocn(nk, sizeof *ni) : NULL;
+    size_t *nc = nk ? asdnorm__mallocn(m, sizeof *nc) : NULL;
     size_t *stamp = nk ? asdnorm__mallocn(m, sizeof *stamp) : NULL;
     asdnorm_index *ix = NULL;
     if (!vectors || !aux || !domains || !density ||
-        (lo.distance == ASDNORM_DISTANCE_COSINE && !scale) || (nk && (!nd || !ni || !stamp))) {
+        (lo.distance == ASDNORM_DISTANCE_COSINE && !scale) ||
+        (nk && (!nd || !ni || !nc || !stamp))) {
         st = ASDNORM_E_NOMEM;
         goto fail;
     }
@@ -1038,7 +1060,11 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
             const uint64_t p = rd64(b + lo.offset[S_NBRI] + 8 * t);
             ni[t] = p < (uint64_t)m ? (size_t)p : m; /* m: out of range, refused below */
         }
-        st = check_lists(&lo, req, density, nd, ni, stamp);
+        for (size_t j = 0; j < m; j++) {
+            const uint64_t c = rd64(b + lo.offset[S_NBRN] + 8 * j);
+            nc[j] = c <= (uint64_t)lo.k ? (size_t)c : SIZE_MAX; /* refused below */
+        }
+        st = check_lists(&lo, req, density, nd, ni, nc, stamp);
         asdnorm__free(stamp);
         stamp = NULL;
         if (st != ASDNORM_OK)
@@ -1071,7 +1097,8 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     ix->param = lo.param;
     ix->computed = computed;
     ix->param_req = req;
-    ix->nbr_k = lo.k;
+    ix->nbr_cap = lo.k;
+    ix->nbr_cnt = nc;
     ix->nbr_dist = nd;
     ix->nbr_idx = ni;
     ix->finalized = true;
@@ -1088,6 +1115,7 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
 fail:
     asdnorm__free(nd);
     asdnorm__free(ni);
+    asdnorm__free(nc);
     asdnorm__free(stamp);
     asdnorm__free(vectors);
     asdnorm__free(aux);

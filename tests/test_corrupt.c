@@ -90,7 +90,7 @@ static void reseal(uint8_t *b, size_t len)
 static size_t section(const uint8_t *b, const char *tag)
 {
     size_t off = HEADER;
-    for (int s = 0; s < 8; s++) {
+    for (int s = 0; s < 9; s++) {
         if (memcmp(b + off, tag, 4) == 0)
             return off;
         off = (off + 16 + (size_t)le64(b + off + 8) + 7) / 8 * 8;
@@ -343,11 +343,11 @@ static void flips_behind_checksum(void **state)
     for (int d = 0; d < 3; d++) {
         size_t len;
         uint8_t *b = saved(distances[d], 6, 4, ASDNORM_DENSITY_KNN, 1, 40 + (uint64_t)d, &len);
-        static const char *tags[8] = {"VECT", "AUXF", "SCAL", "DOMS",
-                                      "DENS", "INCR", "NBRD", "NBRI"};
+        static const char *tags[9] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS",
+                                      "INCR", "NBRN", "NBRD", "NBRI"};
         /* Which bytes are payload values (the rest is structure). */
         uint8_t *is_value = calloc(len, 1);
-        for (int s = 0; s < 8; s++) {
+        for (int s = 0; s < 9; s++) {
             size_t off = section(b, tags[s]);
             for (size_t k = 0; k < le64(b + off + 8); k++)
                 is_value[off + 16 + k] = 1;
@@ -589,7 +589,8 @@ static void crafted_files(void **state)
     check(&c, ASDNORM_E_CORRUPT, "NONE with a non-zero density constant");
 
     /* What incremental updates need (version 2): INCR and the neighbour lists.
-     * cos: KNN K = 1, one entry per row; euc: GWRP r = 0.5, 5 entries per row. */
+     * cos: KNN K = 1, room 3 per row (entry t of row j at 8 · (3j + t)); euc:
+     * GWRP r = 0.5, 5 entries per row (the room is M − 1). */
     c.base = cos;
     c.len = len_cos;
     b = start(&c), put64(b + payload(b, "INCR"), 2);
@@ -597,7 +598,19 @@ static void crafted_files(void **state)
     b = start(&c), put64(b + payload(b, "INCR"), 0);
     check(&c, ASDNORM_E_CORRUPT, "INCR: densities given, yet lists");
     b = start(&c), put64(b + payload(b, "INCR") + 8, 2);
-    check(&c, ASDNORM_E_CORRUPT, "INCR: list length 2, the sections hold 1");
+    check(&c, ASDNORM_E_CORRUPT, "INCR: room 2, the sections hold 3");
+    b = start(&c), put64(b + payload(b, "NBRN") + 8, 0);
+    check(&c, ASDNORM_E_CORRUPT, "row 1 holds no entry, its density needs 1");
+    b = start(&c), put64(b + payload(b, "NBRN") + 8, 4);
+    check(&c, ASDNORM_E_CORRUPT, "row 1 holds 4 entries, the room is 3");
+    b = start(&c), put64(b + payload(b, "NBRN") + 8, 2);
+    check(&c, ASDNORM_E_CORRUPT, "row 1 holds 2 entries, its third is not zero");
+    /* A row may hold fewer entries than the room (after a removal): valid. */
+    b = start(&c), put64(b + payload(b, "NBRN") + 8, 2);
+    put64(b + payload(b, "NBRD") + 8 * 5, 0), put64(b + payload(b, "NBRI") + 8 * 5, 0);
+    reseal(b, c.len);
+    assert_int_equal(load_copy(b, c.len, &ix), ASDNORM_OK);
+    asdnorm_index_free(ix);
     static const double bad_req[] = {0.0, 1.5, 7.0, -1.0, NAN};
     for (size_t i = 0; i < sizeof bad_req / sizeof bad_req[0]; i++) {
         char what[48];
@@ -609,7 +622,7 @@ static void crafted_files(void **state)
     check(&c, ASDNORM_E_CORRUPT, "a neighbour at position M");
     b = start(&c), put64(b + payload(b, "NBRI") + 8 * 2, UINT64_MAX);
     check(&c, ASDNORM_E_CORRUPT, "a neighbour at position 2^64 - 1");
-    b = start(&c), put64(b + payload(b, "NBRI") + 8 * 2, 2);
+    b = start(&c), put64(b + payload(b, "NBRI") + 8 * 6, 2);
     check(&c, ASDNORM_E_CORRUPT, "row 2 its own neighbour");
     static const double bad_dist[] = {NAN, INFINITY, -1.0, -0.0};
     for (size_t i = 0; i < sizeof bad_dist / sizeof bad_dist[0]; i++) {
@@ -620,7 +633,7 @@ static void crafted_files(void **state)
     }
     b = start(&c);
     {
-        const size_t at = payload(b, "NBRD") + 8 * 4;
+        const size_t at = payload(b, "NBRD") + 8 * 3;
         put64(b + at, le64(b + at) + 1); /* one ulp more than the density says */
     }
     check(&c, ASDNORM_E_CORRUPT, "a neighbour distance that does not give the density");
@@ -645,7 +658,7 @@ static void crafted_files(void **state)
     }
     check(&c, ASDNORM_E_CORRUPT, "a position twice in a list");
     b = start(&c), put64(b + payload(b, "INCR") + 8, 4);
-    check(&c, ASDNORM_E_CORRUPT, "GWRP: list length 4, L is 5");
+    check(&c, ASDNORM_E_CORRUPT, "GWRP: room 4, L is 5");
     b = start(&c), put_f64(b + payload(b, "INCR") + 16, 0.25);
     check(&c, ASDNORM_E_CORRUPT, "GWRP: requested r not the stored one");
 

@@ -61,12 +61,12 @@ static size_t round8(size_t n)
 }
 
 /* The file size of docs/file-format.md §1 for m references of dim, with neighbour
- * lists of k entries per row (format version 2). */
+ * lists of room k per row (format version 2). */
 static size_t expected_size_k(size_t m, size_t dim, asdnorm_distance dist, size_t k)
 {
     return 64 + (16 + round8(m * dim * 4)) + (16 + round8(m * 4)) +
            (16 + (dist == ASDNORM_DISTANCE_COSINE ? m * 8 : 0)) + (16 + round8(m)) +
-           (16 + m * 8) + (16 + 24) + 2 * (16 + 16 * m * k / 2) + 8;
+           (16 + m * 8) + (16 + 24) + (16 + (k ? 8 * m : 0)) + 2 * (16 + 8 * m * k) + 8;
 }
 
 /* The list length of docs/math.md §2.2 for a requested K or r, m references: K′, or
@@ -79,6 +79,14 @@ static size_t list_length(asdnorm_density est, double req, size_t m)
         return (size_t)req < m - 1 ? (size_t)req : m - 1;
     double L = req == 0.0 ? 1.0 : req == 1.0 ? (double)m : ceil(45.0 * log(2.0) / -log(req));
     return L >= (double)(m - 1) ? m - 1 : (size_t)L;
+}
+
+/* The room a list gets (docs/file-format.md §3): the need and half as much again, at
+ * least 2 more, at most m − 1. */
+static size_t list_room(size_t need, size_t m)
+{
+    size_t room = need + (need / 2 > 2 ? need / 2 : 2);
+    return need == 0 ? 0 : room < m - 1 ? room : m - 1;
 }
 
 /* Without the lists: a version-2 file of an index with given densities. */
@@ -239,14 +247,15 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     assert_int_equal(asdnorm_index_get_estimator(ix, &est, &param), ASDNORM_OK);
 
     /* The INCR section comes right after DENS: where the sizes of §1 put it. */
-    const size_t incr = expected_size(m, dim, dist) - 8 - 2 * 16 - 24;
+    const size_t incr = expected_size(m, dim, dist) - 8 - 3 * 16 - 24;
     assert_memory_equal(b + incr - 16, "INCR", 4);
     const uint64_t computed = le64(b + incr), lk = le64(b + incr + 8), rbits = le64(b + incr + 16);
     double req;
     memcpy(&req, &rbits, sizeof req);
     assert_true(computed <= 1);
+    const size_t need = computed ? list_length(est, req, m) : 0;
     if (computed)
-        assert_int_equal(lk, list_length(est, req, m));
+        assert_int_equal(lk, list_room(need, m));
     else
         assert_int_equal(lk, 0);
     assert_int_equal(len, expected_size_k(m, dim, dist, (size_t)lk));
@@ -260,17 +269,18 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     assert_int_equal(le64(b + 32), dim);
     assert_int_equal(le64(b + 40), m);
     assert_int_equal(le32(b + 48), (uint32_t)est);
-    assert_int_equal(le32(b + 52), 8);
+    assert_int_equal(le32(b + 52), 9);
     uint64_t pbits;
     memcpy(&pbits, &param, sizeof pbits);
     assert_int_equal(le64(b + 56), pbits);
 
-    static const char *tags[8] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS", "INCR", "NBRD", "NBRI"};
-    static const uint32_t elem[8] = {4, 4, 8, 1, 8, 8, 8, 8};
-    size_t count[8] = {m * dim, m, dist == ASDNORM_DISTANCE_COSINE ? m : 0, m, m, 3,
-                       m * (size_t)lk, m * (size_t)lk};
-    size_t off = 64, payload[8];
-    for (int s = 0; s < 8; s++) {
+    static const char *tags[9] = {"VECT", "AUXF", "SCAL", "DOMS", "DENS",
+                                  "INCR", "NBRN", "NBRD", "NBRI"};
+    static const uint32_t elem[9] = {4, 4, 8, 1, 8, 8, 8, 8, 8};
+    size_t count[9] = {m * dim, m, dist == ASDNORM_DISTANCE_COSINE ? m : 0, m, m, 3,
+                       lk ? m : 0, m * (size_t)lk, m * (size_t)lk};
+    size_t off = 64, payload[9];
+    for (int s = 0; s < 9; s++) {
         assert_memory_equal(b + off, tags[s], 4);
         assert_int_equal(le32(b + off + 4), elem[s]);
         assert_int_equal(le64(b + off + 8), count[s] * elem[s]);
@@ -315,8 +325,9 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
     assert_memory_equal(b + payload[3], doms, m);
     free(doms);
 
-    /* The lists: row j's t-th entry is another row at the t-th smallest distance of
-     * the brute force, its own distance, ascending, ties by position. */
+    /* The lists: row j holds from need to room entries (then zeros); its t-th entry
+     * is another row at the t-th smallest distance of the brute force, its own
+     * distance, ascending, ties by position. */
     float *w = malloc(m * dim * sizeof *w);
     double *row = malloc(m * sizeof *row);
     assert_int_equal(asdnorm_index_get_vectors(ix, 0, m, w), ASDNORM_OK);
@@ -326,9 +337,15 @@ static void assert_layout(const uint8_t *b, size_t len, const asdnorm_index *ix)
             if (i != j)
                 row[c++] = ref_distance(dist, w + j * dim, w + i * dim, dim);
         qsort(row, c, sizeof *row, tu_cmp_double);
-        for (size_t t = 0; t < lk; t++) {
-            uint64_t du = le64(b + payload[6] + 8 * (j * lk + t));
-            const uint64_t pos = le64(b + payload[7] + 8 * (j * lk + t));
+        const uint64_t cnt = le64(b + payload[6] + 8 * j);
+        assert_true(cnt >= need && cnt <= lk);
+        for (size_t t = cnt; t < lk; t++) {
+            assert_int_equal(le64(b + payload[7] + 8 * (j * lk + t)), 0);
+            assert_int_equal(le64(b + payload[8] + 8 * (j * lk + t)), 0);
+        }
+        for (size_t t = 0; t < cnt; t++) {
+            uint64_t du = le64(b + payload[7] + 8 * (j * lk + t));
+            const uint64_t pos = le64(b + payload[8] + 8 * (j * lk + t));
             double d;
             memcpy(&d, &du, sizeof d);
             assert_true(pos < m && pos != j);
@@ -510,11 +527,17 @@ static void updates_after_load(void **state)
                     memcpy(rest + m++ * DIM, y + j * DIM, DIM * sizeof *rest);
             want = build(distances[d], rest, m, DIM, NULL, est, param);
             assert_same_index(back, want, probe, NQ, "remove after add after load");
-            /* …and the file of the updated index is the file of the fresh one. */
+            /* …and the updated index saves and loads as itself (its lists may hold
+             * fewer entries than a fresh finalize's: the file records their counts). */
             size_t la, lb;
-            uint8_t *fa = serialize(back, &la), *fb = serialize(want, &lb);
+            uint8_t *fa = serialize(back, &la);
+            asdnorm_index *again = NULL;
+            assert_int_equal(asdnorm_index_load_buffer(fa, la, &again), ASDNORM_OK);
+            assert_same_index(again, want, probe, NQ, "updated, saved and loaded");
+            uint8_t *fb = serialize(again, &lb);
             assert_int_equal(la, lb);
             assert_memory_equal(fa, fb, la);
+            asdnorm_index_free(again);
             free(fa);
             free(fb);
             free(rest);
@@ -541,7 +564,7 @@ static void version_1_files(void **state)
         asdnorm_index *ix = build(distances[d], y, M, DIM, NULL, ASDNORM_DENSITY_KNN, 3);
         size_t len;
         uint8_t *b = serialize(ix, &len);
-        const size_t v1len = expected_size(M, DIM, distances[d]) - (16 + 24) - 2 * 16;
+        const size_t v1len = expected_size(M, DIM, distances[d]) - (16 + 24) - 3 * 16;
         uint8_t *v1 = malloc(v1len);
         memcpy(v1, b, v1len - 8);
         v1[8] = 1;  /* version */
@@ -586,7 +609,7 @@ static void serialize_sizes(void **state)
     asdnorm_index *ix = build(ASDNORM_DISTANCE_EUCLIDEAN, y, 9, 5, NULL, ASDNORM_DENSITY_KNN, 2);
     size_t need = 0;
     assert_int_equal(asdnorm_index_serialize(ix, NULL, 0, &need), ASDNORM_E_BUFFER);
-    assert_int_equal(need, expected_size_k(9, 5, ASDNORM_DISTANCE_EUCLIDEAN, 2));
+    assert_int_equal(need, expected_size_k(9, 5, ASDNORM_DISTANCE_EUCLIDEAN, 4));
 
     /* Too small by one: E_BUFFER, the size is reported, the buffer is untouched. */
     uint8_t *b = malloc(need + 16);
