@@ -23,7 +23,11 @@
  *
  * Both operations allocate everything, work in chunks of rows on private
  * copies, and change the index only at their commit point at the end: a
- * failure part-way (out of memory) leaves the index as it was. */
+ * failure part-way (out of memory) leaves the index as it was. The long
+ * parts are loops over chunks — offer_new_rows (ADD_CHUNK old rows at a
+ * time), search_rows (QUERY_GROUP rows), or a full finalize — so a progress
+ * report that may cancel fits at the top of each chunk: returning from there
+ * frees the private copies and changes nothing. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

@@ -358,9 +358,10 @@ static void test_index_add(void **state)
             alloc_fail_at(0);
             if (kind == 0)
                 assert_int_equal(asdnorm_index_new(DIM, c.dist, &c.ix), ASDNORM_OK);
+            else if (kind == 1)
+                c.ix = make_index(c.dist, UNFINALIZED, 0);
             else
-                c.ix = make_index(c.dist, kind == 1 ? UNFINALIZED : k_est[kind - 2],
-                                  k_param[kind - 2]);
+                c.ix = make_index(c.dist, k_est[kind - 2], k_param[kind - 2]);
             snprintf(what, sizeof what, "add 7 to %s index (%s)",
                      kind == 0 ? "an empty" : kind == 1 ? "an open" : est_name(k_est[kind - 2]),
                      dist_name(c.dist));
@@ -427,8 +428,8 @@ static void test_index_remove(void **state)
         for (int kind = 0; kind < 4; kind++) {
             index_ctx c = {.dist = (asdnorm_distance)d};
             char what[64];
-            c.ix = make_index(c.dist, kind == 0 ? UNFINALIZED : k_est[kind - 1],
-                              k_param[kind - 1]);
+            c.ix = kind == 0 ? make_index(c.dist, UNFINALIZED, 0)
+                             : make_index(c.dist, k_est[kind - 1], k_param[kind - 1]);
             snprintf(what, sizeof what, "remove 3 from %s index (%s)",
                      kind == 0 ? "an open" : est_name(k_est[kind - 1]), dist_name(c.dist));
             c.what = what;
