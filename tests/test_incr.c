@@ -376,6 +376,30 @@ static void scorer_survives_removal(void **state)
     free(x);
 }
 
+/* A clone carries the neighbour lists: adding to and removing from it gives the
+ * index finalized from scratch, and the original is left as it was. */
+static void clone_updates_exactly(void **state)
+{
+    (void)state;
+    uint64_t seed = 23;
+    float *x = make_rows(CLUSTERED, 40, &seed);
+    const struct est e = {ASDNORM_DENSITY_KNN, 4};
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_MSE, x, 30, e), *c = NULL;
+    assert_int_equal(asdnorm_index_clone(ix, &c), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(c, x + 30 * D, 10, NULL), ASDNORM_OK);
+    expect_scratch(c, ASDNORM_DISTANCE_MSE, x, 40, e, &seed);
+    expect_scratch(ix, ASDNORM_DISTANCE_MSE, x, 30, e, &seed);
+    const size_t gone[] = {0, 39};
+    float *y = malloc(40 * D * sizeof *y);
+    size_t m = without(x, 40, gone, 2, y);
+    assert_int_equal(asdnorm_index_remove(c, gone, 2), ASDNORM_OK);
+    expect_scratch(c, ASDNORM_DISTANCE_MSE, y, m, e, &seed);
+    asdnorm_index_free(c);
+    asdnorm_index_free(ix);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +410,7 @@ int main(void)
         cmocka_unit_test(remove_refuses),
         cmocka_unit_test(given_densities_unfinalize),
         cmocka_unit_test(scorer_survives_removal),
+        cmocka_unit_test(clone_updates_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
