@@ -27,6 +27,7 @@ HEADER = gen_cdef.parse(HEADER_TEXT)
 
 OPAQUE = {"asdnorm_index", "asdnorm_scorer", "asdnorm_lof"}
 STRUCTS = {"asdnorm_allocator": _lib.Allocator}
+FNTYPES = {"asdnorm_progress_fn": _lib.ProgressFn}
 ENUMS = {"asdnorm_status", "asdnorm_distance", "asdnorm_density", "asdnorm_norm"}
 SCALARS = {"size_t": c_size_t, "double": c_double, "float": c_float, "int": c_int,
            "unsigned": c_uint, "uint8_t": c_uint8, "int32_t": c_int32, "uint64_t": c_uint64}
@@ -41,6 +42,8 @@ def ctype_of(ctype):
     base = ctype.replace("const ", "")
     stars = base.count("*")
     base = base.replace("*", "").strip()
+    if base in FNTYPES and stars == 0:
+        return FNTYPES[base]
     if base in STRUCTS and stars == 1:
         return POINTER(STRUCTS[base])
     if base in OPAQUE:
