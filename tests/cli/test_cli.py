@@ -1367,6 +1367,59 @@ def test_csv_rules(tmp):
     assert not os.path.exists(P("x.asdx"))
 
 
+def run_on_terminal(*args):
+    """Run asdnorm with its stderr on a pseudo-terminal; return (seconds, stderr's text)."""
+    import pty
+    import time
+    master, slave = pty.openpty()
+    start = time.monotonic()
+    p = subprocess.Popen([ASDNORM, *map(str, args)], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert p.wait(timeout=300) == 0, b"".join(chunks)
+    os.close(master)
+    return time.monotonic() - start, b"".join(chunks).decode()
+
+
+def test_progress(tmp):
+    """A progress bar on a terminal only, and --quiet: accepted by score and index build,
+    the same results, nothing on stderr."""
+    rng = np.random.default_rng(5)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("r.npy"), rng.normal(size=(300, 8)).astype(np.float32))
+    np.save(P("t.npy"), rng.normal(size=(50, 8)).astype(np.float32))
+    for quiet in ((), ("--quiet",)):
+        out, err = run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--out",
+                       P(f"s{len(quiet)}.npy"), *quiet)
+        assert err == "", err  # not a terminal: no bar
+        _, err = run("index", "build", "--ref", P("r.npy"), "--out", P(f"i{len(quiet)}.asdx"),
+                     "--density", "gwrp", *quiet)
+        assert err == "", err
+    assert (np.load(P("s0.npy")) == np.load(P("s1.npy"))).all()
+    with open(P("i0.asdx"), "rb") as a, open(P("i1.asdx"), "rb") as b:
+        assert a.read() == b.read()
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--quiet=1", code=2,
+          needles=("'--quiet' takes no value",))
+    # On a terminal: the bar of a long finalize, unless --quiet.
+    np.save(P("big.npy"), rng.normal(size=(12000, 64)).astype(np.float32))
+    build = ("index", "build", "--ref", P("big.npy"), "--k", "3")
+    took, err = run_on_terminal(*build, "--quiet", "--out", P("q.asdx"))
+    assert err == "", err
+    took, err = run_on_terminal(*build, "--out", P("b.asdx"))
+    if took > 1.5:  # the bar appears after half a second of work
+        assert "computing the densities of 12000 references [" in err, err
+        assert "%" in err and "ETA" in err and "done in" in err, err
+        assert err.endswith("\n")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
