@@ -134,6 +134,7 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
     /* Group height: the threads' blocks together within BLOCK_BYTES. */
     size_t rows = BLOCK_BYTES / (m * sizeof(float) * (size_t)nt);
     rows = rows < 1 ? 1 : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
+    rows = asdnorm__progress_rows(jb->prog, rows, m * dim);
     const size_t groups = asdnorm__split_rows(n, rows, (size_t)nt, &rows);
 
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);

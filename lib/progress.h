@@ -83,4 +83,21 @@ static inline bool asdnorm__progress_tick(struct asdnorm__progress *p, size_t un
     return pthread_equal(pthread_self(), p->owner) && asdnorm__progress_report(p);
 }
 
+/* A unit of work reported on: about 2²⁹ multiply–adds, ~30 ms on one core
+ * (bench/progress_gap.c, docs/embedding.md). */
+#define ASDNORM_PROGRESS_UNIT_OPS ((size_t)1 << 29)
+
+/* The rows of a group of a batch: max_rows, or with a callback fewer, so that a
+ * group of rows of ops_per_row multiply–adds each stays within a unit and the
+ * calling thread reports at least that often. The results do not depend on the
+ * groups. */
+static inline size_t asdnorm__progress_rows(const struct asdnorm__progress *p, size_t max_rows,
+                                            size_t ops_per_row)
+{
+    if (!p || !p->fn || ops_per_row == 0)
+        return max_rows;
+    const size_t rows = ASDNORM_PROGRESS_UNIT_OPS / ops_per_row;
+    return rows < 1 ? 1 : rows < max_rows ? rows : max_rows;
+}
+
 #endif /* ASDNORM_PROGRESS_H */

@@ -506,7 +506,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
         return st;
 
     const asdnorm_norm norm = effective_norm(sc);
-    const size_t m = ix->size, dim = ix->dim, rows = sc->rows;
+    const size_t m = ix->size, dim = ix->dim;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
     if (nt > 1 && (n < 2 || !asdnorm__worth_threads(ASDNORM_WORK_SCORE, n * m * dim)))
@@ -515,6 +515,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
     st = asdnorm__progress_begin(&prog, sc->progress, sc->progress_user);
     if (st != ASDNORM_OK)
         return st;
+    const size_t rows = asdnorm__progress_rows(&prog, sc->rows, m * dim);
     bool serial;
     nt = asdnorm__blas_begin(nt, &serial);
     if (nt == 0)
