@@ -78,6 +78,10 @@ class _RWLock:
 #: What ``progress=`` accepts: a function of the fraction done, in [0, 1].
 ProgressArg = Optional[Callable[[float], object]]
 
+#: Below this many multiply-adds (~10 ms) a call on the main thread gets no callback of its
+#: own just for Ctrl-C: it ends soon anyway, and a quick call stays quick.
+_INTERRUPTIBLE_WORK = 1 << 26
+
 
 class _Progress:
     """The progress callback of one long C call (``asdnorm_*_set_progress``).
@@ -86,13 +90,13 @@ class _Progress:
     the GIL: the C library calls back only on the thread that called it), and turns an
     exception into a cancel: the callback returns nonzero, the C call returns
     ``ASDNORM_E_CANCELED`` having changed nothing, and :meth:`raise_error` re-raises the
-    exception. On the main thread the callback is installed even without ``progress``, so
-    that Ctrl-C is seen during the call: Python runs signal handlers when the callback
-    runs Python code, and SIGINT's handler is wrapped for the call so that what it raises
+    exception. On the main thread the callback is installed even without ``progress``
+    (when the call has ``work`` enough to take a while), so that Ctrl-C is seen during the
+    call: Python runs signal handlers when the callback runs Python code, and SIGINT's handler is wrapped for the call so that what it raises
     (KeyboardInterrupt) is kept and cancels the call instead of escaping from the ctypes
     callback, where ctypes would only print it."""
 
-    def __init__(self, progress: ProgressArg, what: str) -> None:
+    def __init__(self, progress: ProgressArg, what: str, work: int) -> None:
         if progress is not None and not callable(progress):
             fail(Status.E_ARG, f"{what}: progress must be callable, not "
                                f"{type(progress).__name__}", kind=InvalidTypeError)
@@ -100,7 +104,8 @@ class _Progress:
         self._main = threading.current_thread() is threading.main_thread()
         self._handler: Any = None
         self.error: Optional[BaseException] = None
-        self._fn = ProgressFn(self._call) if progress is not None or self._main else None
+        wanted = progress is not None or (self._main and work >= _INTERRUPTIBLE_WORK)
+        self._fn = ProgressFn(self._call) if wanted else None
 
     def _call(self, fraction: float, user: Optional[int]) -> int:
         if self.error is None and self._progress is not None:
@@ -333,7 +338,9 @@ class Index(_Owner):
         arr = as_rows(x, self._dim)
         dom = as_domains(domains, arr.shape[0])
         dptr = None if dom is None else dom.ctypes.data_as(U8P)
-        prog = _Progress(progress, "Index.add")
+        # Adding to a finalized index updates the densities: ~n · M · dim.
+        work = arr.shape[0] * len(self) * self._dim if self.finalized else 0
+        prog = _Progress(progress, "Index.add", work)
         with self._lock.write(), prog.installed(lib.asdnorm_index_set_progress, self._handle):
             status = lib.asdnorm_index_add(self._handle, arr.ctypes.data_as(F32P),
                                            arr.shape[0], dptr)
@@ -387,7 +394,7 @@ class Index(_Owner):
         [2.0, 1.5, 2.5]
         """
         code, param = _estimator(density, k, r)
-        prog = _Progress(progress, "Index.finalize")
+        prog = _Progress(progress, "Index.finalize", len(self) ** 2 * self._dim)
         with self._lock.write(), prog.installed(lib.asdnorm_index_set_progress, self._handle):
             status = lib.asdnorm_index_finalize(self._handle, code, param)
         prog.raise_error()
@@ -953,7 +960,7 @@ class Scorer(_Owner):
         n = arr.shape[0]
         scores = np.empty(n, dtype=np.float32)
         nearest = np.empty(n, dtype=np.uintp) if return_nearest else None
-        prog = _Progress(progress, "Scorer.score")
+        prog = _Progress(progress, "Scorer.score", n * len(ix) * ix.dim)
         with self._lock, ix._lock.read(), \
                 prog.installed(lib.asdnorm_scorer_set_progress, self._handle):
             status = lib.asdnorm_scorer_score(

@@ -128,9 +128,9 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     dom = np.repeat([1, 2], 6)
     asdnorm.library_version(), asdnorm.library_version_number(), asdnorm.strerror(3)
     asdnorm.check_rows(refs)
-    ix = asdnorm.Index(3, "cosine").add(refs, dom).finalize("knn", k=2)
+    ix = asdnorm.Index(3, "cosine").add(refs, dom).finalize("knn", k=2, progress=[].append)
     len(ix), ix.estimator, ix.density, ix.domains, ix.vectors
-    asdnorm.Scorer(ix).score(refs, return_nearest=True)
+    asdnorm.Scorer(ix).score(refs, return_nearest=True, progress=[].append)
     with tempfile.TemporaryDirectory() as d:
         ix.save(os.path.join(d, "i.asdx"))
         asdnorm.Index.load(os.path.join(d, "i.asdx"))
