@@ -138,7 +138,7 @@ class _Progress:
             try:
                 yield
             finally:
-                setter(handle, ProgressFn(), None)  # NULL: off
+                setter(handle, ProgressFn(0), None)  # a NULL pointer: off
         finally:
             if wrap:
                 signal.signal(signal.SIGINT, self._handler)
