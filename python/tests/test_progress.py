@@ -141,7 +141,7 @@ def test_progress_from_another_thread():
 # ---- Ctrl-C -----------------------------------------------------------------------------
 # Large enough that a finalize or a score takes several seconds on one thread: the
 # interrupt, sent 0.5 s in, lands in the middle of it.
-BIG_M, BIG_D = 24000, 128
+BIG_M, BIG_D = 32000, 128
 
 
 @pytest.fixture(scope="module")
