@@ -147,6 +147,7 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_lof_score": (_st, [_p, _f, c_size_t, _f]),
     "asdnorm_index_search_double": (_st, [_p, _f, c_size_t, c_size_t, _d, _sz]),
     "asdnorm_index_set_density": (_st, [_p, _st, c_double, _d, c_size_t]),
+    "asdnorm_index_clone": (_st, [_p, _pp]),
     "asdnorm_index_set_progress": (_st, [_p, ProgressFn, c_void_p]),
     "asdnorm_scorer_set_progress": (_st, [_p, ProgressFn, c_void_p]),
 }
