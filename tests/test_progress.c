@@ -278,7 +278,8 @@ static void test_score(void **state)
         score_every_point(200, 3000, 32, t, 0);
 }
 
-/* n = 0 and failed checks call nothing; a callback set on a NULL object is refused. */
+/* n = 0 and failed checks call nothing, nor does a clone's finalize; a callback set on
+ * a NULL object is refused. */
 static void test_no_call(void **state)
 {
     (void)state;
@@ -295,6 +296,12 @@ static void test_no_call(void **state)
     assert_int_equal(asdnorm_scorer_score(sc, x, 1, &out, NULL), ASDNORM_E_STATE);
     assert_int_equal(asdnorm_scorer_score(sc, x, 0, &out, NULL), ASDNORM_OK);
     assert_int_equal(r.calls, 0);
+    /* A clone starts without the callback. */
+    asdnorm_index *copy = NULL;
+    assert_int_equal(asdnorm_index_clone(ix, &copy), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_finalize(copy, ASDNORM_DENSITY_KNN, 2), ASDNORM_OK);
+    assert_int_equal(r.calls, 0);
+    asdnorm_index_free(copy);
     assert_int_equal(asdnorm_index_set_progress(NULL, on_progress, &r), ASDNORM_E_NULL);
     assert_int_equal(asdnorm_scorer_set_progress(NULL, on_progress, &r), ASDNORM_E_NULL);
     assert_string_equal(asdnorm_strerror(ASDNORM_E_CANCELED), "canceled by the progress callback");
