@@ -40,12 +40,13 @@ setup() {
     rm -f "$dir.setup.log"
 }
 
-# run DIR TEST : run one meson test; fails on a failure or any TSan report
+# run DIR TEST [NAME] : run one meson test (NAME, default TEST, of tests/test_TEST);
+# fails on a failure or any TSan report
 run() {
-    local dir=$1 name=$2
+    local dir=$1 name=$2 test=${3:-$2}
     meson compile -C "$dir" "tests/test_$name"
     local rc=0
-    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$name" || rc=1
+    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$test" || rc=1
     if grep -q "ThreadSanitizer" "$dir/meson-logs/testlog.txt"; then
         rc=1
     fi
@@ -71,7 +72,7 @@ if [[ -f $archer ]]; then
         failed=$((failed + 1))
     fi
     # The progress callbacks: the team's threads count blocks and poll the cancel flag.
-    if OMP_TOOL_LIBRARIES=$archer run build-tsan-omp progress; then
+    if OMP_TOOL_LIBRARIES=$archer run build-tsan-omp progress progress-threads; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))

@@ -194,6 +194,12 @@ static void test_finalize_small(void **state)
                 finalize_every_point((asdnorm_distance)d, (enum path)p, 40, 8, 1,
                                      e == 0 ? UNFINALIZED : ASDNORM_DENSITY_KNN, est[e], param[e],
                                      1);
+    /* Several tasks of the symmetric search (groups of 512 rows), several groups of
+     * the blocked one. */
+    finalize_every_point(ASDNORM_DISTANCE_MSE, SYM, 1100, 8, 1, UNFINALIZED,
+                         ASDNORM_DENSITY_GWRP, 0.5, 0);
+    finalize_every_point(ASDNORM_DISTANCE_COSINE, BLOCKED, 1100, 8, 1, UNFINALIZED,
+                         ASDNORM_DENSITY_KNN, 3, 1);
 }
 
 /* More than one task of the symmetric search (groups of 512) and one group of the
@@ -274,6 +280,11 @@ static void test_score(void **state)
     (void)state;
     score_every_point(30, 5, 8, 1, 1);    /* one group */
     score_every_point(30, 1300, 8, 1, 1); /* groups of up to 512 */
+}
+
+static void test_score_threads(void **state)
+{
+    (void)state;
     for (unsigned t = 1; t <= 2; t++)
         score_every_point(200, 3000, 32, t, 0);
 }
@@ -309,17 +320,24 @@ static void test_no_call(void **state)
     asdnorm_index_free(ix);
 }
 
-int main(void)
+/* No argument: one thread (the 'unit' suite, also under valgrind); "threads": 1 and 2
+ * threads on data large enough for a team (the 'team' suite, and TSan). */
+int main(int argc, char **argv)
 {
     asdnorm__progress_interval_ns = 0; /* every unit reports */
     g_main = pthread_self();
     /* Two threads of ours, also with a multithreaded OpenBLAS. */
     asdnorm_set_blas_control(1);
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest one[] = {
         cmocka_unit_test(test_no_call),
         cmocka_unit_test(test_finalize_small),
-        cmocka_unit_test(test_finalize_threads),
         cmocka_unit_test(test_score),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest threads[] = {
+        cmocka_unit_test(test_finalize_threads),
+        cmocka_unit_test(test_score_threads),
+    };
+    if (argc > 1 && strcmp(argv[1], "threads") == 0)
+        return cmocka_run_group_tests_name("progress-threads", threads, NULL, NULL);
+    return cmocka_run_group_tests_name("progress", one, NULL, NULL);
 }
