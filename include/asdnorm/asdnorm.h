@@ -206,11 +206,13 @@ ASDNORM_API asdnorm_status asdnorm_set_blas_control(int allow);
  *  - The callback receives the fraction of the call's work done, in [0, 1]: 0 first, then
  *    fractions that never decrease, and 1 last, once the work is done (1 only then). Calls
  *    are at least 20 ms apart, beside the first and the last, and at most one unit of the
- *    calling thread's work apart: one group of up to 512 test rows against every reference
- *    when scoring, one block of up to 512 × 512 reference pairs or a share of the rows'
- *    refinement when finalizing (about 10 ms for 20,000 × 128 on one core; docs/embedding.md
- *    measures it). A call that fails its argument checks, or has nothing to do (scoring
- *    n = 0 rows), calls nothing.
+ *    calling thread's work apart: a group of test rows against every reference when
+ *    scoring (while a callback is set, groups are cut to about 2^29 multiply-adds, some
+ *    30 ms on one core), a block of up to 512 × 512 reference pairs, a group of query rows
+ *    or one row of the refinement when finalizing (docs/embedding.md measures it: at most
+ *    11 ms for 20,000 × 128 references, 31 ms for scoring 20,000 rows against them). A call
+ *    that fails its argument checks, or has nothing to do (scoring n = 0 rows), calls
+ *    nothing.
  *  - It is called only on the thread that called the library, never from the library's own
  *    threads and never concurrently with itself, so it may take the locks its thread holds
  *    (Python's GIL) and may be slow; the library's other threads keep working meanwhile.
