@@ -173,7 +173,11 @@ static double arithmetic_mean(const double *v, size_t n)
 /* Column c of section row r: domain k's value (the pAUC for both). */
 static double column(const section_row *r, int c, int k)
 {
-    return c == 0 ? r->auc[k] : c == 1 ? r->pauc : c == 2 ? r->precision[k] : c == 3 ? r->recall[k] : r->f1[k];
+    return c == 0   ? r->auc[k]
+           : c == 1 ? r->pauc
+           : c == 2 ? r->precision[k]
+           : c == 3 ? r->recall[k]
+                    : r->f1[k];
 }
 
 /* The mean rows of sections [a, b): column c over the sources then the targets
