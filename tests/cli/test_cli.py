@@ -1443,6 +1443,71 @@ def test_data_safety(tmp):
     assert snapshot(P("o.csv")) == old
 
 
+def tmpfile_supported(directory):
+    """Whether the kernel and file system make unnamed O_TMPFILE files here."""
+    try:
+        os.close(os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return os.access("/proc/self/fd", os.X_OK)
+    except (AttributeError, OSError):
+        return False
+
+
+def test_killed_write(tmp):
+    """A process killed while writing an output leaves no temporary file and the old
+    output intact: the unnamed O_TMPFILE file vanishes even with SIGKILL; the named
+    fallback is removed on SIGTERM, SIGINT and SIGHUP (a named file survives only
+    SIGKILL). ASDNORM_TEST_STOP_WRITE stops the program halfway through the write, so
+    that the kill lands there without any timing."""
+    import signal
+    rng = np.random.default_rng(4)
+    np.save(os.path.join(tmp, "refs.npy"), rng.normal(size=(50, 4)).astype(np.float32))
+    np.save(os.path.join(tmp, "tests.npy"), rng.normal(size=(30000, 4)).astype(np.float32))
+    out = os.path.join(tmp, "scores.csv")
+    command = [ASDNORM, "score", "--ref", os.path.join(tmp, "refs.npy"), "--test",
+               os.path.join(tmp, "tests.npy"), "--out", out]
+    old = b"the previous scores\n"
+    anonymous = tmpfile_supported(tmp)
+    cases = [(False, signal.SIGKILL), (False, signal.SIGTERM), (True, signal.SIGKILL),
+             (True, signal.SIGTERM), (True, signal.SIGINT), (True, signal.SIGHUP)]
+    for named, sig in cases:
+        with open(out, "wb") as f:
+            f.write(old)
+        env = dict(os.environ, ASDNORM_TEST_STOP_WRITE="1")
+        if named:
+            env["ASDNORM_TEST_NO_TMPFILE"] = "1"
+        p = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        _, status = os.waitpid(p.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"not stopped mid-write: status {status:#x}"
+        # Halfway: half an SVG in a temporary file, the old output as it was.
+        during = leftovers(tmp)
+        unnamed = anonymous and not named
+        assert len(during) == (0 if unnamed else 1), (named, sig, during)
+        if during:
+            size = os.path.getsize(os.path.join(tmp, during[0]))
+            assert size > 100000, size  # the write is under way (half of a large file)
+        os.kill(p.pid, sig)
+        os.kill(p.pid, signal.SIGCONT)
+        p.wait(timeout=60)
+        p.stderr.close()
+        assert p.returncode == -sig, (named, sig, p.returncode)
+        after = leftovers(tmp)
+        if named and sig == signal.SIGKILL:
+            assert after == during, after  # nothing can remove a name under SIGKILL
+            os.remove(os.path.join(tmp, after[0]))
+        else:
+            assert after == [], (named, sig, after)
+        assert open(out, "rb").read() == old, (named, sig)
+    if not anonymous:
+        raise Skip(f"{tmp}: no O_TMPFILE here; only the named route was tested")
+    # Not stopped, both routes write every score in place of the old file.
+    for named in (False, True):
+        env = dict(os.environ, ASDNORM_TEST_NO_TMPFILE="1" if named else "0")
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        assert len(read_csv_column(out, "score")) == 30000
+        assert leftovers(tmp) == []
+
+
 def test_csv_rules(tmp):
     """The first CSV row is a header only when no field is a number or empty; lone
     CR line ends are read; standard input is read once; bad domains name their row."""
