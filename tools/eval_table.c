@@ -195,7 +195,7 @@ static void mean_rows_of(const dcase_table *t, size_t a, size_t b, double *work,
         for (size_t i = 0; i < s; i++)
             for (int k = 0; k < 2; k++)
                 work[(size_t)k * s + i] = column(&t->rows[a + i], c, k);
-        if (isnan(work[0])) { /* no decisions: no precision, recall or F1 */
+        if (s == 0 || isnan(work[0])) { /* no decisions: no precision, recall or F1 */
             for (int r = 0; r < 4; r++)
                 out->v[r][c] = NAN;
             continue;
