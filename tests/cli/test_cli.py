@@ -1498,13 +1498,35 @@ def test_killed_write(tmp):
         else:
             assert after == [], (named, sig, after)
         assert open(out, "rb").read() == old, (named, sig)
+    # Without any hook: a file-size limit below the output's size kills the program with
+    # SIGXFSZ in the middle of its write() (no core file: RLIMIT_CORE 0).
+    import resource
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200000, 200000))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    for named in (False, True):
+        with open(out, "wb") as f:
+            f.write(old)
+        env = dict(os.environ, ASDNORM_TEST_NO_TMPFILE="1" if named else "0")
+        p = subprocess.run(command, env=env, preexec_fn=small_files, capture_output=True)
+        assert p.returncode == -signal.SIGXFSZ, (p.returncode, p.stderr)
+        assert open(out, "rb").read() == old
+        left = leftovers(tmp)
+        if named or not anonymous:  # a name, cut at the limit: the kill came mid-write
+            assert len(left) == 1, left
+            assert os.path.getsize(os.path.join(tmp, left[0])) == 200000
+            os.remove(os.path.join(tmp, left[0]))
+        else:
+            assert left == [], left
     if not anonymous:
         raise Skip(f"{tmp}: no O_TMPFILE here; only the named route was tested")
     # Not stopped, both routes write every score in place of the old file.
     for named in (False, True):
         env = dict(os.environ, ASDNORM_TEST_NO_TMPFILE="1" if named else "0")
         subprocess.run(command, env=env, check=True, capture_output=True)
-        assert len(read_csv_column(out, "score")) == 30000
+        assert len(read_csv_column(out, "score")) == 30000 and os.path.getsize(out) > 200000
         assert leftovers(tmp) == []
 
 
