@@ -6,7 +6,8 @@
 # - build-tsan-omp: OpenMP enabled with clang's own runtime (libomp), whose
 #   Archer tool (libarcher, OMP_TOOL_LIBRARIES) tells TSan what its barriers
 #   and tasks synchronize; tests/test_team.c (the library's own 1-4 threads:
-#   finalize's tasks and their group locks, scoring's groups, LOF). libgomp
+#   finalize's tasks and their group locks, scoring's groups, LOF) and
+#   tests/test_progress.c (progress counted and cancels polled by the team). libgomp
 #   has no such tool, and TSan would report its barriers as races.
 #
 #   bash .ci/tsan.sh            from the repository root
@@ -39,12 +40,13 @@ setup() {
     rm -f "$dir.setup.log"
 }
 
-# run DIR TEST : run one meson test; fails on a failure or any TSan report
+# run DIR TEST [NAME] : run one meson test (NAME, default TEST, of tests/test_TEST);
+# fails on a failure or any TSan report
 run() {
-    local dir=$1 name=$2
+    local dir=$1 name=$2 test=${3:-$2}
     meson compile -C "$dir" "tests/test_$name"
     local rc=0
-    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$name" || rc=1
+    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$test" || rc=1
     if grep -q "ThreadSanitizer" "$dir/meson-logs/testlog.txt"; then
         rc=1
     fi
@@ -69,11 +71,17 @@ if [[ -f $archer ]]; then
     else
         failed=$((failed + 1))
     fi
+    # The progress callbacks: the team's threads count blocks and poll the cancel flag.
+    if OMP_TOOL_LIBRARIES=$archer run build-tsan-omp progress progress-threads; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
 else
     echo "tsan: $archer not found (package libomp-14-dev)"
     failed=$((failed + 1))
 fi
 
-summary="${figures:-no figures}; live: ${live:-no figures}; team: 1-4 OpenMP threads (libomp + Archer)"
+summary="${figures:-no figures}; live: ${live:-no figures}; team, progress: 1-4 OpenMP threads (libomp + Archer)"
 echo "tsan: $passed passed, $failed failed ($summary; ThreadSanitizer, clang, $((SECONDS - start)) s)"
 ((failed == 0))

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "progress.h"
 
 /* Old rows per chunk of the add's float pass, new rows per group of it, and
  * query rows per exact search: bounds the scratch (a group × chunk block of
@@ -216,10 +217,11 @@ static void densities_from_lists(const asdnorm_index *v, const struct next *x, s
 
 /* Densities for the references of v (whose estimator and param_req are the
  * index's) by a full finalize: where no lists are kept, or NONE. */
-static asdnorm_status full_pass(const asdnorm_index *v, struct next *x)
+static asdnorm_status full_pass(const asdnorm_index *v, struct next *x,
+                                struct asdnorm__progress *prog)
 {
-    return asdnorm__compute_density(v, v->estimator, v->param_req, &x->dens, &x->nd, &x->ni,
-                                     &x->cnt, &x->cap);
+    return asdnorm__compute_density(v, v->estimator, v->param_req, prog, &x->dens, &x->nd,
+                                     &x->ni, &x->cnt, &x->cap);
 }
 
 /* The commit point of add and remove: ix takes x's densities and lists, and the
@@ -248,10 +250,15 @@ asdnorm_status asdnorm__incr_add(asdnorm_index *ix, size_t n)
     struct next x = {0};
     const size_t need = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
     const size_t cap = asdnorm__nbr_cap(need, m);
-    asdnorm_status st;
-    if (c0 == 0 || !asdnorm__nbr_keep(m, cap)) {
+    /* The index's progress callback (asdnorm_index_set_progress) sees the call begin
+     * and end, and the full pass's stages when there is one; a cancel changes nothing. */
+    struct asdnorm__progress prog;
+    asdnorm_status st = asdnorm__progress_begin(&prog, ix->progress, ix->progress_user);
+    if (st != ASDNORM_OK) {
+        /* canceled at once */
+    } else if (c0 == 0 || !asdnorm__nbr_keep(m, cap)) {
         /* NONE (nothing to update but the floor), or no lists: from scratch. */
-        st = full_pass(&v, &x);
+        st = full_pass(&v, &x, &prog);
     } else {
         size_t *lim = asdnorm__mallocn(m0, sizeof *lim);
         size_t *rows = asdnorm__mallocn(n, sizeof *rows);
@@ -284,6 +291,8 @@ asdnorm_status asdnorm__incr_add(asdnorm_index *ix, size_t n)
     }
     if (st == ASDNORM_OK)
         st = asdnorm__ratio_floor(&v, &x.floor);
+    if (st == ASDNORM_OK)
+        st = asdnorm__progress_end(&prog);
     if (st != ASDNORM_OK) {
         next_free(&x);
         return st;
@@ -436,8 +445,12 @@ static asdnorm_status remove_rows(asdnorm_index *ix, const size_t *positions, si
     if (ix->finalized && ix->computed) {
         const size_t need = asdnorm__nbr_need(ix->estimator, ix->param_req, m);
         const size_t cap = asdnorm__nbr_cap(need, m);
-        if (ix->nbr_cap == 0 || !asdnorm__nbr_keep(m, cap)) {
-            st = full_pass(&v, &x);
+        struct asdnorm__progress prog;
+        st = asdnorm__progress_begin(&prog, ix->progress, ix->progress_user);
+        if (st != ASDNORM_OK) {
+            /* canceled at once */
+        } else if (ix->nbr_cap == 0 || !asdnorm__nbr_keep(m, cap)) {
+            st = full_pass(&v, &x, &prog);
         } else {
             st = next_alloc(&x, m, cap);
             if (st == ASDNORM_OK)
@@ -447,6 +460,8 @@ static asdnorm_status remove_rows(asdnorm_index *ix, const size_t *positions, si
         }
         if (st == ASDNORM_OK)
             st = asdnorm__ratio_floor(&v, &x.floor);
+        if (st == ASDNORM_OK)
+            st = asdnorm__progress_end(&prog);
     }
     asdnorm__free(newpos);
     if (st != ASDNORM_OK) {

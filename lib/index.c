@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "progress.h"
 
 /* Squared norms above this make float32 distance arithmetic overflow (and the
  * ratio d / ε exceed FLT_MAX): ‖x‖ ≤ 1e12 keeps every intermediate finite. */
@@ -136,6 +137,8 @@ asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
     c->nbr_dist = NULL;
     c->nbr_idx = c->nbr_cnt = NULL;
     c->capacity = ix->size;
+    c->progress = NULL; /* a callback is the caller's, for the object it set it on */
+    c->progress_user = NULL;
     const size_t m = ix->size, lists = ix->nbr_cnt ? m : 0;
     bool ok = dup_rows(ix->vectors, m, ix->dim * sizeof(float), &c->vectors) &&
               dup_rows(ix->aux, m, sizeof(float), &c->aux) &&
@@ -416,14 +419,18 @@ double asdnorm__kept_param(asdnorm_density density, double param, size_t m)
 
 /* The one way an index becomes finalized: it takes ownership of dens (M
  * density constants, already validated) and of the neighbour lists (NULL for
- * given densities), and derives the ratio floor. Fails only for lack of
- * memory, changing nothing then (and freeing what it was given). */
+ * given densities), and derives the ratio floor; then the call's progress (or
+ * NULL) reports its end, and a cancel there keeps the index as it was too.
+ * Fails only for lack of memory or a cancel, changing nothing then (and
+ * freeing what it was given). */
 static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_density density,
                                       double param, bool computed, double *nd, size_t *ni,
-                                      size_t *cnt, size_t cap)
+                                      size_t *cnt, size_t cap, struct asdnorm__progress *prog)
 {
     double fl;
     asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    if (st == ASDNORM_OK)
+        st = asdnorm__progress_end(prog);
     if (st != ASDNORM_OK) {
         asdnorm__free(dens);
         asdnorm__free(nd);
@@ -454,8 +461,9 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
 }
 
 asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
-                                        double param, double **dens, double **dist,
-                                        size_t **idx, size_t **cnt, size_t *cap)
+                                        double param, struct asdnorm__progress *prog,
+                                        double **dens, double **dist, size_t **idx,
+                                        size_t **cnt, size_t *cap)
 {
     const size_t m = ix->size;
     const size_t need = asdnorm__nbr_need(density, param, m);
@@ -470,7 +478,7 @@ asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density
         /* With lists, the search finds room ≥ need neighbours; the first need of them are
          * the need nearest, so the densities are those of a search for need. */
         struct density_ctx ctx = {density, param, m - 1, d, need, nd, ni};
-        st = asdnorm__knn_self(ix, keep ? room : need, density_row, &ctx);
+        st = asdnorm__knn_self_progress(ix, keep ? room : need, density_row, &ctx, prog);
     }
     if (st != ASDNORM_OK) {
         asdnorm__free(d);
@@ -496,10 +504,13 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
         return st;
     double *dens, *nd;
     size_t *ni, *cnt, cap;
-    st = asdnorm__compute_density(ix, density, param, &dens, &nd, &ni, &cnt, &cap);
+    struct asdnorm__progress prog;
+    st = asdnorm__progress_begin(&prog, ix->progress, ix->progress_user);
+    if (st == ASDNORM_OK)
+        st = asdnorm__compute_density(ix, density, param, &prog, &dens, &nd, &ni, &cnt, &cap);
     if (st != ASDNORM_OK)
         return st;
-    return install_density(ix, dens, density, param, true, nd, ni, cnt, cap);
+    return install_density(ix, dens, density, param, true, nd, ni, cnt, cap, &prog);
 }
 
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
@@ -538,7 +549,7 @@ asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density dens
         return ASDNORM_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         dens[i] = values[i] == 0.0 ? 0.0 : values[i]; /* −0 stored as +0, as finalize has it */
-    return install_density(ix, dens, density, param, false, NULL, NULL, NULL, 0);
+    return install_density(ix, dens, density, param, false, NULL, NULL, NULL, 0, NULL);
 }
 
 asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)
@@ -548,6 +559,15 @@ asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)
     if (threads > ASDNORM_MAX_THREADS)
         return ASDNORM_E_ARG;
     ix->threads = (int)threads;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_set_progress(asdnorm_index *ix, asdnorm_progress_fn fn, void *user)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    ix->progress = fn;
+    ix->progress_user = user;
     return ASDNORM_OK;
 }
 

@@ -134,6 +134,8 @@ struct asdnorm_index {
     asdnorm_density estimator;
     double param;    /* K after clipping, r, or 0 */
     double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
+    asdnorm_progress_fn progress; /* asdnorm_index_set_progress, or NULL */
+    void *progress_user;
     /* What incremental add and remove need (incr.c, docs/math.md §2.5), valid when finalized: */
     bool computed;   /* the densities were computed by finalize (not given by set_density
                       * or read from a version-1 file): add and remove keep them exact */
@@ -179,12 +181,15 @@ double asdnorm__density_of(asdnorm_density density, double param, size_t others,
 /* K clipped to m − 1, r (−0 as +0), or 0: what get_estimator reports for m references. */
 double asdnorm__kept_param(asdnorm_density density, double param, size_t m);
 
-/* Densities of every reference of ix (size ≥ 2 unless NONE) by a full search, and the
+/* Densities of every reference of ix (size ≥ 2 unless NONE) by a full search reporting
+ * to prog (may be NULL; ASDNORM_E_CANCELED when canceled), and the
  * neighbour lists when asdnorm__nbr_keep says so (*dist, *idx M × *cap, full: *cnt M
  * entries of *cap; NULL and 0 when not). On failure nothing is allocated. */
+struct asdnorm__progress;
 asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density density,
-                                        double param, double **dens, double **dist,
-                                        size_t **idx, size_t **cnt, size_t *cap);
+                                        double param, struct asdnorm__progress *prog,
+                                        double **dens, double **dist, size_t **idx,
+                                        size_t **cnt, size_t *cap);
 
 /* Incremental updates (incr.c). asdnorm__incr_add: the n rows stored at positions
  * size … size + n − 1 (within capacity, not yet counted) join the finalized index ix,
@@ -365,6 +370,12 @@ typedef asdnorm_status (*asdnorm__knn_row_fn)(void *ctx, size_t i, const double 
                                               const size_t *idx, size_t k);
 asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
                                  void *ctx);
+/* The same, reporting to prog (progress.h: the whole of [0, 1] but its end, which
+ * the caller reports), ASDNORM_E_CANCELED when canceled; prog may be NULL. */
+struct asdnorm__progress;
+asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
+                                          asdnorm__knn_row_fn fn, void *ctx,
+                                          struct asdnorm__progress *prog);
 
 /* For each of n query rows (validated), its k nearest references, k ≤ M:
  * dist and idx are n × k. */

@@ -104,17 +104,24 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     if (n == 0)
         return ASDNORM_OK;
     struct query_out o = {dist, idx};
-    struct job jb = {ix, x, n, k, with_margin(k, ix->size), store_row, &o};
+    struct job jb = {ix, x, n, k, with_margin(k, ix->size), store_row, &o, NULL};
     return asdnorm__knn_blocked(&jb);
 }
 
 asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
                                  void *ctx)
 {
+    return asdnorm__knn_self_progress(ix, k, fn, ctx, NULL);
+}
+
+asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
+                                          asdnorm__knn_row_fn fn, void *ctx,
+                                          struct asdnorm__progress *prog)
+{
     if (ix->size < 2 || k < 1 || k > ix->size - 1)
         return ASDNORM_E_ARG;
     const size_t m = ix->size;
-    struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx};
+    struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx, prog};
     size_t cap;
     if (asdnorm__knn_sym_applies(ix, k, &cap))
         return asdnorm__knn_sym(&jb, cap);
