@@ -400,6 +400,41 @@ static void clone_updates_exactly(void **state)
     free(y);
 }
 
+static int cancel_at_once(double fraction, void *user)
+{
+    (void)fraction;
+    ++*(int *)user;
+    return 1;
+}
+
+/* A progress callback that cancels: add and remove on a finalized index return
+ * ASDNORM_E_CANCELED and change nothing (the rows, the densities). */
+static void cancel_changes_nothing(void **state)
+{
+    (void)state;
+    uint64_t seed = 31;
+    float *x = make_rows(RANDOM, 24, &seed);
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_EUCLIDEAN, x, 20,
+                              (struct est){ASDNORM_DENSITY_KNN, 2});
+    double before[20], after[20];
+    assert_int_equal(asdnorm_index_get_density(ix, before, 20), ASDNORM_OK);
+    int calls = 0;
+    assert_int_equal(asdnorm_index_set_progress(ix, cancel_at_once, &calls), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, x + 20 * D, 4, NULL), ASDNORM_E_CANCELED);
+    assert_int_equal(asdnorm_index_remove(ix, (size_t[]){3, 5}, 2), ASDNORM_E_CANCELED);
+    assert_int_equal(calls, 2);
+    assert_int_equal(asdnorm_index_size(ix), 20);
+    assert_true(asdnorm_index_is_finalized(ix));
+    assert_int_equal(asdnorm_index_get_density(ix, after, 20), ASDNORM_OK);
+    assert_memory_equal(before, after, sizeof before);
+    assert_int_equal(asdnorm_index_set_progress(ix, NULL, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, x + 20 * D, 4, NULL), ASDNORM_OK);
+    expect_scratch(ix, ASDNORM_DISTANCE_EUCLIDEAN, x, 24, (struct est){ASDNORM_DENSITY_KNN, 2},
+                   &seed);
+    asdnorm_index_free(ix);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +446,7 @@ int main(void)
         cmocka_unit_test(given_densities_unfinalize),
         cmocka_unit_test(scorer_survives_removal),
         cmocka_unit_test(clone_updates_exactly),
+        cmocka_unit_test(cancel_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
