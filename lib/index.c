@@ -97,6 +97,7 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->scale);
     asdnorm__free(ix->domains);
     asdnorm__free(ix->density);
+    asdnorm__free(ix->copy_prev);
     asdnorm__free(ix);
 }
 
@@ -343,7 +344,9 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
                                       double param)
 {
     double fl;
-    asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    asdnorm_status st = asdnorm__index_copies(ix);
+    if (st == ASDNORM_OK)
+        st = asdnorm__ratio_floor(ix, &fl);
     if (st != ASDNORM_OK) {
         asdnorm__free(dens);
         return st;
@@ -363,6 +366,10 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     if (st != ASDNORM_OK)
         return st;
     const size_t m = ix->size;
+    /* The search uses the copies (knn_sym.c), and so do the scorers after. */
+    st = asdnorm__index_copies(ix);
+    if (st != ASDNORM_OK)
+        return st;
     double *dens = asdnorm__calloc(m, sizeof *dens);
     if (!dens)
         return ASDNORM_E_NOMEM;
