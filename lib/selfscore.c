@@ -18,8 +18,8 @@
  * finalize's plus one scoring of the M references. */
 #include <float.h>
 #include <math.h>
-#include <stdlib.h>
 
+#include "heap.h"
 #include "internal.h"
 
 /* Rows with this many neighbours or fewer use a stack buffer. */
@@ -173,10 +173,17 @@ asdnorm_status asdnorm_scorer_self_scores(asdnorm_scorer *sc, float *scores, siz
     return st;
 }
 
-static int float_cmp(const void *a, const void *b)
+/* The heap's access to an array of floats (heap.h). */
+static bool float_less(const void *f, size_t a, size_t b)
 {
-    const float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    return ((const float *)f)[a] < ((const float *)f)[b];
+}
+
+static void float_swap(void *f, size_t a, size_t b)
+{
+    float *v = f, t = v[a];
+    v[a] = v[b];
+    v[b] = t;
 }
 
 /* The number of self scores allowed above the threshold: ⌊fpr · M⌋, where a
@@ -205,7 +212,7 @@ asdnorm_status asdnorm_scorer_threshold(asdnorm_scorer *sc, double fpr, float *t
         /* The smallest self score t with #{s_i > t} ≤ ⌊fpr · M⌋: the
          * (M − ⌊fpr · M⌋)-th smallest (math §2.5). */
         const size_t m = ix->size;
-        qsort(s, m, sizeof *s, float_cmp);
+        asdnorm__heap_sort(s, m, float_less, float_swap);
         *threshold = s[m - 1 - allowed_above(fpr, m)];
     }
     asdnorm__free(s);
