@@ -502,7 +502,7 @@ static void score_group(const asdnorm_scorer *sc, struct work *w, const struct p
          * than the references' scale) is reported as FLT_MAX, never +inf. */
         if (o.exact)
             o.exact[i] = w->best[i];
-        else
+        if (o.scores)
             o.scores[i] = w->best[i] < FLT_MAX ? (float)w->best[i] : FLT_MAX;
         if (o.nearest)
             o.nearest[i] = w->arg[i];
