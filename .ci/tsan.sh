@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The concurrency tests under ThreadSanitizer (clang), in two builds:
 # - build-tsan: OpenMP disabled, tests/test_threads.c (8 threads of the caller
-#   share one index);
+#   share one index) and tests/test_live.c (scorers keep scoring while a writer
+#   clones, extends and publishes the index);
 # - build-tsan-omp: OpenMP enabled with clang's own runtime (libomp), whose
 #   Archer tool (libarcher, OMP_TOOL_LIBRARIES) tells TSan what its barriers
 #   and tasks synchronize; tests/test_team.c (the library's own 1-4 threads:
@@ -57,6 +58,9 @@ if run build-tsan threads; then passed=$((passed + 1)); else failed=$((failed + 
 # The test's own summary: "threads: 8 threads x N samples compared …".
 figures=$(sed -n 's/.*\(threads: [0-9]* threads x [0-9]* samples compared\).*/\1/p' \
     build-tsan/meson-logs/testlog.txt | tail -1)
+if run build-tsan live; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+live=$(sed -n 's/.*live: \([0-9]* versions published, [0-9]* scorings by [0-9]* readers\).*/\1/p' \
+    build-tsan/meson-logs/testlog.txt | tail -1)
 
 if [[ -f $archer ]]; then
     setup build-tsan-omp -Dopenmp=enabled
@@ -70,6 +74,6 @@ else
     failed=$((failed + 1))
 fi
 
-summary="${figures:-no figures}; team: 1-4 OpenMP threads (libomp + Archer)"
+summary="${figures:-no figures}; live: ${live:-no figures}; team: 1-4 OpenMP threads (libomp + Archer)"
 echo "tsan: $passed passed, $failed failed ($summary; ThreadSanitizer, clang, $((SECONDS - start)) s)"
 ((failed == 0))

@@ -100,6 +100,51 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix);
 }
 
+/* A copy of the first n elements of p (size bytes each) in *out; NULL for none. */
+static bool dup_rows(const void *p, size_t n, size_t size, void *out)
+{
+    void *q = NULL;
+    if (p && n > 0) {
+        q = asdnorm__mallocn(n, size);
+        if (!q)
+            return false;
+        memcpy(q, p, n * size);
+    }
+    memcpy(out, &q, sizeof q);
+    return true;
+}
+
+asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
+{
+    if (!out)
+        return ASDNORM_E_NULL;
+    *out = NULL;
+    if (!ix)
+        return ASDNORM_E_NULL;
+    asdnorm_index *c = asdnorm__calloc(1, sizeof *c);
+    if (!c)
+        return ASDNORM_E_NOMEM;
+    /* Every scalar field, then a private copy of every array; the capacity is
+     * the size (the clone grows like any index when rows are added). */
+    *c = *ix;
+    c->vectors = c->aux = NULL;
+    c->scale = c->density = NULL;
+    c->domains = NULL;
+    c->capacity = ix->size;
+    const size_t m = ix->size;
+    bool ok = dup_rows(ix->vectors, m, ix->dim * sizeof(float), &c->vectors) &&
+              dup_rows(ix->aux, m, sizeof(float), &c->aux) &&
+              dup_rows(ix->scale, m, sizeof(double), &c->scale) &&
+              dup_rows(ix->domains, m, sizeof(uint8_t), &c->domains) &&
+              dup_rows(ix->density, ix->finalized ? m : 0, sizeof(double), &c->density);
+    if (!ok) {
+        asdnorm_index_free(c);
+        return ASDNORM_E_NOMEM;
+    }
+    *out = c;
+    return ASDNORM_OK;
+}
+
 /* Grow every per-row array to hold `need` rows. A failure part-way leaves some
  * arrays larger than `capacity` says, with their contents intact: harmless. */
 static asdnorm_status reserve(asdnorm_index *ix, size_t need)

@@ -517,6 +517,9 @@ enum out_kind {
     X(searchd_inf,         ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_inf, NX, 2, o->dbl, o->z)) \
     X(searchd_zero_cosine, ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_index_search_double(f->open, f->x_zero, NX, 2, o->dbl, o->z)) \
     X(searchd_big_euc,     ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_big, NX, 2, o->dbl, o->z)) \
+    /* index_clone */ \
+    X(clone_ix_null,       ASDNORM_E_NULL, O_IX, 0, asdnorm_index_clone(NULL, &o->ix)) \
+    X(clone_out_null,      ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_clone(f->cos, NULL)) \
     /* index_set_density */ \
     X(setd_ix_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(NULL, KNN, 2, f->dn, NREF)) \
     X(setd_values_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 2, NULL, NREF)) \

@@ -429,6 +429,40 @@ static void test_index_finalize(void **state)
     }
 }
 
+static asdnorm_status op_clone(void *p)
+{
+    index_ctx *c = p;
+    return asdnorm_index_clone(c->ix, &c->out);
+}
+
+/* A failed clone leaves the source as it was and *out NULL; the successful one is
+ * equal to its source (the snapshot compares sizes, rows, domains and densities). */
+static void test_index_clone(void **state)
+{
+    (void)state;
+    for (int d = 0; d < 3; d++) {
+        for (int kind = 0; kind < 2; kind++) {
+            index_ctx c = {.dist = (asdnorm_distance)d};
+            char what[80];
+            c.ix = make_index(c.dist, kind == 0 ? UNFINALIZED : ASDNORM_DENSITY_KNN, 4);
+            snprintf(what, sizeof what, "clone %s index (%s)",
+                     kind == 0 ? "an open" : "a finalized", dist_name(c.dist));
+            c.what = what;
+            snap_take(c.ix, &c.before);
+            inject(what, op_clone, new_failed, &c);
+            assert_non_null(c.out);
+            index_unchanged(&c);
+            snap copy;
+            snap_take(c.out, &copy);
+            snap_assert_equal(&c.before, &copy, what);
+            snap_free(&copy);
+            snap_free(&c.before);
+            asdnorm_index_free(c.out);
+            asdnorm_index_free(c.ix);
+        }
+    }
+}
+
 /* The same with the OpenMP threads the environment allows: the per-thread
  * scratch is then allocated (on this thread) once per thread. */
 static void test_index_finalize_threads(void **state)
@@ -1263,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_index_add),
         cmocka_unit_test(test_index_finalize),
         cmocka_unit_test(test_index_finalize_threads),
+        cmocka_unit_test(test_index_clone),
         cmocka_unit_test(test_scorer),
         cmocka_unit_test(test_self_scores),
         cmocka_unit_test(test_io),

@@ -15,9 +15,16 @@
  *  - Matrices are row-major float32: "n × dim floats" means `x[i * dim + j]`.
  *  - The library never retains a caller's buffer; it frees what it allocates
  *    in the matching `*_free`, and `*_free(NULL)` does nothing.
- *  - Threads: a finalized index is read-only and may be shared by any number
- *    of threads; a scorer (and an ::asdnorm_lof) must be used by one thread at
- *    a time. Do not modify an index while another thread reads it.
+ *  - Threads: functions taking a `const asdnorm_index *` only read it, and any
+ *    number of them may run at once on one index, together with the scoring of
+ *    any number of its scorers (each scorer, and each ::asdnorm_lof, used by one
+ *    thread at a time). A function taking a non-const index (add, remove,
+ *    finalize, set_*, free) needs the index to itself: no other
+ *    call may use that index, or a scorer of it, meanwhile. To update the
+ *    references of an index that is scoring, clone it (asdnorm_index_clone()),
+ *    modify the clone, and publish it to the scoring threads, which create new
+ *    scorers for it and drop the old index when the last scorer of it is freed
+ *    (docs/embedding.md, "Live updates", and examples/monitor.c).
  *  - The library's own threads: finalize, the nearest-neighbour searches of
  *    LOF and SMOTE, and the scoring of more than one test run on an OpenMP
  *    team started by the calling thread, as many threads as the object allows
@@ -214,6 +221,19 @@ ASDNORM_API asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distan
 
 /** Free an index and everything it owns. NULL does nothing. @since 0.1.0 */
 ASDNORM_API void asdnorm_index_free(asdnorm_index *ix);
+
+/**
+ * A deep copy of an index: its references, domains, distance, thread count, and, when it
+ * is finalized, its estimator and density constants, so the copy scores bitwise like the
+ * original. It only reads @p ix, so it may run while other threads score with scorers of
+ * @p ix: the way to update an index that is in use (see "Threads" above).
+ * Memory: a copy of the index's data; time O(M · dim).
+ * @param[in]  ix   the index
+ * @param[out] out  the copy; NULL on failure
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out);
 
 /**
  * Append n references. Under cosine each row is stored L2-normalized.

@@ -142,6 +142,7 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_lof_score": (_st, [_p, _f, c_size_t, _f]),
     "asdnorm_index_search_double": (_st, [_p, _f, c_size_t, c_size_t, _d, _sz]),
     "asdnorm_index_set_density": (_st, [_p, _st, c_double, _d, c_size_t]),
+    "asdnorm_index_clone": (_st, [_p, _pp]),
     "asdnorm_scorer_self_scores": (_st, [_p, _f, _sz]),
     "asdnorm_scorer_threshold": (_st, [_p, c_double, _f]),
 }

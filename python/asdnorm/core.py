@@ -20,7 +20,7 @@ import ctypes
 import os
 import threading
 from ctypes import byref, c_double, c_int, c_size_t, c_void_p
-from typing import Any, Callable, Iterator, Literal, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -390,6 +390,39 @@ class Index(_Owner):
         return self
 
     # ---- queries ----------------------------------------------------------
+    def clone(self) -> "Index":
+        """A deep copy: the references, domains, distance, thread count and, when
+        finalized, the estimator and densities (it scores bitwise like this index).
+
+        Reading only, it may run while other threads score with this index: the way to
+        update an index in use is to clone it, change the clone, and hand the clone to the
+        scoring code (docs/embedding.md, "Live updates"). ``copy.copy`` and
+        ``copy.deepcopy`` call it.
+
+        Returns
+        -------
+        Index
+            The copy, owning its own C index.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(2, "euclidean").add([[0, 0], [3, 4]]).finalize()
+        >>> new = ix.clone().add([[6, 8]])
+        >>> len(ix), len(new), ix.finalized
+        (2, 3, True)
+        """
+        handle = c_void_p()
+        with self._lock.read():
+            check(lib.asdnorm_index_clone(self._handle, byref(handle)), "Index.clone")
+        return Index._from_handle(handle)
+
+    def __copy__(self) -> "Index":
+        return self.clone()
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Index":
+        return self.clone()
+
     def __len__(self) -> int:
         """The number of references M."""
         return int(lib.asdnorm_index_size(self._handle))
