@@ -238,7 +238,7 @@ static int parse_score_args(int argc, char **argv, score_args *a)
     return check_method(a);
 }
 
-/* Score one section's tests against its index. */
+/* Score one section's tests against its index; with --fpr, also its threshold. */
 static int score_section(const score_args *a, asdnorm_index *ix, const char *where, const float *x,
                          size_t n, float *scores, size_t *nearest, float *threshold)
 {
