@@ -26,7 +26,7 @@
  *    scorers for it and drop the old index when the last scorer of it is freed
  *    (docs/embedding.md, "Live updates", and examples/monitor.c).
  *  - The library's own threads: finalize, the nearest-neighbour searches of
- *    LOF and SMOTE, and the scoring of more than one test run on an OpenMP
+ *    LOF and SMOTE, the self scores, and the scoring of more than one test run on an OpenMP
  *    team started by the calling thread, as many threads as the object allows
  *    (asdnorm_index_set_threads(), asdnorm_scorer_set_threads(); by default
  *    OpenMP's, OMP_NUM_THREADS), each calling the BLAS on its own block. The
