@@ -277,7 +277,7 @@ asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t 
  * result unless d_max / n_j exceeds ~10⁶ (docs/math.md §2.2). */
 #define GWRP_TAIL_LOG2 45.0
 
-static size_t gwrp_terms(double r, size_t others)
+size_t asdnorm__gwrp_terms(double r, size_t others)
 {
     if (r == 0.0)
         return 1;
@@ -314,14 +314,21 @@ static asdnorm_status density_row(void *vctx, size_t i, const double *dist, cons
         den += w;
         w *= ctx->r;
     }
-    if (k < ctx->others && w > 0.0) {
-        /* Σ_{t=k}^{M−2} r^t = r^k (1 − r^(M−1−k)) / (1 − r); here 0 < r < 1. */
-        double tail = w * (1.0 - pow(ctx->r, (double)(ctx->others - k))) / (1.0 - ctx->r);
+    const double tail = asdnorm__gwrp_tail(ctx->r, w, k, ctx->others);
+    if (tail > 0.0) {
         num += tail * dist[k - 1];
         den += tail;
     }
     ctx->out[i] = num / den;
     return ASDNORM_OK;
+}
+
+double asdnorm__gwrp_tail(double r, double w, size_t k, size_t others)
+{
+    if (k >= others || !(w > 0.0))
+        return 0.0;
+    /* Σ_{t=k}^{others−1} r^t = r^k (1 − r^(others−k)) / (1 − r); here 0 < r < 1. */
+    return w * (1.0 - pow(r, (double)(others - k))) / (1.0 - r);
 }
 
 asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor)
@@ -435,7 +442,7 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     if (st == ASDNORM_OK && density != ASDNORM_DENSITY_NONE) {
         struct density_ctx ctx = {density, param, m - 1, dens};
         const size_t k = density == ASDNORM_DENSITY_KNN ? (size_t)kept_param(ix, density, param)
-                                                        : gwrp_terms(param, m - 1);
+                                                        : asdnorm__gwrp_terms(param, m - 1);
         st = asdnorm__knn_self_progress(ix, k, density_row, &ctx, &prog);
     }
     if (st != ASDNORM_OK) {

@@ -155,6 +155,19 @@ static inline double asdnorm__ratio_den(const asdnorm_index *ix, double n_j)
     return n_j > ix->floor ? n_j : ix->floor;
 }
 
+/* A distance d normalized by a density constant n (math §2.3): d / max(n, φ),
+ * d − n, or d as it is. */
+static inline double asdnorm__normalize(const asdnorm_index *ix, asdnorm_norm norm, double d,
+                                        double n)
+{
+    switch (norm) {
+    case ASDNORM_NORM_RATIO: return d / asdnorm__ratio_den(ix, n);
+    case ASDNORM_NORM_DIFFERENCE: return d - n;
+    case ASDNORM_NORM_NONE: break;
+    }
+    return d;
+}
+
 /* Append rows as they are (no normalization): under cosine c_j = 1. Used by
  * asdnorm_source_means() for centroids and by the loader. Validates like add. */
 asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t n,
@@ -338,5 +351,26 @@ asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
  * dist and idx are n × k. */
 asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_t n, size_t k,
                                   double *dist, size_t *idx);
+
+/* ---- leave-one-out scores (scorer.c, selfscore.c) ------------------------------
+ * The scorer's index, its normalization as applied (NONE when the index has no
+ * estimator) and its thread count. */
+const asdnorm_index *asdnorm__scorer_index(const asdnorm_scorer *sc);
+asdnorm_norm asdnorm__scorer_norm(const asdnorm_scorer *sc);
+int asdnorm__scorer_threads(const asdnorm_scorer *sc);
+/* Score every stored reference i (as a query, as finalize measures it) against
+ * all the others j ≠ i, by position, with the density constants dens in place
+ * of the index's: best[i] the exact double minimum, arg[i] the lowest position
+ * attaining it. The index is finalized and has at least 2 references.
+ * ASDNORM_E_NOMEM or ASDNORM_OK. */
+asdnorm_status asdnorm__scorer_self(asdnorm_scorer *sc, const double *dens, double *best,
+                                    size_t *arg);
+
+/* GWRP (index.c, math §2.2): the number of ranks visited among `others`
+ * other references, and the total weight of the ranks k … others − 1 beyond
+ * them, given to the k-th distance (0 when none are left); w = r^k as
+ * finalize computes it, by k multiplications. */
+size_t asdnorm__gwrp_terms(double r, size_t others);
+double asdnorm__gwrp_tail(double r, double w, size_t k, size_t others);
 
 #endif /* ASDNORM_INTERNAL_H */
