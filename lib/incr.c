@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Incremental updates of a finalized index (docs/math.md §2.5): adding
+/* Incremental updates of a finalized index (docs/math.md §2.6): adding
  * references (asdnorm_index_add on a finalized index, through
  * asdnorm__incr_add) and removing them (asdnorm_index_remove), with the
  * densities kept exactly those of a finalize of the new reference set.
@@ -480,7 +480,7 @@ static asdnorm_status remove_rows(asdnorm_index *ix, const size_t *positions, si
     ix->scale = r.scale;
     ix->domains = r.domains;
     ix->capacity = v.capacity;
-    ix->moves++;
+    asdnorm__index_drop_copies(ix); /* rows moved: the cache of exact copies is stale */
     if (ix->finalized && ix->computed) {
         commit(ix, &x, m);
     } else {

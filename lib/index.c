@@ -101,6 +101,7 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->nbr_dist);
     asdnorm__free(ix->nbr_idx);
     asdnorm__free(ix->nbr_cnt);
+    asdnorm__free(ix->copy_prev);
     asdnorm__free(ix);
 }
 
@@ -136,6 +137,7 @@ asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
     c->domains = NULL;
     c->nbr_dist = NULL;
     c->nbr_idx = c->nbr_cnt = NULL;
+    c->copy_prev = NULL;
     c->capacity = ix->size;
     c->progress = NULL; /* a callback is the caller's, for the object it set it on */
     c->progress_user = NULL;
@@ -147,7 +149,8 @@ asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
               dup_rows(ix->density, ix->finalized ? m : 0, sizeof(double), &c->density) &&
               dup_rows(ix->nbr_cnt, lists, sizeof(size_t), &c->nbr_cnt) &&
               dup_rows(ix->nbr_dist, lists, ix->nbr_cap * sizeof(double), &c->nbr_dist) &&
-              dup_rows(ix->nbr_idx, lists, ix->nbr_cap * sizeof(size_t), &c->nbr_idx);
+              dup_rows(ix->nbr_idx, lists, ix->nbr_cap * sizeof(size_t), &c->nbr_idx) &&
+              dup_rows(ix->copy_prev, ix->copy_rows, sizeof(uint32_t), &c->copy_prev);
     if (!ok) {
         asdnorm_index_free(c);
         return ASDNORM_E_NOMEM;
@@ -287,7 +290,7 @@ asdnorm_status asdnorm__index_add_raw(asdnorm_index *ix, const float *x, size_t 
  * result unless d_max / n_j exceeds ~10⁶ (docs/math.md §2.2). */
 #define GWRP_TAIL_LOG2 45.0
 
-static size_t gwrp_terms(double r, size_t others)
+size_t asdnorm__gwrp_terms(double r, size_t others)
 {
     if (r == 0.0)
         return 1;
@@ -303,7 +306,7 @@ size_t asdnorm__nbr_need(asdnorm_density density, double param, size_t m)
         return 0;
     if (density == ASDNORM_DENSITY_KNN)
         return (size_t)asdnorm__kept_param(density, param, m);
-    return gwrp_terms(param, m - 1);
+    return asdnorm__gwrp_terms(param, m - 1);
 }
 
 double asdnorm__density_of(asdnorm_density density, double param, size_t others,
@@ -323,9 +326,8 @@ double asdnorm__density_of(asdnorm_density density, double param, size_t others,
         den += w;
         w *= param;
     }
-    if (k < others && w > 0.0) {
-        /* Σ_{t=k}^{M−2} r^t = r^k (1 − r^(M−1−k)) / (1 − r); here 0 < r < 1. */
-        double tail = w * (1.0 - pow(param, (double)(others - k))) / (1.0 - param);
+    const double tail = asdnorm__gwrp_tail(param, w, k, others);
+    if (tail > 0.0) {
         num += tail * dist[k - 1];
         den += tail;
     }
@@ -352,6 +354,14 @@ static asdnorm_status density_row(void *vctx, size_t i, const double *dist, cons
         memcpy(ctx->idx + i * k, idx, k * sizeof *idx);
     }
     return ASDNORM_OK;
+}
+
+double asdnorm__gwrp_tail(double r, double w, size_t k, size_t others)
+{
+    if (k >= others || !(w > 0.0))
+        return 0.0;
+    /* Σ_{t=k}^{others−1} r^t = r^k (1 − r^(others−k)) / (1 − r); here 0 < r < 1. */
+    return w * (1.0 - pow(r, (double)(others - k))) / (1.0 - r);
 }
 
 asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor)
@@ -428,7 +438,11 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
                                       size_t *cnt, size_t cap, struct asdnorm__progress *prog)
 {
     double fl;
-    asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    /* The copies are a cache derived from the rows, which a cancel leaves as they
+     * are, so refreshing it before the last report changes nothing visible. */
+    asdnorm_status st = asdnorm__index_copies(ix);
+    if (st == ASDNORM_OK)
+        st = asdnorm__ratio_floor(ix, &fl);
     if (st == ASDNORM_OK)
         st = asdnorm__progress_end(prog);
     if (st != ASDNORM_OK) {
@@ -500,6 +514,10 @@ asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density
 static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, double param)
 {
     asdnorm_status st = check_estimator(ix, density, param);
+    if (st != ASDNORM_OK)
+        return st;
+    /* The search uses the copies (knn_sym.c), and so do the scorers after. */
+    st = asdnorm__index_copies(ix);
     if (st != ASDNORM_OK)
         return st;
     double *dens, *nd;

@@ -136,7 +136,7 @@ struct asdnorm_index {
     double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
     asdnorm_progress_fn progress; /* asdnorm_index_set_progress, or NULL */
     void *progress_user;
-    /* What incremental add and remove need (incr.c, docs/math.md §2.5), valid when finalized: */
+    /* What incremental add and remove need (incr.c, docs/math.md §2.6), valid when finalized: */
     bool computed;   /* the densities were computed by finalize (not given by set_density
                       * or read from a version-1 file): add and remove keep them exact */
     double param_req; /* the parameter finalize was given: K before clipping, r, or 0 */
@@ -145,8 +145,11 @@ struct asdnorm_index {
     size_t *nbr_cnt;  /* M: entries in row j's list, from the need to nbr_cap */
     double *nbr_dist; /* M × nbr_cap: row j's nbr_cnt[j] nearest other references, exact */
     size_t *nbr_idx;  /* distances ascending, ties by position; and their positions */
-    uint64_t moves;  /* counts the removals, which move rows: a scorer's cache of exact copies
-                      * (scorer.c) is valid only for the count it was made at */
+    /* Derived from the rows, kept by asdnorm__index_copies: the exact copies
+     * among rows 0 … copy_rows − 1 (asdnorm__find_copies), copy_prev NULL
+     * when there are none. */
+    uint32_t *copy_prev;
+    size_t copy_rows, copy_count;
 };
 
 /* A row's list holds what its density needs (K′ for k-NN, the L visited ranks for GWRP)
@@ -206,6 +209,19 @@ asdnorm_status asdnorm__ratio_floor(const asdnorm_index *ix, double *floor);
 static inline double asdnorm__ratio_den(const asdnorm_index *ix, double n_j)
 {
     return n_j > ix->floor ? n_j : ix->floor;
+}
+
+/* A distance d normalized by a density constant n (math §2.3): d / max(n, φ),
+ * d − n, or d as it is. */
+static inline double asdnorm__normalize(const asdnorm_index *ix, asdnorm_norm norm, double d,
+                                        double n)
+{
+    switch (norm) {
+    case ASDNORM_NORM_RATIO: return d / asdnorm__ratio_den(ix, n);
+    case ASDNORM_NORM_DIFFERENCE: return d - n;
+    case ASDNORM_NORM_NONE: break;
+    }
+    return d;
 }
 
 /* Append rows as they are (no normalization): under cosine c_j = 1. Used by
@@ -357,6 +373,16 @@ float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n);
 asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
                                     size_t *copies);
 
+/* Bring the index's cache of exact copies (copy_prev, copy_rows, copy_count)
+ * up to date with its rows, computing it (O(M · D)) only when rows were
+ * added since: finalize, set_density and the loader call it, so the scorers
+ * and the searches of a finalized index find it ready. Appending rows leaves
+ * the cache valid for the rows it describes (a copy links to a lower row);
+ * any other change of the rows must call asdnorm__index_drop_copies first.
+ * ASDNORM_E_NOMEM (the cache then empty) or ASDNORM_OK. */
+asdnorm_status asdnorm__index_copies(asdnorm_index *ix);
+void asdnorm__index_drop_copies(asdnorm_index *ix);
+
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.
  * Distances are exact (double, refined from the float sgemm pass), sorted
@@ -381,5 +407,26 @@ asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
  * dist and idx are n × k. */
 asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_t n, size_t k,
                                   double *dist, size_t *idx);
+
+/* ---- leave-one-out scores (scorer.c, selfscore.c) ------------------------------
+ * The scorer's index, its normalization as applied (NONE when the index has no
+ * estimator) and its thread count. */
+const asdnorm_index *asdnorm__scorer_index(const asdnorm_scorer *sc);
+asdnorm_norm asdnorm__scorer_norm(const asdnorm_scorer *sc);
+int asdnorm__scorer_threads(const asdnorm_scorer *sc);
+/* Score every stored reference i (as a query, as finalize measures it) against
+ * all the others j ≠ i, by position, with the density constants dens in place
+ * of the index's: best[i] the exact double minimum, arg[i] the lowest position
+ * attaining it. The index is finalized and has at least 2 references.
+ * ASDNORM_E_NOMEM or ASDNORM_OK. */
+asdnorm_status asdnorm__scorer_self(asdnorm_scorer *sc, const double *dens, double *best,
+                                    size_t *arg);
+
+/* GWRP (index.c, math §2.2): the number of ranks visited among `others`
+ * other references, and the total weight of the ranks k … others − 1 beyond
+ * them, given to the k-th distance (0 when none are left); w = r^k as
+ * finalize computes it, by k multiplications. */
+size_t asdnorm__gwrp_terms(double r, size_t others);
+double asdnorm__gwrp_tail(double r, double w, size_t k, size_t others);
 
 #endif /* ASDNORM_INTERNAL_H */

@@ -15,9 +15,9 @@
  * the row's exact result so far and lowers U to it, and the list is emptied.
  * So a row is scanned once and every reference rescored at most once,
  * however tight its cluster.
- * Exact copies (asdnorm__find_copies) of a lower reference with the same
- * density have bitwise its score for every test and can never be the lowest
- * position attaining the minimum: the scan skips them, so a bank of
+ * Exact copies (the index's, asdnorm__index_copies) of a lower reference with
+ * the same density have bitwise its score for every test and can never be the
+ * lowest position attaining the minimum: the scan skips them, so a bank of
  * duplicates costs what one reference costs.
  * A batch is split into groups of up to ROWS tests, each scored whole by one
  * thread (its own workspace, single-threaded BLAS calls: threads.c), so the
@@ -62,13 +62,26 @@ struct asdnorm_scorer {
     int threads;     /* asdnorm_scorer_set_threads (0: the default) */
     int nw;          /* workspaces */
     struct work *w;
-    /* Exact copies among the first pm references (asdnorm__find_copies at
-     * asdnorm_scorer_new; rows added later are never copies here), or NULL. */
-    uint32_t *prev;
-    size_t pm;
     asdnorm_progress_fn progress; /* asdnorm_scorer_set_progress, or NULL */
     void *progress_user;
-    uint64_t moves;  /* the index's removal count when prev was made */
+};
+
+/* What one scoring run reads besides the index and the tests: the
+ * normalization actually applied, the density constants, and, for the
+ * leave-one-out scores of the references (selfscore.c), that the tests are the
+ * stored references themselves, each scored against all the others. */
+struct pass {
+    asdnorm_norm norm;
+    const double *dens;   /* ix->density, or the constants of asdnorm__scorer_self */
+    bool self;            /* test t of a group starting at position p is reference p + t */
+    const uint32_t *next; /* self: the next higher exact copy of each of the first pm, or NULL */
+};
+
+/* Where a group's results go: float scores (scoring) or the exact doubles (self). */
+struct out {
+    float *scores;
+    double *exact;
+    size_t *nearest;
 };
 
 static bool work_alloc(struct work *w, size_t dim, size_t rows)
@@ -160,21 +173,6 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
         asdnorm__free(sc);
         return st;
     }
-    if (ix->size >= 2 && ix->size < UINT32_MAX) {
-        size_t copies = 0;
-        sc->prev = asdnorm__mallocn(ix->size, sizeof *sc->prev);
-        if (!sc->prev || asdnorm__find_copies(ix, ix->size, sc->prev, &copies) != ASDNORM_OK) {
-            asdnorm_scorer_free(sc);
-            return ASDNORM_E_NOMEM;
-        }
-        sc->pm = ix->size;
-        sc->moves = ix->moves;
-        if (copies == 0) {
-            asdnorm__free(sc->prev);
-            sc->prev = NULL;
-            sc->pm = 0;
-        }
-    }
     *out = sc;
     return ASDNORM_OK;
 }
@@ -211,7 +209,6 @@ void asdnorm_scorer_free(asdnorm_scorer *sc)
     for (int t = 0; t < sc->nw; t++)
         work_free(&sc->w[t]);
     asdnorm__free(sc->w);
-    asdnorm__free(sc->prev);
     asdnorm__free(sc);
 }
 
@@ -222,22 +219,14 @@ static asdnorm_norm effective_norm(const asdnorm_scorer *sc)
     return sc->ix->estimator == ASDNORM_DENSITY_NONE ? ASDNORM_NORM_NONE : sc->norm;
 }
 
-static double normalize(const asdnorm_index *ix, asdnorm_norm norm, double d, double n)
-{
-    switch (norm) {
-    case ASDNORM_NORM_RATIO: return d / asdnorm__ratio_den(ix, n);
-    case ASDNORM_NORM_DIFFERENCE: return d - n;
-    case ASDNORM_NORM_NONE: break;
-    }
-    return d;
-}
-
 /* The widening that covers the float coefficients' rounding in score_bounds. */
 static const float wide = 1.0f + 0x1p-22f;
 
 /* Bounds [*lo, *hi] on the normalized score of a float distance d with error
  * scale E; coef is 1/max(n_j, φ) (ratio) or n_j (difference). The float
- * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
+ * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`;
+ * a ratio coefficient beyond float's range is FLT_MAX (fill_coef), a lower
+ * bound of it, and the score's upper bound is then +∞. */
 static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
                                 float coef, float *lo, float *hi)
 {
@@ -246,20 +235,26 @@ static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, floa
     *hi = d + e;
     if (norm == ASDNORM_NORM_RATIO) {
         *lo = *lo * coef / wide;
-        *hi = *hi * coef * wide;
+        *hi = coef < FLT_MAX ? *hi * coef * wide : INFINITY;
     } else if (norm == ASDNORM_NORM_DIFFERENCE) {
         *lo -= coef * wide;
         *hi -= coef / wide;
     }
 }
 
-static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, size_t mb,
+static void fill_coef(const asdnorm_index *ix, const struct pass *p, size_t j0, size_t mb,
                       float *coef)
 {
-    const double *dens = ix->density;
+    const double *dens = p->dens;
+    const asdnorm_norm norm = p->norm;
+    /* A floor below 1/FLT_MAX (data of a tiny scale) saturates at FLT_MAX
+     * rather than +∞: (d − e)·∞ would be NaN where d = e, and lose the
+     * candidate (score_bounds). */
     if (norm == ASDNORM_NORM_RATIO)
-        for (size_t j = 0; j < mb; j++)
-            coef[j] = (float)(1.0 / asdnorm__ratio_den(ix, dens[j0 + j]));
+        for (size_t j = 0; j < mb; j++) {
+            const double c = 1.0 / asdnorm__ratio_den(ix, dens[j0 + j]);
+            coef[j] = c < FLT_MAX ? (float)c : FLT_MAX;
+        }
     else if (norm == ASDNORM_NORM_DIFFERENCE)
         for (size_t j = 0; j < mb; j++)
             coef[j] = (float)dens[j0 + j];
@@ -269,13 +264,13 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
 }
 
 /* Reference j never attains a test's minimum at the lowest position: an
- * exact copy of a lower reference whose density is bitwise the same. */
-static bool skipped(const asdnorm_scorer *sc, asdnorm_norm norm, size_t j)
+ * exact copy of a lower reference (the index's copies, which a finalized
+ * index has for all its rows) whose density is bitwise the same. */
+static bool skipped(const asdnorm_index *ix, const struct pass *p, size_t j)
 {
-    if (j >= sc->pm || sc->prev[j] == ASDNORM_NO_COPY)
+    if (j >= ix->copy_rows || ix->copy_prev[j] == ASDNORM_NO_COPY)
         return false;
-    const double *dens = sc->ix->density;
-    return norm == ASDNORM_NORM_NONE || dens[j] == dens[sc->prev[j]];
+    return p->norm == ASDNORM_NORM_NONE || p->dens[j] == p->dens[ix->copy_prev[j]];
 }
 
 /* A double rounded up, and down, to a float. */
@@ -296,7 +291,7 @@ static float round_down(double v)
 static void near_score(const asdnorm_index *ix, asdnorm_norm norm, double lo, double hi,
                        double n, float *slo, float *shi)
 {
-    const double a = normalize(ix, norm, lo, n), b = normalize(ix, norm, hi, n);
+    const double a = asdnorm__normalize(ix, norm, lo, n), b = asdnorm__normalize(ix, norm, hi, n);
     const double w = norm == ASDNORM_NORM_DIFFERENCE ? 0x1p-50 * (fabs(hi) + fabs(n)) : 0.0;
     *slo = round_down(a - fabs(a) * 0x1p-50 - w);
     *shi = round_up(b + fabs(b) * 0x1p-50 + w);
@@ -316,9 +311,10 @@ static bool any_below(const float *v, size_t n, float u)
  * With several candidates, the float filter (asdnorm__sqdiff_f) first gives
  * each bounds relative to its distance, which lower U and drop most of them
  * before any double work. */
-static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
+static void rescore(const asdnorm_index *ix, struct work *w, const struct pass *p, size_t i,
                     const float *xi)
 {
+    const asdnorm_norm norm = p->norm;
     float *cv = w->cv + i * CAP;
     const size_t *cj = w->cj + i * CAP;
     const size_t n = w->nc[i], dim = ix->dim;
@@ -332,7 +328,7 @@ static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, 
         double lo, hi;
         float slo, shi;
         asdnorm__near_bounds(ix, S, &lo, &hi);
-        near_score(ix, norm, lo, hi, ix->density[j], &slo, &shi);
+        near_score(ix, norm, lo, hi, p->dens[j], &slo, &shi);
         /* Both lower bounds hold, so the larger. */
         cv[t] = slo > cv[t] ? slo : cv[t];
         w->upper[i] = shi < w->upper[i] ? shi : w->upper[i];
@@ -346,7 +342,7 @@ static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, 
             continue;
         const size_t j = cj[t];
         const double d = asdnorm__exact_distance(ix, xi, w->qnorm[i], j);
-        const double s = normalize(ix, norm, d, ix->density[j]);
+        const double s = asdnorm__normalize(ix, norm, d, p->dens[j]);
         if (s < w->best[i] || (s == w->best[i] && j < w->arg[i])) {
             w->best[i] = s;
             w->arg[i] = j;
@@ -360,8 +356,8 @@ static void rescore(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, 
 /* Offer reference j with score bounds [lb, ub] to row i: lower its least upper
  * bound, and list j if it can still win. A full list is cut to the entries
  * still below U, and rescored when that leaves it more than half full. */
-static inline void offer(const asdnorm_index *ix, struct work *w, asdnorm_norm norm, size_t i,
-                         const float *xi, float lb, float ub, size_t j)
+static inline void offer(const asdnorm_index *ix, struct work *w, const struct pass *p,
+                         size_t i, const float *xi, float lb, float ub, size_t j)
 {
     float *U = w->upper + i;
     if (ub < *U)
@@ -380,7 +376,7 @@ static inline void offer(const asdnorm_index *ix, struct work *w, asdnorm_norm n
             }
         w->nc[i] = n = r;
         if (n > CAP / 2) {
-            rescore(ix, w, norm, i, xi);
+            rescore(ix, w, p, i, xi);
             n = 0;
             if (!(lb <= *U))
                 return;
@@ -391,26 +387,44 @@ static inline void offer(const asdnorm_index *ix, struct work *w, asdnorm_norm n
     w->nc[i] = n + 1;
 }
 
+/* Self scores: test me (reference me) leaves itself out of the chunk of n
+ * references from position c, and puts back its next higher copy, which the
+ * scan would otherwise skip as a copy of me (the copy stands in for me). */
+static void leave_out(const asdnorm_scorer *sc, const struct pass *p, size_t me, size_t c,
+                      size_t n, const float *dots, const float *aux, float qa, float *row)
+{
+    if (me - c < n)
+        row[me - c] = INFINITY;
+    if (!p->next || me >= sc->ix->copy_rows || p->next[me] == ASDNORM_NO_COPY)
+        return;
+    const size_t t = (size_t)p->next[me] - c;
+    if (t < n)
+        row[t] = asdnorm__dot_to_dist(sc->ix->distance, dots[t], qa, aux[t],
+                                      1.0f / (float)sc->ix->dim);
+}
+
 /* One pass over a block of dot products (asdnorm__block_dots): each chunk of
  * CHUNK references is turned into float distances in a small local buffer (the
  * same d̃, bitwise, as asdnorm__block_distances gives), cheaply rejected, and
  * only then offered; the block is read once and never rewritten. xb: the
- * group's tests as given (for rescore). */
-static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm norm,
-                       const float *xb, const float *block, size_t nb, size_t j0, size_t mb,
-                       size_t ld)
+ * group's tests as given (for rescore); first: the position of its first test
+ * when they are the references themselves (p->self). */
+static void scan_block(const asdnorm_scorer *sc, struct work *w, const struct pass *p,
+                       const float *xb, size_t first, const float *block, size_t nb, size_t j0,
+                       size_t mb, size_t ld)
 {
     const asdnorm_index *ix = sc->ix;
+    const asdnorm_norm norm = p->norm;
     const float *coef = w->coef;
     const float *aux = ix->aux + j0;
     const asdnorm_distance distance = ix->distance;
     const float mse_scale = 1.0f / (float)ix->dim;
-    fill_coef(ix, norm, j0, mb, w->coef);
+    fill_coef(ix, p, j0, mb, w->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
-    const bool skips = sc->prev && j0 < sc->pm;
+    const bool skips = ix->copy_prev && j0 < ix->copy_rows;
     if (skips)
         for (size_t j = 0; j < mb; j++)
-            w->pen[j] = skipped(sc, norm, j0 + j) ? INFINITY : 0.0f;
+            w->pen[j] = skipped(ix, p, j0 + j) ? INFINITY : 0.0f;
 
     for (size_t i = 0; i < nb; i++) {
         const float *dots = block + i * ld;
@@ -434,6 +448,8 @@ static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm no
             if (skips)
                 for (size_t t = 0; t < n; t++)
                     row[t] += w->pen[c0 + t];
+            if (p->self)
+                leave_out(sc, p, first + i, j0 + c0, n, dots + c0, aux + c0, qa, row);
             /* Each loop vectorizes: the chunk's cheap lower bounds, then one
              * bit per reference that may reach U (asdnorm__below_mask); only
              * those are looked at. */
@@ -451,15 +467,16 @@ static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm no
                 const size_t t = (size_t)__builtin_ctzll(bits);
                 float lo, hi;
                 score_bounds(ix, norm, E, row[t], cf[t], &lo, &hi);
-                offer(ix, w, norm, i, xi, lo, hi, j0 + c0 + t);
+                offer(ix, w, p, i, xi, lo, hi, j0 + c0 + t);
             }
         }
     }
 }
 
-/* Score nb ≤ ROWS tests with one workspace: the whole job of one thread. */
-static void score_group(const asdnorm_scorer *sc, struct work *w, asdnorm_norm norm,
-                        const float *xb, size_t nb, float *scores, size_t *nearest)
+/* Score nb ≤ ROWS tests with one workspace: the whole job of one thread.
+ * first: the position of the first test (self scores only). */
+static void score_group(const asdnorm_scorer *sc, struct work *w, const struct pass *p,
+                        const float *xb, size_t first, size_t nb, struct out o)
 {
     const asdnorm_index *ix = sc->ix;
     const size_t m = ix->size;
@@ -476,47 +493,42 @@ static void score_group(const asdnorm_scorer *sc, struct work *w, asdnorm_norm n
         const size_t mb = m - j0 < cols ? m - j0 : cols;
         asdnorm__block_dots(ix, w->Q, nb, j0, mb, w->block, mb);
         for (size_t c = 0; c < mb; c += COLS)
-            scan_block(sc, w, norm, xb, w->block + c, nb, j0 + c, mb - c < COLS ? mb - c : COLS,
-                       mb);
+            scan_block(sc, w, p, xb, first, w->block + c, nb, j0 + c,
+                       mb - c < COLS ? mb - c : COLS, mb);
     }
     /* Every candidate of each test (lower bound ≤ U) rescored exactly in
      * double; the best, ties to the lower position, is the test's score. */
     for (size_t i = 0; i < nb; i++) {
-        rescore(ix, w, norm, i, xb + i * ix->dim);
+        rescore(ix, w, p, i, xb + i * ix->dim);
         /* A ratio beyond float's range (a test sample ~10²⁶ times farther
          * than the references' scale) is reported as FLT_MAX, never +inf. */
-        scores[i] = w->best[i] < FLT_MAX ? (float)w->best[i] : FLT_MAX;
-        if (nearest)
-            nearest[i] = w->arg[i];
+        if (o.exact)
+            o.exact[i] = w->best[i];
+        if (o.scores)
+            o.scores[i] = w->best[i] < FLT_MAX ? (float)w->best[i] : FLT_MAX;
+        if (o.nearest)
+            o.nearest[i] = w->arg[i];
     }
 }
 
-static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
-                            size_t *nearest)
+/* o's results from the r0-th test on. */
+static struct out out_at(struct out o, size_t r0)
 {
-    if (n == 0)
-        return ASDNORM_OK;
-    if (!x || !scores)
-        return ASDNORM_E_NULL;
-    const asdnorm_index *ix = sc->ix;
-    if (!ix->finalized)
-        return ASDNORM_E_STATE;
-    if (!asdnorm__rows_fit(n, ix->dim))
-        return ASDNORM_E_OVERFLOW;
-    asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
-    if (st != ASDNORM_OK)
-        return st;
-    if (sc->moves != ix->moves)
-        sc->pm = 0; /* rows were removed since: the cache of copies no longer applies */
+    return (struct out){o.scores ? o.scores + r0 : NULL, o.exact ? o.exact + r0 : NULL,
+                        o.nearest ? o.nearest + r0 : NULL};
+}
 
-    const asdnorm_norm norm = effective_norm(sc);
-    const size_t m = ix->size, dim = ix->dim;
+/* Score n ≥ 1 validated tests x (the stored references when p->self). */
+static asdnorm_status run(asdnorm_scorer *sc, const struct pass *p, const float *x, size_t n,
+                          struct out o)
+{
+    const size_t m = sc->ix->size, dim = sc->ix->dim;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
     if (nt > 1 && (n < 2 || !asdnorm__worth_threads(ASDNORM_WORK_SCORE, n * m * dim)))
         nt = 1;
     struct asdnorm__progress prog;
-    st = asdnorm__progress_begin(&prog, sc->progress, sc->progress_user);
+    asdnorm_status st = asdnorm__progress_begin(&prog, sc->progress, sc->progress_user);
     if (st != ASDNORM_OK)
         return st;
     const size_t rows = asdnorm__progress_rows(&prog, sc->rows, m * dim);
@@ -530,8 +542,7 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
         asdnorm__progress_stage(&prog, 1.0, (n + rows - 1) / rows);
         for (size_t r0 = 0; r0 < n && !asdnorm__progress_canceled(&prog); r0 += rows) {
             const size_t nb = n - r0 < rows ? n - r0 : rows;
-            score_group(sc, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
-                        nearest ? nearest + r0 : NULL);
+            score_group(sc, &sc->w[0], p, x + r0 * dim, r0, nb, out_at(o, r0));
             asdnorm__progress_tick(&prog, 1);
         }
         asdnorm__blas_end(nt, serial);
@@ -552,13 +563,31 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
             if (asdnorm__progress_tick(&prog, 0))
                 continue; /* canceled: the remaining groups are skipped */
             const size_t r0 = q * g, nb = n - r0 < g ? n - r0 : g;
-            score_group(sc, w, norm, x + r0 * dim, nb, scores + r0,
-                        nearest ? nearest + r0 : NULL);
+            score_group(sc, w, p, x + r0 * dim, r0, nb, out_at(o, r0));
             asdnorm__progress_tick(&prog, 1);
         }
     }
     asdnorm__blas_end(nt, serial);
     return asdnorm__progress_end(&prog);
+}
+
+static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
+                            size_t *nearest)
+{
+    if (n == 0)
+        return ASDNORM_OK;
+    if (!x || !scores)
+        return ASDNORM_E_NULL;
+    const asdnorm_index *ix = sc->ix;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    if (!asdnorm__rows_fit(n, ix->dim))
+        return ASDNORM_E_OVERFLOW;
+    asdnorm_status st = asdnorm__check_rows(x, n, ix->dim, ix->distance, NULL);
+    if (st != ASDNORM_OK)
+        return st;
+    const struct pass p = {effective_norm(sc), ix->density, false, NULL};
+    return run(sc, &p, x, n, (struct out){scores, NULL, nearest});
 }
 
 asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
@@ -569,5 +598,43 @@ asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n
     const int prev = asdnorm__call_threads(sc->threads);
     asdnorm_status st = score(sc, x, n, scores, nearest);
     asdnorm__call_threads(prev);
+    return st;
+}
+
+/* ---- leave-one-out (selfscore.c) ------------------------------------------------ */
+
+const asdnorm_index *asdnorm__scorer_index(const asdnorm_scorer *sc)
+{
+    return sc->ix;
+}
+
+asdnorm_norm asdnorm__scorer_norm(const asdnorm_scorer *sc)
+{
+    return effective_norm(sc);
+}
+
+int asdnorm__scorer_threads(const asdnorm_scorer *sc)
+{
+    return sc->threads;
+}
+
+asdnorm_status asdnorm__scorer_self(asdnorm_scorer *sc, const double *dens, double *best,
+                                    size_t *arg)
+{
+    const asdnorm_index *ix = sc->ix;
+    uint32_t *next = NULL;
+    if (ix->copy_prev) {
+        next = asdnorm__mallocn(ix->copy_rows, sizeof *next);
+        if (!next)
+            return ASDNORM_E_NOMEM;
+        for (size_t j = 0; j < ix->copy_rows; j++)
+            next[j] = ASDNORM_NO_COPY;
+        for (size_t j = 0; j < ix->copy_rows; j++)
+            if (ix->copy_prev[j] != ASDNORM_NO_COPY)
+                next[ix->copy_prev[j]] = (uint32_t)j;
+    }
+    const struct pass p = {effective_norm(sc), dens, true, next};
+    asdnorm_status st = run(sc, &p, ix->vectors, ix->size, (struct out){NULL, best, arg});
+    asdnorm__free(next);
     return st;
 }

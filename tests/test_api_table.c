@@ -665,6 +665,16 @@ static asdnorm_status score_canceled(asdnorm_scorer *sc, const float *x, size_t 
     X(score_big_euclidean, ASDNORM_E_RANGE, O_NONE, 0, asdnorm_scorer_score(f->sc_euc, f->x_big, NX, o->f, o->z)) \
     X(score_big_mse,       ASDNORM_E_RANGE, O_NONE, 0, asdnorm_scorer_score(f->sc_mse, f->x_big, NX, o->f, o->z)) \
     X(score_n0,            ASDNORM_OK, O_NONE, 0, asdnorm_scorer_score(f->sc_cos, f->x, 0, o->f, o->z)) \
+    /* scorer_self_scores, scorer_threshold (0.2) */ \
+    X(self_sc_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_self_scores(NULL, o->f, o->z)) \
+    X(self_scores_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_self_scores(f->sc_cos, NULL, o->z)) \
+    X(self_not_final,      ASDNORM_E_STATE, O_NONE, 0, asdnorm_scorer_self_scores(f->sc_open, o->f, o->z)) \
+    X(thr_sc_null,         ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_threshold(NULL, 0.1, o->f)) \
+    X(thr_out_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_threshold(f->sc_euc, 0.1, NULL)) \
+    X(thr_fpr_0,           ASDNORM_E_ARG, O_NONE, 0, asdnorm_scorer_threshold(f->sc_cos, 0.0, o->f)) \
+    X(thr_fpr_1,           ASDNORM_E_ARG, O_NONE, 0, asdnorm_scorer_threshold(f->sc_euc, 1.0, o->f)) \
+    X(thr_fpr_nan,         ASDNORM_E_ARG, O_NONE, 0, asdnorm_scorer_threshold(f->sc_mse, NAN, o->f)) \
+    X(thr_not_final,       ASDNORM_E_STATE, O_NONE, 0, asdnorm_scorer_threshold(f->sc_open, 0.1, o->f)) \
     /* auc */ \
     X(auc_labels_null,     ASDNORM_E_NULL, O_NONE, 0, asdnorm_auc(NULL, f->ms, 12, &o->official)) \
     X(auc_scores_null,     ASDNORM_E_NULL, O_NONE, 0, asdnorm_auc(f->ml, NULL, 12, &o->official)) \

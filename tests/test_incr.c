@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Incremental add and remove on a finalized index (docs/math.md §2.5): after
+/* Incremental add and remove on a finalized index (docs/math.md §2.6): after
  * every update the densities, the reported estimator and the scores must be
  * bitwise those of an index of the same rows finalized from scratch, and
  * within double rounding of the brute force of testutil.h. */

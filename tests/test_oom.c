@@ -668,6 +668,94 @@ static void test_scorer(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Leave-one-out scores and the threshold: the index, g_refs followed by copies
+ * of its first rows (so that the scorer skips copies), with GWRP r = 0.9 each
+ * row's list is longer than loo_row's stack buffer. */
+
+#define LOO_M (M + 40)
+
+typedef struct {
+    asdnorm_scorer *sc;
+    const char *what;
+    float scores[LOO_M];
+    size_t nearest[LOO_M];
+    float threshold;
+} loo_ctx;
+
+static asdnorm_status op_self_scores(void *p)
+{
+    loo_ctx *c = p;
+    return asdnorm_scorer_self_scores(c->sc, c->scores, c->nearest);
+}
+
+static void self_scores_failed(void *p)
+{
+    loo_ctx *c = p;
+    for (size_t i = 0; i < LOO_M; i++)
+        if (c->scores[i] != -7.0f || c->nearest[i] != 77)
+            fail_msg("%s: failed self scores wrote their outputs", c->what);
+}
+
+static asdnorm_status op_threshold(void *p)
+{
+    loo_ctx *c = p;
+    return asdnorm_scorer_threshold(c->sc, 0.1, &c->threshold);
+}
+
+static void threshold_failed(void *p)
+{
+    loo_ctx *c = p;
+    if (c->threshold != -7.0f)
+        fail_msg("%s: a failed threshold wrote its output", c->what);
+}
+
+static void test_self_scores(void **state)
+{
+    (void)state;
+    const asdnorm_density est[3] = {ASDNORM_DENSITY_NONE, ASDNORM_DENSITY_KNN,
+                                    ASDNORM_DENSITY_GWRP};
+    const double param[3] = {0, 3, 0.9};
+    for (int d = 0; d < 3; d++)
+        for (int e = 0; e < 3; e++) {
+            asdnorm_index *ix = make_index((asdnorm_distance)d, UNFINALIZED, 0);
+            float *more = tu_gauss(&(uint64_t){(uint64_t)(d * 3 + e)}, LOO_M - M, DIM, 0, 1);
+            memcpy(more, g_refs, 3 * DIM * sizeof *more);
+            assert_int_equal(asdnorm_index_add(ix, more, LOO_M - M, NULL), ASDNORM_OK);
+            assert_int_equal(asdnorm_index_finalize(ix, est[e], param[e]), ASDNORM_OK);
+            loo_ctx c = {.threshold = -7.0f};
+            assert_int_equal(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &c.sc), ASDNORM_OK);
+            snap before, after;
+            snap_take(ix, &before);
+            /* The result of a call with no failure, to compare with. */
+            float want[LOO_M];
+            size_t want_near[LOO_M];
+            assert_int_equal(asdnorm_scorer_self_scores(c.sc, want, want_near), ASDNORM_OK);
+            for (size_t i = 0; i < LOO_M; i++) {
+                c.scores[i] = -7.0f;
+                c.nearest[i] = 77;
+            }
+            char what[80];
+            snprintf(what, sizeof what, "scorer_self_scores %s, %s", est_name(est[e]),
+                     dist_name((asdnorm_distance)d));
+            c.what = what;
+            inject(what, op_self_scores, self_scores_failed, &c);
+            assert_memory_equal(c.scores, want, sizeof want);
+            assert_memory_equal(c.nearest, want_near, sizeof want_near);
+            snprintf(what, sizeof what, "scorer_threshold %s, %s", est_name(est[e]),
+                     dist_name((asdnorm_distance)d));
+            inject(what, op_threshold, threshold_failed, &c);
+            assert_true(c.threshold >= 0.0f);
+            snap_take(ix, &after);
+            snap_assert_equal(&before, &after, what);
+            snap_free(&before);
+            snap_free(&after);
+            asdnorm_scorer_free(c.sc);
+            asdnorm_index_free(ix);
+            free(more);
+        }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Persistence: save over an existing file, load from a file and a buffer. */
 
 typedef struct {
@@ -1298,6 +1386,7 @@ int main(void)
         cmocka_unit_test(test_index_finalize_threads),
         cmocka_unit_test(test_index_clone),
         cmocka_unit_test(test_scorer),
+        cmocka_unit_test(test_self_scores),
         cmocka_unit_test(test_io),
         cmocka_unit_test(test_kmeans_smote),
         cmocka_unit_test(test_index_baselines),

@@ -5,7 +5,8 @@
  * density constant, score, nearest position and LOF score (its test-side
  * search is the non-symmetric neighbour path) must be bitwise the same, and
  * the densities and scores equal to a double brute force within float
- * rounding (LOF itself is checked against scikit-learn in test_lof.c). The data hold a cluster
+ * rounding (LOF itself is checked against scikit-learn in test_lof.c); the
+ * leave-one-out scores too (against a brute force in test_selfscore.c). The data hold a cluster
  * tighter than float resolution and exact duplicates, so that rows whose
  * candidate lists overflow (the rescan paths) run inside the worker threads.
  * When the BLAS is OpenBLAS, its thread count must be what it was before.
@@ -83,8 +84,8 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
     make_data(&seed, &y, &x);
 
     double *dens[NT];
-    float *scores[NT], *lof[NT];
-    size_t *nearest[NT];
+    float *scores[NT], *lof[NT], *self[NT];
+    size_t *nearest[NT], *self_near[NT];
     const int before = openblas_get_num_threads ? openblas_get_num_threads() : 0;
     for (size_t t = 0; t < NT; t++) {
         set_config(t);
@@ -99,6 +100,11 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         scores[t] = malloc(N * sizeof *scores[t]);
         nearest[t] = malloc(N * sizeof *nearest[t]);
         assert_int_equal(asdnorm_scorer_score(sc, x, N, scores[t], nearest[t]), ASDNORM_OK);
+        /* The leave-one-out scores: a k-NN pass whose rows update shared
+         * minima, and the scorer's groups with a position left out. */
+        self[t] = malloc(M * sizeof *self[t]);
+        self_near[t] = malloc(M * sizeof *self_near[t]);
+        assert_int_equal(asdnorm_scorer_self_scores(sc, self[t], self_near[t]), ASDNORM_OK);
         /* LOF's test-side neighbour search is the non-symmetric path. */
         asdnorm_lof *lm = NULL;
         assert_int_equal(asdnorm_lof_new(ix, 7, &lm), ASDNORM_OK);
@@ -118,6 +124,8 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         assert_memory_equal(scores[t], scores[0], N * sizeof *scores[0]);
         assert_memory_equal(nearest[t], nearest[0], N * sizeof *nearest[0]);
         assert_memory_equal(lof[t], lof[0], N * sizeof *lof[0]);
+        assert_memory_equal(self[t], self[0], M * sizeof *self[0]);
+        assert_memory_equal(self_near[t], self_near[0], M * sizeof *self_near[0]);
     }
 
     double *want_dens = malloc(M * sizeof *want_dens);
@@ -142,6 +150,8 @@ static void check_config(asdnorm_distance dist, asdnorm_density est, double para
         free(scores[t]);
         free(nearest[t]);
         free(lof[t]);
+        free(self[t]);
+        free(self_near[t]);
     }
     free(want_dens);
     free(want);

@@ -48,6 +48,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "score") == 0)
         return cmd_score(argc - 1, argv + 1);
+    if (strcmp(cmd, "calibrate") == 0)
+        return cmd_calibrate(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "index") == 0)
@@ -56,5 +58,5 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return cli_usage(NULL, "unknown option '%s'", cmd);
-    return cli_usage(NULL, "unknown command '%s' (score, eval, index, demo)", cmd);
+    return cli_usage(NULL, "unknown command '%s' (score, calibrate, eval, index, demo)", cmd);
 }

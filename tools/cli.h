@@ -154,6 +154,13 @@ int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+
+/* --fpr F in (0, 1) (cmd_calibrate.c): 0, or -1 after a usage message. */
+int parse_fpr(const char *cmd, const char *v, double *fpr);
+/* The scorer's threshold for a false-alarm rate (docs/math.md §2.5): 0, or -1
+ * after a message naming where. */
+int calibrate_scorer(asdnorm_scorer *sc, double fpr, const char *where, float *threshold);
 
 /* Shortest decimal that reads back to the same double (as Python's repr). */
 void format_double(double v, char *buf, size_t cap);

@@ -41,6 +41,11 @@ static const char score_help[] =
     "  --nearest FILE        per test sample, the reference row that attained the minimum\n"
     "                        (-1 for a centroid or synthetic reference)\n"
     "  --quiet               no progress bar (shown on a terminal for long work)\n"
+    "  --fpr F               also decide, per section: 1 (anomalous) when the score exceeds\n"
+    "                        the threshold for a false-alarm rate F in (0, 1) calibrated on\n"
+    "                        the references (asdnorm calibrate); a CSV --out gets a second\n"
+    "                        column, anomalous\n"
+    "  --decisions FILE      the 0/1 decisions (.npy int64 or .csv), with --fpr\n"
     "  -h, --help            show this help\n";
 
 enum {
@@ -54,7 +59,9 @@ enum {
     O_STANDARDIZE,
     O_OUT,
     O_NEAREST,
-    O_INDEX
+    O_INDEX,
+    O_FPR,
+    O_DECISIONS
 };
 
 static const struct option score_options[] = {
@@ -69,6 +76,8 @@ static const struct option score_options[] = {
     {"out", required_argument, NULL, O_OUT},
     {"nearest", required_argument, NULL, O_NEAREST},
     {"index", required_argument, NULL, O_INDEX},
+    {"fpr", required_argument, NULL, O_FPR},
+    {"decisions", required_argument, NULL, O_DECISIONS},
     {"help", no_argument, NULL, 'h'},
     BUILD_OPTIONS,
     {NULL, 0, NULL, 0},
@@ -78,6 +87,8 @@ typedef enum method { METHOD_DENSITY, METHOD_LOF, METHOD_STANDARDIZE } method;
 
 typedef struct score_args {
     const char *ref, *test, *ref_domains, *ref_sections, *test_sections, *out, *nearest, *index;
+    const char *decisions;
+    double fpr; /* 0: no decisions */
     build_args b;
     asdnorm_norm norm;
     method meth;
@@ -97,6 +108,11 @@ static int score_option(score_args *a, int id, const char *v)
     case O_OUT: a->out = v; break;
     case O_NEAREST: a->nearest = v; break;
     case O_INDEX: a->index = v; break;
+    case O_DECISIONS: a->decisions = v; break;
+    case O_FPR:
+        if (parse_fpr("score", v, &a->fpr) != 0)
+            return EXIT_USAGE;
+        break;
     case O_STANDARDIZE: a->meth = METHOD_STANDARDIZE; break;
     case O_NORM:
         if (parse_norm(v, &a->norm) != 0)
@@ -145,6 +161,8 @@ static int check_method(score_args *a)
     build_args *b = &a->b;
     if (a->meth != METHOD_DENSITY && a->nearest)
         return cli_usage("score", "--nearest is available with --method density only");
+    if (a->meth != METHOD_DENSITY && a->fpr > 0)
+        return cli_usage("score", "--fpr is available with --method density only");
     if (a->meth != METHOD_LOF) {
         if (a->index && b->k_given)
             return cli_usage("score", "--k applies to --density knn (when building) and to "
@@ -161,6 +179,20 @@ static int check_method(score_args *a)
     /* LOF needs no density constants: finalize cheaply. */
     b->o.density = ASDNORM_DENSITY_NONE;
     b->o.param = 0;
+    return EXIT_OK;
+}
+
+/* --fpr and --decisions: decisions go to a CSV --out or to --decisions. */
+static int check_decisions(const score_args *a)
+{
+    if (a->decisions && !(a->fpr > 0))
+        return cli_usage("score", "--decisions needs --fpr F (the false-alarm rate they are for)");
+    if (a->decisions && (same_output(a->out, a->decisions) ||
+                         (a->nearest && same_output(a->nearest, a->decisions))))
+        return cli_usage("score", "--decisions names the same file as --out or --nearest");
+    if (a->fpr > 0 && !a->decisions && file_type_of(a->out) == FILE_NPY)
+        return cli_usage("score", "--fpr with an .npy --out: give --decisions FILE for the 0/1 "
+                                  "decisions (a CSV --out gets them as a second column)");
     return EXIT_OK;
 }
 
@@ -200,43 +232,16 @@ static int parse_score_args(int argc, char **argv, score_args *a)
         return rc;
     if (a->nearest && same_output(a->out, a->nearest))
         return cli_usage("score", "--out and --nearest name the same file");
+    if ((rc = check_decisions(a)) != EXIT_OK)
+        return rc;
     if (a->ref && !a->ref_sections != !a->test_sections)
         return cli_usage("score", "--ref-sections and --test-sections go together");
     return check_method(a);
 }
 
-/* Load PATH (a file) or DIR/section_<id>.asdx. */
-static int load_index(const char *path, int sectioned, int64_t id, asdnorm_index **ix)
-{
-    char file[4096];
-    if (sectioned)
-        section_file(path, id, file, sizeof file);
-    else
-        snprintf(file, sizeof file, "%s", path);
-    int listed = sectioned ? manifest_lists(path, id) : 1;
-    if (listed == 0)
-        return cli_fail("%s: no index for section %lld: %s/%s does not list it (a file left by an "
-                        "earlier build is not used)",
-                        file, (long long)id, path, MANIFEST_NAME);
-    if (listed == -2)
-        return cli_fail("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME);
-    struct stat sb;
-    if (stat(file, &sb) != 0) {
-        if (sectioned)
-            return cli_fail("%s: no index for section %lld: %s", file, (long long)id,
-                            strerror(errno));
-        return cli_fail("%s: cannot open: %s", file, strerror(errno));
-    }
-    note_input(file);
-    asdnorm_status st = asdnorm_index_load(file, ix);
-    if (st == ASDNORM_OK)
-        return 0;
-    return cli_fail("%s: %s", file, asdnorm_strerror(st));
-}
-
-/* Score one section's tests against its index. */
+/* Score one section's tests against its index; with --fpr, also its threshold. */
 static int score_section(const score_args *a, asdnorm_index *ix, const char *where, const float *x,
-                         size_t n, float *scores, size_t *nearest)
+                         size_t n, float *scores, size_t *nearest, float *threshold)
 {
     asdnorm_status st;
     if (a->meth == METHOD_DENSITY) {
@@ -252,8 +257,14 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
             st = asdnorm_scorer_set_progress(sc, progress_report, p);
         if (st == ASDNORM_OK)
             st = asdnorm_scorer_score(sc, x, n, scores, nearest);
-        asdnorm_scorer_free(sc);
         progress_end(p);
+        if (sc)
+            asdnorm_scorer_set_progress(sc, NULL, NULL); /* the bar was the scoring's */
+        int rc =
+            st == ASDNORM_OK && a->fpr > 0 ? calibrate_scorer(sc, a->fpr, where, threshold) : 0;
+        asdnorm_scorer_free(sc);
+        if (rc != 0)
+            return rc;
     } else if (a->meth == METHOD_LOF) {
         asdnorm_lof *lof = NULL;
         st = asdnorm_lof_new(ix, a->b.k, &lof);
@@ -298,8 +309,9 @@ typedef struct score_job {
     section_group *rg, *tg; /* references and tests by section */
     size_t n_rg, n_tg;
     int sectioned;
-    float *scores;    /* n_test */
-    int64_t *nearest; /* n_test: reference file rows, -1 for synthetic ones */
+    float *scores;      /* n_test */
+    int64_t *nearest;   /* n_test: reference file rows, -1 for synthetic ones */
+    int64_t *anomalous; /* n_test: with --fpr, 1 when the score exceeds its section's threshold */
 } score_job;
 
 static void score_job_free(score_job *j)
@@ -318,6 +330,7 @@ static void score_job_free(score_job *j)
     free_groups(j->tg, j->n_tg);
     free(j->scores);
     free(j->nearest);
+    free(j->anomalous);
 }
 
 /* --index: a file, or a directory of sections given --test-sections. */
@@ -388,12 +401,14 @@ static int load_inputs(score_job *j)
     if (a->ref && load_references(j) != 0)
         return -1;
     /* Refuse an output that would replace an input before the work, not after. */
-    if (check_output(a->out) != 0 || (a->nearest && check_output(a->nearest) != 0))
+    if (check_output(a->out) != 0 || (a->nearest && check_output(a->nearest) != 0) ||
+        (a->decisions && check_output(a->decisions) != 0))
         return -1;
     /* Zeroed: every row is written below, but an analyzer cannot see that. */
     j->scores = calloc(j->n_test, sizeof *j->scores);
     j->nearest = calloc(j->n_test, sizeof *j->nearest);
-    if (!j->scores || !j->nearest)
+    j->anomalous = calloc(j->n_test, sizeof *j->anomalous);
+    if (!j->scores || !j->nearest || !j->anomalous)
         return cli_fail("out of memory for %zu scores", j->n_test);
     return 0;
 }
@@ -405,7 +420,7 @@ static int section_index(score_job *j, const section_group *t, const char *where
 {
     const score_args *a = &j->a;
     if (a->index) {
-        if (load_index(a->index, j->sectioned, t->id, ix) != 0)
+        if (load_section_index(a->index, j->sectioned, t->id, ix) != 0)
             return -1;
         if (asdnorm_index_dim(*ix) != j->dim)
             return cli_fail("%s has %zu columns but the index %s has dimension %zu", a->test,
@@ -440,15 +455,17 @@ static int score_group(score_job *j, const section_group *t)
     float *x = j->sectioned ? gather_rows(j->test, j->dim, t->rows, t->n) : NULL;
     float *sc = calloc(t->n, sizeof *sc);
     size_t *np = calloc(t->n, sizeof *np);
+    float threshold = INFINITY;
     int rc = (j->sectioned && !x) || !sc || !np ? cli_fail("out of memory") : 0;
     if (rc == 0)
         rc = section_index(j, t, where, &ix, &map);
     if (rc == 0)
         rc = score_section(&j->a, ix, where, j->sectioned ? x : j->test, t->n, sc,
-                           j->a.nearest ? np : NULL);
+                           j->a.nearest ? np : NULL, &threshold);
     for (size_t i = 0; rc == 0 && i < t->n; i++) {
         j->scores[t->rows[i]] = sc[i];
         j->nearest[t->rows[i]] = j->a.nearest ? map[np[i]] : -1;
+        j->anomalous[t->rows[i]] = sc[i] > threshold;
     }
     asdnorm_index_free(ix);
     free(map);
@@ -456,6 +473,18 @@ static int score_group(score_job *j, const section_group *t)
     free(sc);
     free(np);
     return rc;
+}
+
+/* CSV of two columns: score, anomalous (0/1). */
+static int write_scores_decisions(const char *path, const float *s, const int64_t *d, size_t n)
+{
+    membuf m;
+    if (membuf_open(&m) != 0)
+        return -1;
+    fputs("score,anomalous\n", m.f);
+    for (size_t i = 0; i < n; i++) /* 9 significant digits read back to the same float32 */
+        fprintf(m.f, "%.9g,%d\n", (double)s[i], (int)d[i]);
+    return membuf_write(&m, path);
 }
 
 static int write_outputs(const score_job *j)
@@ -469,7 +498,11 @@ static int write_outputs(const score_job *j)
             break;
         }
     }
-    if (write_vector_float(j->a.out, "score", j->scores, j->n_test) != 0)
+    const int with_column = j->a.fpr > 0 && file_type_of(j->a.out) == FILE_CSV;
+    if (with_column ? write_scores_decisions(j->a.out, j->scores, j->anomalous, j->n_test) != 0
+                    : write_vector_float(j->a.out, "score", j->scores, j->n_test) != 0)
+        return -1;
+    if (j->a.decisions && write_vector_int(j->a.decisions, "anomalous", j->anomalous, j->n_test))
         return -1;
     if (j->a.nearest && write_vector_int(j->a.nearest, "nearest", j->nearest, j->n_test) != 0)
         return -1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -91,4 +92,72 @@ int manifest_lists(const char *dir, int64_t id)
     if (!valid)
         return -2;
     return found;
+}
+
+int load_section_index(const char *path, int sectioned, int64_t id, asdnorm_index **ix)
+{
+    char file[4096];
+    if (sectioned)
+        section_file(path, id, file, sizeof file);
+    else
+        snprintf(file, sizeof file, "%s", path);
+    int listed = sectioned ? manifest_lists(path, id) : 1;
+    if (listed == 0)
+        return cli_fail("%s: no index for section %lld: %s/%s does not list it (a file left by an "
+                        "earlier build is not used)",
+                        file, (long long)id, path, MANIFEST_NAME);
+    if (listed == -2)
+        return cli_fail("%s/%s: not an asdnorm manifest", path, MANIFEST_NAME);
+    struct stat sb;
+    if (stat(file, &sb) != 0) {
+        if (sectioned)
+            return cli_fail("%s: no index for section %lld: %s", file, (long long)id,
+                            strerror(errno));
+        return cli_fail("%s: cannot open: %s", file, strerror(errno));
+    }
+    note_input(file);
+    asdnorm_status st = asdnorm_index_load(file, ix);
+    if (st == ASDNORM_OK)
+        return 0;
+    return cli_fail("%s: %s", file, asdnorm_strerror(st));
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int list_sections(const char *dir, int64_t **ids, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cli_fail("%s: cannot open: %s", dir, strerror(errno));
+    size_t cap = 16, k = 0;
+    int64_t *v = malloc(cap * sizeof *v);
+    struct dirent *e;
+    long long id;
+    while (v && (e = readdir(d)) != NULL) {
+        if (!section_file_id(e->d_name, &id) || manifest_lists(dir, id) == 0)
+            continue;
+        if (k == cap) {
+            int64_t *w = realloc(v, (cap *= 2) * sizeof *v);
+            if (!w)
+                free(v);
+            v = w;
+        }
+        if (v)
+            v[k++] = id;
+    }
+    closedir(d);
+    if (!v)
+        return cli_fail("out of memory");
+    if (k == 0) {
+        free(v);
+        return cli_fail("%s: no section_<id>.asdx index listed in its %s", dir, MANIFEST_NAME);
+    }
+    qsort(v, k, sizeof *v, cmp_id);
+    *ids = v;
+    *n = k;
+    return 0;
 }

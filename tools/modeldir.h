@@ -26,4 +26,10 @@ int remove_stale_sections(const char *dir, const section_group *g, size_t ng);
  * manifest (a directory built before manifests), -2 when it is not a manifest. */
 int manifest_lists(const char *dir, int64_t id);
 
+/* Load PATH (a file), or DIR/section_<id>.asdx when sectioned (refusing one
+ * the manifest does not list). -1 after a message. */
+int load_section_index(const char *path, int sectioned, int64_t id, asdnorm_index **ix);
+/* The ids of DIR's section files that its manifest lists, ascending (all of
+ * them without a manifest). -1 after a message (none at all is an error). */
+int list_sections(const char *dir, int64_t **ids, size_t *n);
 #endif /* ASDNORM_TOOLS_MODELDIR_H */

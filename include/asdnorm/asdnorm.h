@@ -26,7 +26,7 @@
  *    scorers for it and drop the old index when the last scorer of it is freed
  *    (docs/embedding.md, "Live updates", and examples/monitor.c).
  *  - The library's own threads: finalize, the nearest-neighbour searches of
- *    LOF and SMOTE, and the scoring of more than one test run on an OpenMP
+ *    LOF and SMOTE, the self scores, and the scoring of more than one test run on an OpenMP
  *    team started by the calling thread, as many threads as the object allows
  *    (asdnorm_index_set_threads(), asdnorm_scorer_set_threads(); by default
  *    OpenMP's, OMP_NUM_THREADS), each calling the BLAS on its own block. The
@@ -282,7 +282,7 @@ ASDNORM_API asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_
  * asdnorm_index_finalize() (or loaded from a version-2 file of one), the index stays
  * finalized (since 0.2.0) and its density constants and ratio floor become exactly those a
  * finalize of all M + n references with the same estimator and requested parameter would
- * compute (bitwise: docs/math.md §2.5); a K that was clipped to M − 1 grows with M up to the
+ * compute (bitwise: docs/math.md §2.6); a K that was clipped to M − 1 grows with M up to the
  * K requested. Cost O(n · M · D) time, with the neighbour lists the index keeps (O(M · K′)
  * memory; for GWRP the L ranks of math §2.2); where no lists are kept (more than 4096 entries
  * per row, or more than 256 MB of lists) the densities are computed by a full finalize,
@@ -345,7 +345,7 @@ ASDNORM_API asdnorm_status asdnorm_index_set_progress(asdnorm_index *ix, asdnorm
  * (a reference at position p moves to p minus the number of removed positions below p).
  * On an index finalized by asdnorm_index_finalize() (or loaded from a version-2 file of
  * one) the density constants and ratio floor become exactly those a finalize of the
- * remaining references would compute (docs/math.md §2.5): a reference keeps its neighbour
+ * remaining references would compute (docs/math.md §2.6): a reference keeps its neighbour
  * list minus the removed ones, and one left with fewer than it needs is searched again
  * among the remaining references. Cost O(M · D) plus O(M · D) per reference searched again
  * (a full finalize where no lists are kept, see asdnorm_index_add()). An index whose
@@ -610,6 +610,40 @@ ASDNORM_API asdnorm_status asdnorm_scorer_set_progress(asdnorm_scorer *sc,
  */
 ASDNORM_API asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n,
                                                 float *scores, size_t *nearest);
+
+/**
+ * Leave-one-out scores of the references (math §2.5): reference i scored, with the scorer's
+ * normalization, against every other reference j ≠ i (by position: a duplicate of i stays),
+ * each with the density constant n_j^(−i) that finalize would give it on the index without
+ * reference i (k-NN: i left out of j's neighbours and the next one taken, K clipped to M − 2;
+ * GWRP likewise; NONE: the plain distance). The floor φ of the ratio is the index's. A
+ * self score is what a new normal sample scores, so their distribution calibrates a
+ * threshold (asdnorm_scorer_threshold()). Exact like asdnorm_scorer_score(): the double
+ * values rounded once, ties to the lower position, the same for any thread count.
+ * Cost: about a finalize plus a scoring of the M references (docs/guide.md); memory O(M).
+ * @param[out] scores   M floats (M = asdnorm_index_size())
+ * @param[out] nearest  M positions of the reference attaining each minimum, or NULL
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (index not finalized),
+ *         ASDNORM_E_TOO_FEW (M < 3 under KNN and GWRP, M < 2 under NONE), ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_self_scores(asdnorm_scorer *sc, float *scores,
+                                                      size_t *nearest);
+
+/**
+ * A decision threshold from the normal references alone (math §2.5): the smallest self score
+ * t (asdnorm_scorer_self_scores()) with #{i : s_i > t} ≤ ⌊fpr · M⌋, so that a sample is
+ * declared anomalous when its score exceeds t and about a fraction fpr of normal samples
+ * are. One threshold for both domains: the normalization is what makes it fit both.
+ * Computes the self scores on every call.
+ * @param[in]  fpr        the false-alarm rate wanted, in (0, 1)
+ * @param[out] threshold  the threshold, a score
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ARG (fpr outside (0, 1) or NaN),
+ *         ASDNORM_E_STATE, ASDNORM_E_TOO_FEW, ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_threshold(asdnorm_scorer *sc, double fpr,
+                                                    float *threshold);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

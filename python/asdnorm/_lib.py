@@ -150,6 +150,8 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_index_clone": (_st, [_p, _pp]),
     "asdnorm_index_set_progress": (_st, [_p, ProgressFn, c_void_p]),
     "asdnorm_scorer_set_progress": (_st, [_p, ProgressFn, c_void_p]),
+    "asdnorm_scorer_self_scores": (_st, [_p, _f, _sz]),
+    "asdnorm_scorer_threshold": (_st, [_p, c_double, _f]),
     "asdnorm_index_remove": (_st, [_p, _sz, c_size_t]),
 }
 

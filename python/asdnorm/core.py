@@ -238,7 +238,7 @@ class Index(_Owner):
 
     Lifecycle: create, :meth:`add` rows (any number of times), :meth:`finalize`, then
     score through a :class:`Scorer`. A finalized index stays finalized through
-    :meth:`add` and :meth:`remove`, its densities updated exactly (docs/math.md §2.5),
+    :meth:`add` and :meth:`remove`, its densities updated exactly (docs/math.md §2.6),
     unless they were given with :meth:`set_density` (or read from a version-1 file):
     then it becomes un-finalized. Under cosine the references are stored
     L2-normalized, so :attr:`vectors` returns them so.
@@ -303,7 +303,7 @@ class Index(_Owner):
 
         All rows are checked before any is added: on error nothing changes. A
         finalized index stays finalized, with the density constants a finalize of all
-        its rows would compute (bitwise; O(n · M · D) work, docs/math.md §2.5); one
+        its rows would compute (bitwise; O(n · M · D) work, docs/math.md §2.6); one
         whose densities were given (:meth:`set_density`, a version-1 file) becomes
         un-finalized.
 
@@ -359,7 +359,7 @@ class Index(_Owner):
 
         A finalized index stays finalized, with the density constants a finalize of
         the remaining references would compute (references that lost a neighbour are
-        searched again, docs/math.md §2.5); one whose densities were given becomes
+        searched again, docs/math.md §2.6); one whose densities were given becomes
         un-finalized. On error nothing changes.
 
         Parameters
@@ -1063,6 +1063,115 @@ class Scorer(_Owner):
         if nearest.dtype.itemsize == 8:
             return scores, nearest.view(np.int64)
         return scores, nearest.astype(np.int64)
+
+    @overload
+    def self_scores(self, return_nearest: Literal[False] = ...) -> npt.NDArray[np.float32]: ...
+
+    @overload
+    def self_scores(self, return_nearest: Literal[True]
+                    ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
+
+    def self_scores(self, return_nearest: bool = False
+                    ) -> Union[npt.NDArray[np.float32],
+                               Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+        """Leave-one-out scores of the references (docs/math.md §2.5).
+
+        Reference i is scored against all the other references, each with the density
+        constant it would have on the index without reference i: the score a new normal
+        sample gets. Their distribution calibrates a decision threshold
+        (:meth:`threshold`). Costs about a finalize plus scoring the M references.
+
+        Parameters
+        ----------
+        return_nearest : bool
+            Also return the position of the reference attaining each minimum (never i
+            itself; the lowest such position when several attain it exactly).
+
+        Returns
+        -------
+        scores : ndarray of float32, shape (M,)
+            One per reference, in the index's order.
+        nearest : ndarray of int64, shape (M,)
+            Only with ``return_nearest``.
+
+        Raises
+        ------
+        InvalidValueError
+            The index is not finalized, or has too few references (3 under knn and gwrp,
+            2 without a density).
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0], [6.0], [10.0]])
+        >>> sc = asdnorm.Scorer(ix.finalize("knn", k=1), norm="ratio")
+        >>> scores, nearest = sc.self_scores(return_nearest=True)
+        >>> [round(float(s), 4) for s in scores]
+        [0.5, 0.3333, 0.75, 0.5714, 1.3333]
+        >>> nearest.tolist()
+        [1, 0, 3, 4, 3]
+        """
+        ix = self._index
+        with self._lock, ix._lock.read():
+            m = len(ix)
+            scores = np.empty(m, dtype=np.float32)
+            nearest = np.empty(m, dtype=np.uintp) if return_nearest else None
+            status = lib.asdnorm_scorer_self_scores(
+                self._handle, scores.ctypes.data_as(F32P),
+                None if nearest is None else nearest.ctypes.data_as(SZP))
+        check(status, "Scorer.self_scores (a finalized index of at least 3 references, 2 "
+                      "without a density)" if status in (Status.E_STATE, Status.E_TOO_FEW)
+              else "Scorer.self_scores")
+        if nearest is None:
+            return scores
+        return scores, nearest.astype(np.int64)
+
+    def threshold(self, fpr: float = 0.1) -> float:
+        """A decision threshold from the normal references alone (docs/math.md §2.5).
+
+        The smallest self score t (:meth:`self_scores`) with at most floor(fpr * M) self
+        scores above it; a test sample whose score exceeds t is declared anomalous, and
+        about a fraction ``fpr`` of normal samples are. One threshold for both domains:
+        the normalization is what makes it fit both. It equals
+        ``numpy.quantile(self_scores(), 1 - fpr, method="inverted_cdf")`` up to the
+        rounding of ``1 - fpr``.
+
+        Parameters
+        ----------
+        fpr : float
+            The false-alarm rate wanted, in (0, 1).
+
+        Returns
+        -------
+        float
+            The threshold, a score (a float32 value).
+
+        Raises
+        ------
+        InvalidValueError
+            ``fpr`` outside (0, 1) or NaN, the index is not finalized, or has too few
+            references.
+        InvalidTypeError
+            ``fpr`` is not a number.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0], [6.0], [10.0]])
+        >>> sc = asdnorm.Scorer(ix.finalize("knn", k=1), norm="ratio")
+        >>> sc.threshold(fpr=0.2)
+        0.75
+        >>> (sc.score([[4.0], [20.0]]) > sc.threshold(fpr=0.2)).tolist()
+        [False, True]
+        """
+        value = as_number(fpr, "fpr")
+        ix = self._index
+        out = ctypes.c_float()
+        with self._lock, ix._lock.read():
+            status = lib.asdnorm_scorer_threshold(self._handle, value, byref(out))
+        check(status, f"Scorer.threshold(fpr={fpr!r})" +
+              (": fpr must be in (0, 1)" if status == Status.E_ARG else ""))
+        return float(out.value)
 
     def __repr__(self) -> str:
         return f"<asdnorm.Scorer norm={self.norm!r} index={self._index!r}>"

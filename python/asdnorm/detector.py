@@ -100,6 +100,11 @@ class Detector(_DetectorBase):
     other folds only (same settings), and ``offset_`` is the ``100 * contamination``
     percentile of those scores. Folds are deterministic: within each domain label, the
     i-th row (in input order) goes to fold ``i % n_folds`` (see :meth:`fold_ids`).
+    ``contamination`` is scikit-learn's name for the false-alarm rate; the leave-one-out
+    threshold of the library (docs/math.md §2.5), every row scored against all the others
+    with their densities without it, is ``-scorer_.threshold(contamination)`` on this
+    scale. ``offset_`` stays the out-of-fold percentile, so that ``fit_predict`` and
+    ``oof_score_samples_`` describe the same out-of-fold scores.
 
     Deliberate deviations from scikit-learn's conventions, declared in the
     ``_xfail_checks`` estimator tag (scikit-learn 1.2's ``_more_tags``), so that

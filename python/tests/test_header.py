@@ -151,6 +151,7 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     asdnorm.Index(3, "cosine").add(refs, dom).remove([0])
     asdnorm.Scorer(ix).set_threads(1)
     ix.clone()
+    asdnorm.Scorer(ix).self_scores(), asdnorm.Scorer(ix).threshold(0.1)
     asdnorm.set_blas_control(False)
     with pytest.raises(asdnorm.InvalidValueError):  # objects are alive: E_STATE
         asdnorm.set_allocator(None)

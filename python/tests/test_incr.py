@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Incremental add and remove on a finalized index (docs/math.md §2.5): the densities and
+"""Incremental add and remove on a finalized index (docs/math.md §2.6): the densities and
 scores equal a numpy brute force of the new reference set, and the index stays finalized."""
 import numpy as np
 import pytest

@@ -273,6 +273,105 @@ def test_score_real_data(tmp):
         assert (nearest[clear] == arg[clear]).all(), f"{distance}/{kind}/{norm}: nearest"
 
 
+def loo_ref(refs, distance="cosine", kind="knn", param=1, norm="ratio"):
+    """Leave-one-out scores of docs/math.md §2.5 from scratch: reference i against the
+    others, with the densities of the references without i; the index's floor."""
+    d = distances(refs, refs, distance)
+    phi = ratio_floor(refs, distance)
+    out = np.empty(len(refs))
+    for i in range(len(refs)):
+        keep = np.delete(np.arange(len(refs)), i)
+        n = density(refs[keep], distance, kind, param)
+        s = d[i, keep]
+        if norm == "ratio" and n is not None:
+            s = s / np.maximum(n, phi)
+        elif norm == "difference" and n is not None:
+            s = s - n
+        out[i] = s.min()
+    return out
+
+
+def threshold_ref(self_scores, fpr):
+    """The smallest self score with at most floor(fpr * M) above it."""
+    s = np.sort(np.asarray(self_scores, np.float32))
+    return s[len(s) - 1 - int(np.floor(fpr * len(s) + 1e-6))]
+
+
+def test_calibrate(tmp):
+    """calibrate -> the threshold of the leave-one-out scores computed here; score --fpr
+    decides with it; sections, saved indexes and model directories agree."""
+    refs, ref_dom, tests, labels, test_dom = office_protocol()
+    pr, pd, pt, pl, ptd = save_protocol(tmp, refs, ref_dom, tests, labels, test_dom)
+    combos = [("cosine", "knn", 1, "ratio", 0.1), ("cosine", "gwrp", 0.9, "ratio", 0.05),
+              ("euclidean", "knn", 3, "difference", 0.2), ("mse", "none", 0, "none", 0.01)]
+    for distance, kind, param, norm, fpr in combos:
+        method = ["--distance", distance, "--density", kind, "--norm", norm]
+        method += ["--k", param] if kind == "knn" else ["--r", param] if kind == "gwrp" else []
+        out, _ = run("calibrate", "--ref", pr, "--ref-domains", pd, "--fpr", fpr, *method)
+        lines = out.splitlines()
+        assert lines[0] == "references,threshold" and len(lines) == 2, out
+        m, t = lines[1].split(",")
+        want = threshold_ref(loo_ref(refs, distance, kind, param, norm), fpr)
+        assert int(m) == len(refs)
+        close(np.float32(t), want, rtol=1e-5, what=f"{distance}/{kind}/{norm} threshold")
+        js, _ = run("calibrate", "--ref", pr, "--fpr", fpr, "--json", *method)
+        doc = json.loads(js)
+        assert doc["fpr"] == fpr and doc["norm"] == norm
+        (entry,) = doc["sections"]
+        assert entry["section"] == 0 and entry["references"] == len(refs)
+        assert np.float32(entry["threshold"]) == np.float32(t)
+        # score --fpr: a second CSV column, 1 where the score exceeds the threshold.
+        csv = os.path.join(tmp, "s.csv")
+        dec = os.path.join(tmp, "d.npy")
+        run("score", "--ref", pr, "--test", pt, "--fpr", fpr, "--out", csv, "--decisions", dec,
+            *method)
+        got = np.genfromtxt(csv, delimiter=",", names=True)
+        assert got.dtype.names == ("score", "anomalous")
+        assert (got["anomalous"] == (got["score"].astype(np.float32) > np.float32(t))).all()
+        assert (np.load(dec) == got["anomalous"]).all() and np.load(dec).dtype == np.int64
+        close(got["score"], scores_ref(refs, tests, distance, kind, param, norm)[0],
+              what="scores beside the decisions")
+    # One threshold per section: --ref-sections, a model directory and single indexes agree.
+    sec = (np.arange(len(refs)) % 2 + 3).astype(np.int64)
+    ps = os.path.join(tmp, "sec.npy")
+    np.save(ps, sec)
+    out, _ = run("calibrate", "--ref", pr, "--ref-sections", ps, "--fpr", 0.1)
+    assert out.splitlines()[0] == "section,references,threshold"
+    rows = [r.split(",") for r in out.splitlines()[1:]]
+    assert [int(r[0]) for r in rows] == [3, 4]
+    for (sid, m, t), part in zip(rows, (refs[sec == 3], refs[sec == 4])):
+        assert int(m) == len(part)
+        close(np.float32(t), threshold_ref(loo_ref(part), 0.1), rtol=1e-5, what="section")
+    model = os.path.join(tmp, "model")
+    run("index", "build", "--ref", pr, "--ref-sections", ps, "--out", model)
+    saved, _ = run("calibrate", "--index", model, "--fpr", 0.1)
+    assert saved == out
+    one = os.path.join(tmp, "one.asdx")
+    run("index", "build", "--ref", pr, "--out", one)
+    a, _ = run("calibrate", "--index", one)
+    b, _ = run("calibrate", "--ref", pr)
+    assert a == b
+    # Written atomically, like every output.
+    res = os.path.join(tmp, "t.json")
+    run("calibrate", "--ref", pr, "--json", "--out", res)
+    assert json.load(open(res))["sections"][0]["references"] == len(refs)
+    # Errors.
+    for bad in ("0", "1", "-0.1", "abc", "nan"):
+        fails("calibrate", "--ref", pr, "--fpr", bad, code=2, needles=["--fpr"])
+        fails("score", "--ref", pr, "--test", pt, "--fpr", bad, code=2, needles=["--fpr"])
+    fails("score", "--ref", pr, "--test", pt, "--decisions", dec, code=2, needles=["--fpr"])
+    fails("score", "--ref", pr, "--test", pt, "--fpr", "0.1", "--out", os.path.join(tmp, "x.npy"),
+          code=2, needles=["--decisions"])
+    fails("score", "--ref", pr, "--test", pt, "--fpr", "0.1", "--method", "lof", code=2,
+          needles=["--method density"])
+    fails("calibrate", "--ref", pr, "--out", os.path.join(tmp, "x.npy"), code=2, needles=[".npy"])
+    fails("calibrate", "--index", one, "--k", "3", code=2, needles=["--index"])
+    two = os.path.join(tmp, "two.npy")
+    np.save(two, refs[:2])
+    fails("calibrate", "--ref", two, needles=["at least 3 references"])
+    run("calibrate", "--ref", two, "--density", "none")
+
+
 def test_score_eval_round_trip(tmp):
     """score then eval --json equals scikit-learn's AUCs on the same scores, and the
     paper's normalization beats plain k-NN on the mixed (one threshold) AUC."""
@@ -878,7 +977,7 @@ def test_man_page(tmp):
     with open(man) as f:
         text = f.read()
     plain = text.replace("\\-", "-").replace("\\%", "")
-    for cmd in ([], ["score"], ["eval"], ["index", "build"], ["demo"]):
+    for cmd in ([], ["score"], ["calibrate"], ["eval"], ["index", "build"], ["demo"]):
         out, _ = run(*cmd, "--help")
         for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", out)):
             assert opt in plain, f"{opt} (asdnorm {' '.join(cmd)} --help) is not in asdnorm.1"
