@@ -142,6 +142,9 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_lof_score": (_st, [_p, _f, c_size_t, _f]),
     "asdnorm_index_search_double": (_st, [_p, _f, c_size_t, c_size_t, _d, _sz]),
     "asdnorm_index_set_density": (_st, [_p, _st, c_double, _d, c_size_t]),
+    "asdnorm_index_neighbours": (_st, [_p, c_size_t, c_size_t, _d, _sz]),
+    "asdnorm_index_get_floor": (_st, [_p, _d]),
+    "asdnorm_index_set_floor": (_st, [_p, c_double]),
 }
 
 for _name, (_res, _args) in PROTOTYPES.items():

@@ -145,6 +145,7 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     ix.search(refs, 2)
     ix.search(refs, 2, dtype=np.float64)
     asdnorm.Index(3, "cosine").add(refs, dom).set_density(ix.density, "knn", k=2)
+    ix.neighbours(2), ix.set_floor(ix.floor)
     asdnorm.Scorer(ix).set_threads(1)
     asdnorm.set_blas_control(False)
     with pytest.raises(asdnorm.InvalidValueError):  # objects are alive: E_STATE
