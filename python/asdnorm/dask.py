@@ -13,13 +13,16 @@ Each chunk of rows becomes a *shard*: an :class:`asdnorm.Index` that lives on a
 worker (a distributed future) and never leaves it. Global positions are the rows'
 positions in the concatenation of everything added, in order.
 
-**Finalize** (docs/math.md §2.2, docs/scaling.md). Every block of a shard's rows
-is searched in every shard (``asdnorm_index_search_double``: exact double
-distances, ties to the lower position; the block's own shard searches one more
-and drops the row itself, by position), the lists are merged by (distance,
-global position) and the k-NN or GWRP constant is summed from the merged list
-exactly as lib/index.c sums it (:func:`_density_of`), then given to each shard
-(``asdnorm_index_set_density``). Only query blocks and (rows × k) lists travel.
+**Finalize** (docs/math.md §2.2, docs/scaling.md). The rows are cut into blocks;
+a task per block gives its rows' nearest other rows of the block, a task per pair
+of blocks both blocks' rows' nearest rows of the other block
+(``asdnorm_index_neighbours``: finalize's own search, each pair of rows computed
+once, exact double distances, ties to the lower position); each block's lists
+are merged by (distance, global position) and the k-NN or GWRP constant is summed
+from the merged list exactly as lib/index.c sums it (:func:`_density_of`), then
+given to each shard (``asdnorm_index_set_density``) with the bank's ratio floor
+(``asdnorm_index_set_floor``, summed across the shards in the library's order).
+Only blocks of rows and (rows × k) lists travel.
 The constants equal one process's bitwise. k-NN needs K' = min(K, M − 1)
 neighbours per reference; GWRP needs the L = ⌈45 ln 2 / −ln r⌉ (at most M − 1)
 nearest, the ranks finalize visits before it gives the remaining weight to the

@@ -147,7 +147,7 @@ def test_float_tie_between_shards_goes_to_the_double_minimum(client):
 
 def _pairs_done(dask_scheduler):
     return sum(1 for key, ts in dask_scheduler.tasks.items()
-               if str(key).startswith("_pair") and ts.state == "memory")
+               if str(key).startswith("_cross_lists") and ts.state == "memory")
 
 
 @pytest.mark.skipif(not os.environ.get("ASDNORM_TEST_WORKER_KILL"),
@@ -155,7 +155,7 @@ def _pairs_done(dask_scheduler):
                            "finalize whose worker was killed sometimes waits past 300 s; the "
                            "cause is open (docs/scaling.md)")
 def test_worker_killed_mid_finalize(client, monkeypatch):
-    monkeypatch.setattr(ad, "_MAX_BLOCK", 32)  # many small tasks: time to kill one
+    monkeypatch.setattr(ad, "_MAX_BLOCK", 200)  # 12 blocks, 66 pairs: time to kill one
     rng = np.random.default_rng(5)
     refs = rng.normal(size=(2400, 16)).astype(np.float32)
     tests = rng.normal(size=(200, 16)).astype(np.float32)
