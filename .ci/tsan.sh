@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The concurrency tests under ThreadSanitizer (clang), in two builds:
 # - build-tsan: OpenMP disabled, tests/test_threads.c (8 threads of the caller
-#   share one index);
+#   share one index) and tests/test_live.c (scorers keep scoring while a writer
+#   clones, extends and publishes the index);
 # - build-tsan-omp: OpenMP enabled with clang's own runtime (libomp), whose
 #   Archer tool (libarcher, OMP_TOOL_LIBRARIES) tells TSan what its barriers
 #   and tasks synchronize; tests/test_team.c (the library's own 1-4 threads:
-#   finalize's tasks and their group locks, scoring's groups, LOF). libgomp
+#   finalize's tasks and their group locks, scoring's groups, LOF) and
+#   tests/test_progress.c (progress counted and cancels polled by the team). libgomp
 #   has no such tool, and TSan would report its barriers as races.
 #
 #   bash .ci/tsan.sh            from the repository root
@@ -38,12 +40,13 @@ setup() {
     rm -f "$dir.setup.log"
 }
 
-# run DIR TEST : run one meson test; fails on a failure or any TSan report
+# run DIR TEST [NAME] : run one meson test (NAME, default TEST, of tests/test_TEST);
+# fails on a failure or any TSan report
 run() {
-    local dir=$1 name=$2
+    local dir=$1 name=$2 test=${3:-$2}
     meson compile -C "$dir" "tests/test_$name"
     local rc=0
-    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$name" || rc=1
+    meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier 4 "$test" || rc=1
     if grep -q "ThreadSanitizer" "$dir/meson-logs/testlog.txt"; then
         rc=1
     fi
@@ -57,10 +60,19 @@ if run build-tsan threads; then passed=$((passed + 1)); else failed=$((failed + 
 # The test's own summary: "threads: 8 threads x N samples compared …".
 figures=$(sed -n 's/.*\(threads: [0-9]* threads x [0-9]* samples compared\).*/\1/p' \
     build-tsan/meson-logs/testlog.txt | tail -1)
+if run build-tsan live; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+live=$(sed -n 's/.*live: \([0-9]* versions published, [0-9]* scorings by [0-9]* readers\).*/\1/p' \
+    build-tsan/meson-logs/testlog.txt | tail -1)
 
 if [[ -f $archer ]]; then
     setup build-tsan-omp -Dopenmp=enabled
     if OMP_TOOL_LIBRARIES=$archer run build-tsan-omp team; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    # The progress callbacks: the team's threads count blocks and poll the cancel flag.
+    if OMP_TOOL_LIBRARIES=$archer run build-tsan-omp progress progress-threads; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
@@ -70,6 +82,6 @@ else
     failed=$((failed + 1))
 fi
 
-summary="${figures:-no figures}; team: 1-4 OpenMP threads (libomp + Archer)"
+summary="${figures:-no figures}; live: ${live:-no figures}; team, progress: 1-4 OpenMP threads (libomp + Archer)"
 echo "tsan: $passed passed, $failed failed ($summary; ThreadSanitizer, clang, $((SECONDS - start)) s)"
 ((failed == 0))

@@ -52,7 +52,7 @@ class Item:
     """One documented thing of the header: function, enum, struct typedef or macro."""
 
     def __init__(self, kind, name, doc, line, **extra):
-        self.kind = kind            # "function" | "enum" | "struct" | "macro"
+        self.kind = kind            # "function" | "enum" | "struct" | "fntype" | "macro"
         self.name = name
         self.doc = doc              # raw doc comment body (str) or None
         self.line = line
@@ -120,6 +120,7 @@ _TOKEN = re.compile(
     r"|(?P<pp>^[ \t]*#(?:[^\n\\]|\\(?!\n))*(?:\\\n(?:[^\n\\]|\\(?!\n))*)*)"
     r"|(?P<enum>(?:typedef\s+)?enum\s+(?P<ename>\w+)\s*\{(?P<ebody>.*?)\}\s*(?P<etd>\w*)\s*;)"
     r"|(?P<struct>typedef\s+struct\s+(?P<sname>\w+)\s+(?P<stype>\w+)\s*;)"
+    r"|(?P<fntype>typedef\s+[^;{}]*?\(\s*\*\s*(?P<fname>\w+)\s*\)\s*\([^;{}]*\)\s*;)"
     r"|(?P<api>ASDNORM_API\b[^;]*;)"
     r"|(?P<other>[^\s])",
     re.S | re.M)
@@ -220,6 +221,11 @@ def parse_header(text):
             doc = attach()
             add(Item("struct", m.group("stype"), doc[0] if doc else None, line,
                      tag=m.group("sname")))
+            continue
+        if kind == "fntype":
+            doc = attach()
+            add(Item("fntype", m.group("fname"), doc[0] if doc else None, line,
+                     decl=re.sub(r"\s+", " ", m.group("fntype")).strip()))
             continue
         if kind == "api":
             doc = attach()
@@ -556,6 +562,19 @@ def render_struct(s, h):
     return out
 
 
+def render_fntype(t, h):
+    """A function pointer type (asdnorm_progress_fn): its declaration and doc."""
+    out = [f"### {t.name}", "", "```c", t.decl, "```", ""]
+    if t.doc:
+        desc, tags = split_tags(t.doc)
+        if desc:
+            out += [md_paragraphs(desc, h), ""]
+        since = [tg[2] for tg in tags if tg[0] == "since"]
+        if since:
+            out += [f"*Since {since[0]}.*", ""]
+    return out
+
+
 def render_macros(macros, h):
     out = ["| Macro | Value | Meaning |", "|---|---|---|"]
     for m in macros:
@@ -578,6 +597,8 @@ def render_items(items, h):
             out += render_enum(it, h)
         elif it.kind == "struct":
             out += render_struct(it, h)
+        elif it.kind == "fntype":
+            out += render_fntype(it, h)
     return out
 
 

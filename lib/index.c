@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "progress.h"
 
 /* Squared norms above this make float32 distance arithmetic overflow (and the
  * ratio d / ε exceed FLT_MAX): ‖x‖ ≤ 1e12 keeps every intermediate finite. */
@@ -98,6 +99,53 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->domains);
     asdnorm__free(ix->density);
     asdnorm__free(ix);
+}
+
+/* A copy of the first n elements of p (size bytes each) in *out; NULL for none. */
+static bool dup_rows(const void *p, size_t n, size_t size, void *out)
+{
+    void *q = NULL;
+    if (p && n > 0) {
+        q = asdnorm__mallocn(n, size);
+        if (!q)
+            return false;
+        memcpy(q, p, n * size);
+    }
+    memcpy(out, &q, sizeof q);
+    return true;
+}
+
+asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
+{
+    if (!out)
+        return ASDNORM_E_NULL;
+    *out = NULL;
+    if (!ix)
+        return ASDNORM_E_NULL;
+    asdnorm_index *c = asdnorm__calloc(1, sizeof *c);
+    if (!c)
+        return ASDNORM_E_NOMEM;
+    /* Every scalar field, then a private copy of every array; the capacity is
+     * the size (the clone grows like any index when rows are added). */
+    *c = *ix;
+    c->vectors = c->aux = NULL;
+    c->scale = c->density = NULL;
+    c->domains = NULL;
+    c->capacity = ix->size;
+    c->progress = NULL; /* a callback is the caller's, for the object it set it on */
+    c->progress_user = NULL;
+    const size_t m = ix->size;
+    bool ok = dup_rows(ix->vectors, m, ix->dim * sizeof(float), &c->vectors) &&
+              dup_rows(ix->aux, m, sizeof(float), &c->aux) &&
+              dup_rows(ix->scale, m, sizeof(double), &c->scale) &&
+              dup_rows(ix->domains, m, sizeof(uint8_t), &c->domains) &&
+              dup_rows(ix->density, ix->finalized ? m : 0, sizeof(double), &c->density);
+    if (!ok) {
+        asdnorm_index_free(c);
+        return ASDNORM_E_NOMEM;
+    }
+    *out = c;
+    return ASDNORM_OK;
 }
 
 /* Grow every per-row array to hold `need` rows. A failure part-way leaves some
@@ -337,13 +385,17 @@ static double kept_param(const asdnorm_index *ix, asdnorm_density density, doubl
 }
 
 /* The one way an index becomes finalized: it takes ownership of dens (M
- * density constants, already validated) and derives the ratio floor. Fails
- * only for lack of memory, changing nothing then. */
+ * density constants, already validated) and derives the ratio floor; then
+ * the call's progress (or NULL) reports its end, and a cancel there keeps
+ * the index as it was too. Fails only for lack of memory or a cancel,
+ * changing nothing then. */
 static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_density density,
-                                      double param)
+                                      double param, struct asdnorm__progress *prog)
 {
     double fl;
     asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    if (st == ASDNORM_OK)
+        st = asdnorm__progress_end(prog);
     if (st != ASDNORM_OK) {
         asdnorm__free(dens);
         return st;
@@ -388,18 +440,20 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     double *dens = asdnorm__calloc(m, sizeof *dens);
     if (!dens)
         return ASDNORM_E_NOMEM;
+    struct asdnorm__progress prog;
+    st = asdnorm__progress_begin(&prog, ix->progress, ix->progress_user);
 
-    if (density != ASDNORM_DENSITY_NONE) {
+    if (st == ASDNORM_OK && density != ASDNORM_DENSITY_NONE) {
         struct density_ctx ctx = {density, param, m - 1, dens};
         const size_t k = density == ASDNORM_DENSITY_KNN ? (size_t)kept_param(ix, density, param)
                                                         : gwrp_terms(param, m - 1);
-        st = asdnorm__knn_self(ix, k, density_row, &ctx);
-        if (st != ASDNORM_OK) {
-            asdnorm__free(dens);
-            return st;
-        }
+        st = asdnorm__knn_self_progress(ix, k, density_row, &ctx, &prog);
     }
-    return install_density(ix, dens, density, param);
+    if (st != ASDNORM_OK) {
+        asdnorm__free(dens);
+        return st;
+    }
+    return install_density(ix, dens, density, param, &prog);
 }
 
 asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density, double param)
@@ -438,7 +492,7 @@ asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density dens
         return ASDNORM_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         dens[i] = values[i] == 0.0 ? 0.0 : values[i]; /* −0 stored as +0, as finalize has it */
-    return install_density(ix, dens, density, param);
+    return install_density(ix, dens, density, param, NULL);
 }
 
 asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)
@@ -448,6 +502,15 @@ asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads)
     if (threads > ASDNORM_MAX_THREADS)
         return ASDNORM_E_ARG;
     ix->threads = (int)threads;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_set_progress(asdnorm_index *ix, asdnorm_progress_fn fn, void *user)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    ix->progress = fn;
+    ix->progress_user = user;
     return ASDNORM_OK;
 }
 

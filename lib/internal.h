@@ -134,6 +134,8 @@ struct asdnorm_index {
     asdnorm_density estimator;
     double param;    /* K after clipping, r, or 0 */
     double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
+    asdnorm_progress_fn progress; /* asdnorm_index_set_progress, or NULL */
+    void *progress_user;
 };
 
 /* The distance scale S of the references and the floor φ = ASDNORM_EPSILON · S
@@ -310,6 +312,12 @@ typedef asdnorm_status (*asdnorm__knn_row_fn)(void *ctx, size_t i, const double 
                                               const size_t *idx, size_t k);
 asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
                                  void *ctx);
+/* The same, reporting to prog (progress.h: the whole of [0, 1] but its end, which
+ * the caller reports), ASDNORM_E_CANCELED when canceled; prog may be NULL. */
+struct asdnorm__progress;
+asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
+                                          asdnorm__knn_row_fn fn, void *ctx,
+                                          struct asdnorm__progress *prog);
 /* The references as two parts, positions 0 … split − 1 and split … M − 1: for
  * every reference, its k nearest references of the *other* part, k ≤ the size
  * of each part; each pair is computed once where d(i, j) = d(j, i) (knn_sym.c).

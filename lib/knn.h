@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "progress.h"
 
 /* Candidates beyond this many keep their float distance. Only GWRP with r near 1
  * needs more: its far terms have tiny weights, and their rounding error is
@@ -78,6 +79,7 @@ struct job {
     size_t n, k, c;
     asdnorm__knn_row_fn fn;
     void *ctx;
+    struct asdnorm__progress *prog; /* the call's progress (progress.h), or NULL */
     size_t q0;     /* with x NULL: the first stored row queried; rows are reported as q0 + i */
     size_t lo, hi; /* the references searched, positions lo … hi − 1 (a stored query row
                     * among them is skipped) */

@@ -139,6 +139,7 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
     /* Group height: the threads' blocks together within BLOCK_BYTES. */
     size_t rows = BLOCK_BYTES / (m * sizeof(float) * (size_t)nt);
     rows = rows < 1 ? 1 : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
+    rows = asdnorm__progress_rows(jb->prog, rows, m * dim);
     const size_t groups = asdnorm__split_rows(n, rows, (size_t)nt, &rows);
 
     struct scratch *s = asdnorm__calloc((size_t)nt, sizeof *s);
@@ -172,8 +173,11 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
         asdnorm__knn_free_scratch(s, nt);
         return ASDNORM_E_NOMEM;
     }
+    asdnorm__progress_stage(jb->prog, 1.0, groups);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(bt) if (bt > 1)
     for (size_t g = 0; g < groups; g++) {
+        if (asdnorm__progress_tick(jb->prog, 0))
+            continue; /* canceled: the remaining groups are skipped */
         struct scratch *w = &s[asdnorm__thread_id()];
         const size_t r0 = g * rows, nb = n - r0 < rows ? n - r0 : rows;
         const float *raw = (jb->x ? jb->x : ix->vectors + jb->q0 * dim) + r0 * dim;
@@ -193,9 +197,10 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
                 break;
             }
         }
+        asdnorm__progress_tick(jb->prog, 1);
     }
     asdnorm__blas_end(bt, serial);
     asdnorm__knn_free_scratch(s, nt);
-    return bst;
+    return asdnorm__progress_canceled(jb->prog) ? ASDNORM_E_CANCELED : bst;
 }
 

@@ -51,6 +51,13 @@ static void float_swap(void *f, size_t a, size_t b)
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
 #define SYM_GROUP 512
+/* The shares of the progress fraction (progress.h) of the tasks and of the
+ * three passes of sym_end over the rows, as their times measured on
+ * 20,000 × 128 (docs/embedding.md). */
+#define SYM_TASKS_SHARE 0.85
+#define SYM_LINK_SHARE 0.03
+#define SYM_REFINE_SHARE 0.07
+#define SYM_EMIT_SHARE 0.05
 
 struct sent {
     float v, d; /* lower bound d̃ − e and d̃ */
@@ -411,9 +418,11 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
     if (!off || !order || !seen || !d || !link)
         goto out;
 
+    struct asdnorm__progress *prog = jb->prog;
+    asdnorm__progress_stage(prog, SYM_LINK_SHARE, m);
 #pragma omp parallel for schedule(dynamic, 64) if (par) num_threads(nt)
     for (size_t i = 0; i < m; i++) {
-        if (!listed(R, i))
+        if (asdnorm__progress_tick(prog, 1) || !listed(R, i))
             continue;
         const struct sent *c = R->c + i * R->cap;
         for (size_t t = 0; t < R->nc[i]; t++) {
@@ -431,10 +440,11 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
         }
     }
     refine_order(R, m, order, seen);
+    asdnorm__progress_stage(prog, SYM_REFINE_SHARE, m);
 #pragma omp parallel for schedule(dynamic, 8) if (par) num_threads(nt)
     for (size_t p = 0; p < m; p++) {
         const size_t i = order[p];
-        if (!listed(R, i))
+        if (asdnorm__progress_tick(prog, 1) || !listed(R, i))
             continue;
         const struct sent *c = R->c + i * R->cap;
         const double *x = R->x ? R->x + i * R->cap : NULL;
@@ -446,8 +456,11 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
     }
 
     asdnorm_status bst = ASDNORM_OK;
+    asdnorm__progress_stage(prog, SYM_EMIT_SHARE, m);
 #pragma omp parallel for schedule(dynamic, 16) if (par) num_threads(nt)
     for (size_t i = 0; i < m; i++) {
+        if (asdnorm__progress_tick(prog, 1))
+            continue;
         const int tid = asdnorm__thread_id();
         asdnorm_status rst;
         if (cp->known && cp->known[i]) {
@@ -470,7 +483,7 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
                 bst = rst;
         }
     }
-    st = bst;
+    st = asdnorm__progress_canceled(prog) ? ASDNORM_E_CANCELED : bst;
 out:
     asdnorm__free(off);
     asdnorm__free(order);
@@ -505,6 +518,7 @@ struct symtask {
     struct symrows *R;
     const struct copies *cp;
     float E, cap_e, mse_scale;
+    struct asdnorm__progress *prog;
     size_t part, ga;
 };
 
@@ -606,6 +620,8 @@ static void sym_tasks(const struct symtask *T, size_t tasks, const uint32_t *ta,
 {
     size_t cur = tasks * tid / team;
     while (atomic_load_explicit(left, memory_order_relaxed) > 0) {
+        if (asdnorm__progress_tick(T->prog, 0))
+            break; /* canceled: the tasks left are not run */
         bool ran = false;
         for (size_t q = 0; q < tasks && !ran; q++) {
             const size_t t = (cur + q) % tasks;
@@ -621,6 +637,7 @@ static void sym_tasks(const struct symtask *T, size_t tasks, const uint32_t *ta,
             if (!atomic_exchange_explicit(&taken[t], 1, memory_order_relaxed)) {
                 atomic_fetch_sub_explicit(left, 1, memory_order_relaxed);
                 sym_task(T, a, b, buf);
+                asdnorm__progress_tick(T->prog, 1);
                 cur = t + 1;
                 ran = true;
             }
@@ -761,8 +778,15 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
      * the largest query's too. */
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     const float E = asdnorm__error_scale(ix, aux_max, aux_max);
-    const struct symtask T = {ix,  &R,   &cp, E, asdnorm__knn_err_cap(ix, E), 1.0f / (float)dim,
-                              part, ga};
+    const struct symtask T = {ix,
+                              &R,
+                              &cp,
+                              E,
+                              asdnorm__knn_err_cap(ix, E),
+                              1.0f / (float)dim,
+                              jb->prog,
+                              part,
+                              ga};
 
     /* One pool of threads (threads.c): each task is one single-threaded BLAS
      * call and its scan. */
@@ -778,12 +802,14 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
         goto out;
     }
     const bool par = bt > 1;
+    asdnorm__progress_stage(jb->prog, SYM_TASKS_SHARE, tasks);
 #pragma omp parallel num_threads(bt) if (par)
     {
         const size_t tid = (size_t)asdnorm__thread_id(), team = (size_t)asdnorm__team_size();
         sym_tasks(&T, tasks, ta, tb, taken, lock, &left, bufs + tid * gs * gs, tid, team);
     }
-    st = sym_end(jb, s, &R, &cp, E, rowbuf, qbuf, par, bt);
+    st = asdnorm__progress_canceled(jb->prog) ? ASDNORM_E_CANCELED
+                                              : sym_end(jb, s, &R, &cp, E, rowbuf, qbuf, par, bt);
     asdnorm__blas_end(bt, serial);
 out:
     asdnorm__knn_free_scratch(s, nt);

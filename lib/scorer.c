@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "progress.h"
 
 #define ROWS 512
 #define COLS 2048
@@ -65,6 +66,8 @@ struct asdnorm_scorer {
      * asdnorm_scorer_new; rows added later are never copies here), or NULL. */
     uint32_t *prev;
     size_t pm;
+    asdnorm_progress_fn progress; /* asdnorm_scorer_set_progress, or NULL */
+    void *progress_user;
 };
 
 static bool work_alloc(struct work *w, size_t dim, size_t rows)
@@ -187,6 +190,16 @@ asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsigned threads)
     if (st == ASDNORM_OK)
         sc->threads = (int)threads;
     return st;
+}
+
+asdnorm_status asdnorm_scorer_set_progress(asdnorm_scorer *sc, asdnorm_progress_fn fn,
+                                           void *user)
+{
+    if (!sc)
+        return ASDNORM_E_NULL;
+    sc->progress = fn;
+    sc->progress_user = user;
+    return ASDNORM_OK;
 }
 
 void asdnorm_scorer_free(asdnorm_scorer *sc)
@@ -493,11 +506,16 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
         return st;
 
     const asdnorm_norm norm = effective_norm(sc);
-    const size_t m = ix->size, dim = ix->dim, rows = sc->rows;
+    const size_t m = ix->size, dim = ix->dim;
     int nt = asdnorm__threads();
     nt = nt < sc->nw ? nt : sc->nw;
     if (nt > 1 && (n < 2 || !asdnorm__worth_threads(ASDNORM_WORK_SCORE, n * m * dim)))
         nt = 1;
+    struct asdnorm__progress prog;
+    st = asdnorm__progress_begin(&prog, sc->progress, sc->progress_user);
+    if (st != ASDNORM_OK)
+        return st;
+    const size_t rows = asdnorm__progress_rows(&prog, sc->rows, m * dim);
     bool serial;
     nt = asdnorm__blas_begin(nt, &serial);
     if (nt == 0)
@@ -505,13 +523,15 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
     if (nt == 1) {
         /* One test (a matrix–vector product, the BLAS's own threads split it),
          * or too little work to share: the calling thread alone. */
-        for (size_t r0 = 0; r0 < n; r0 += rows) {
+        asdnorm__progress_stage(&prog, 1.0, (n + rows - 1) / rows);
+        for (size_t r0 = 0; r0 < n && !asdnorm__progress_canceled(&prog); r0 += rows) {
             const size_t nb = n - r0 < rows ? n - r0 : rows;
             score_group(sc, &sc->w[0], norm, x + r0 * dim, nb, scores + r0,
                         nearest ? nearest + r0 : NULL);
+            asdnorm__progress_tick(&prog, 1);
         }
         asdnorm__blas_end(nt, serial);
-        return ASDNORM_OK;
+        return asdnorm__progress_end(&prog);
     }
     /* Groups of tests, each scored whole by one thread with a single-threaded
      * BLAS call per block: one pool of threads, no switching between the
@@ -519,18 +539,22 @@ static asdnorm_status score(asdnorm_scorer *sc, const float *x, size_t n, float 
      * depend on its group, so not on the thread count either. */
     size_t g;
     const size_t groups = asdnorm__split_rows(n, rows, (size_t)nt, &g);
+    asdnorm__progress_stage(&prog, 1.0, groups);
 #pragma omp parallel num_threads(nt)
     {
         struct work *w = &sc->w[asdnorm__thread_id()];
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < groups; q++) {
+            if (asdnorm__progress_tick(&prog, 0))
+                continue; /* canceled: the remaining groups are skipped */
             const size_t r0 = q * g, nb = n - r0 < g ? n - r0 : g;
             score_group(sc, w, norm, x + r0 * dim, nb, scores + r0,
                         nearest ? nearest + r0 : NULL);
+            asdnorm__progress_tick(&prog, 1);
         }
     }
     asdnorm__blas_end(nt, serial);
-    return ASDNORM_OK;
+    return asdnorm__progress_end(&prog);
 }
 
 asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n, float *scores,

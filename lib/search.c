@@ -105,7 +105,8 @@ asdnorm_status asdnorm_index_neighbours(const asdnorm_index *ix, size_t split, s
     if (!dist || !ids)
         return ASDNORM_E_NULL;
     size_t mk, bytes;
-    if (!asdnorm__mul_ok(m, k, &mk) || !asdnorm__mul_ok(mk, sizeof(double) + sizeof(size_t), &bytes))
+    if (!asdnorm__mul_ok(m, k, &mk) ||
+        !asdnorm__mul_ok(mk, sizeof(double) + sizeof(size_t), &bytes))
         return ASDNORM_E_OVERFLOW;
     /* Private buffers first, as in search: a failure leaves the caller's untouched. */
     struct rows_out o = {asdnorm__mallocn(mk, sizeof *o.dist), asdnorm__mallocn(mk, sizeof *o.ids)};

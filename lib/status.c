@@ -36,6 +36,7 @@ const char *asdnorm_strerror(asdnorm_status status)
     case ASDNORM_E_NO_NORMAL: return "no normal samples (of a domain, in a section): the metric is undefined";
     case ASDNORM_E_DEGENERATE: return "degenerate data: the result is undefined";
     case ASDNORM_E_BUFFER: return "output buffer too small";
+    case ASDNORM_E_CANCELED: return "canceled by the progress callback";
     }
     return "unknown status code";
 }

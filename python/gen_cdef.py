@@ -98,6 +98,8 @@ def cdef(text: str) -> str:
                 lines.append(f"enum {item.tag} {{ {members} }};")
         elif item.kind == "struct":
             lines.append(f"typedef struct {item.tag} {item.name};")
+        elif item.kind == "fntype":
+            lines.append(item.decl)
         elif item.kind == "function":
             params = ", ".join(f"{p['type']} {p['name']}".replace("* ", "*")
                                for p in item.params) or "void"

@@ -414,6 +414,39 @@ enum out_kind {
 #define D23(sc, lab, dom, sec, n, fpr, cap, ids, vals, nsec, off) \
     asdnorm_dcase2023(sc, lab, dom, sec, n, fpr, cap, ids, vals, nsec, off)
 
+/* Progress callbacks that cancel: at the first call (0), and at the last (1), when the
+ * work is done; a call made with one set for it alone. */
+static int cancel_first(double fraction, void *user)
+{
+    (void)fraction;
+    (void)user;
+    return 1;
+}
+
+static int cancel_last(double fraction, void *user)
+{
+    (void)user;
+    return fraction == 1.0;
+}
+
+static asdnorm_status finalize_canceled(asdnorm_index *ix, asdnorm_progress_fn fn,
+                                        asdnorm_density density, double param)
+{
+    assert_int_equal(asdnorm_index_set_progress(ix, fn, NULL), ASDNORM_OK);
+    asdnorm_status st = asdnorm_index_finalize(ix, density, param);
+    assert_int_equal(asdnorm_index_set_progress(ix, NULL, NULL), ASDNORM_OK);
+    return st;
+}
+
+static asdnorm_status score_canceled(asdnorm_scorer *sc, const float *x, size_t n, float *scores,
+                                     size_t *nearest)
+{
+    assert_int_equal(asdnorm_scorer_set_progress(sc, cancel_first, NULL), ASDNORM_OK);
+    asdnorm_status st = asdnorm_scorer_score(sc, x, n, scores, nearest);
+    assert_int_equal(asdnorm_scorer_set_progress(sc, NULL, NULL), ASDNORM_OK);
+    return st;
+}
+
 /* clang-format off */
 #define CASES(X) \
     /* index_new */ \
@@ -517,6 +550,9 @@ enum out_kind {
     X(searchd_inf,         ASDNORM_E_NONFINITE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_inf, NX, 2, o->dbl, o->z)) \
     X(searchd_zero_cosine, ASDNORM_E_ZERO_VECTOR, O_NONE, 0, asdnorm_index_search_double(f->open, f->x_zero, NX, 2, o->dbl, o->z)) \
     X(searchd_big_euc,     ASDNORM_E_RANGE, O_NONE, 0, asdnorm_index_search_double(f->euc, f->x_big, NX, 2, o->dbl, o->z)) \
+    /* index_clone */ \
+    X(clone_ix_null,       ASDNORM_E_NULL, O_IX, 0, asdnorm_index_clone(NULL, &o->ix)) \
+    X(clone_out_null,      ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_clone(f->cos, NULL)) \
     /* index_set_density */ \
     X(setd_ix_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(NULL, KNN, 2, f->dn, NREF)) \
     X(setd_values_null,    ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_density(f->cos, KNN, 2, NULL, NREF)) \
@@ -606,6 +642,15 @@ enum out_kind {
     X(ixthr_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_threads(NULL, 1)) \
     X(ixthr_too_many,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_threads(f->cos, ASDNORM_MAX_THREADS + 1)) \
     X(scthr_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_set_threads(NULL, 1)) \
+    /* progress: set on NULL; a finalize or score that the callback cancels */ \
+    X(ixprog_null,         ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_progress(NULL, cancel_first, NULL)) \
+    X(scprog_null,         ASDNORM_E_NULL, O_NONE, 0, asdnorm_scorer_set_progress(NULL, cancel_first, NULL)) \
+    X(fin_cancel_first,    ASDNORM_E_CANCELED, O_NONE, 0, finalize_canceled(f->cos, cancel_first, GWRP, 0.5)) \
+    X(fin_cancel_last,     ASDNORM_E_CANCELED, O_NONE, 0, finalize_canceled(f->cos, cancel_last, GWRP, 0.5)) \
+    X(fin_cancel_last_euc, ASDNORM_E_CANCELED, O_NONE, 0, finalize_canceled(f->euc, cancel_last, KNN, 3)) \
+    X(fin_cancel_last_mse, ASDNORM_E_CANCELED, O_NONE, 0, finalize_canceled(f->mse, cancel_last, KNN, 1)) \
+    X(fin_cancel_last_open, ASDNORM_E_CANCELED, O_NONE, 0, finalize_canceled(f->open, cancel_last, NONE, 0)) \
+    X(score_cancel_first,  ASDNORM_E_CANCELED, O_NONE, 0, score_canceled(f->sc_cos, f->x, NX, o->f, o->z)) \
     X(scthr_too_many,      ASDNORM_E_ARG, O_NONE, 0, asdnorm_scorer_set_threads(f->sc_cos, ASDNORM_MAX_THREADS + 1)) \
     X(alloc_no_free,       ASDNORM_E_NULL, O_NONE, 0, asdnorm_set_allocator(&k_no_free)) \
     X(alloc_in_use,        ASDNORM_E_STATE, O_NONE, 0, asdnorm_set_allocator(NULL)) \

@@ -395,6 +395,14 @@ static void test_index_add(void **state)
     }
 }
 
+/* A progress callback that lets the call go on and keeps the last fraction
+ * (asdnorm_index_set_progress): the progress paths run under the failures too. */
+static int keep_last(double fraction, void *user)
+{
+    *(double *)user = fraction;
+    return 0;
+}
+
 static void test_index_finalize(void **state)
 {
     (void)state;
@@ -407,12 +415,19 @@ static void test_index_finalize(void **state)
                 char what[80];
                 c.ix = make_index(c.dist, kind == 0 ? UNFINALIZED : k_est[(e + 1) % 3],
                                   k_param[(e + 1) % 3]);
-                snprintf(what, sizeof what, "finalize %s %s index (%s)", est_name(c.est),
-                         kind == 0 ? "an open" : "a finalized", dist_name(c.dist));
+                snprintf(what, sizeof what, "finalize %s %s index (%s)%s", est_name(c.est),
+                         kind == 0 ? "an open" : "a finalized", dist_name(c.dist),
+                         d == 1 ? ", progress" : "");
                 c.what = what;
+                double last = -1.0;
+                if (d == 1)
+                    assert_int_equal(asdnorm_index_set_progress(c.ix, keep_last, &last),
+                                     ASDNORM_OK);
                 snap_take(c.ix, &c.before);
                 inject(what, op_finalize, index_unchanged, &c);
                 assert_int_equal(asdnorm_index_is_finalized(c.ix), 1);
+                if (d == 1 && last != 1.0)
+                    fail_msg("%s: the last progress reported is %g, not 1", what, last);
 
                 /* Independent density constants. */
                 double want[M], got[M];
@@ -425,6 +440,40 @@ static void test_index_finalize(void **state)
                 snap_free(&c.before);
                 asdnorm_index_free(c.ix);
             }
+        }
+    }
+}
+
+static asdnorm_status op_clone(void *p)
+{
+    index_ctx *c = p;
+    return asdnorm_index_clone(c->ix, &c->out);
+}
+
+/* A failed clone leaves the source as it was and *out NULL; the successful one is
+ * equal to its source (the snapshot compares sizes, rows, domains and densities). */
+static void test_index_clone(void **state)
+{
+    (void)state;
+    for (int d = 0; d < 3; d++) {
+        for (int kind = 0; kind < 2; kind++) {
+            index_ctx c = {.dist = (asdnorm_distance)d};
+            char what[80];
+            c.ix = make_index(c.dist, kind == 0 ? UNFINALIZED : ASDNORM_DENSITY_KNN, 4);
+            snprintf(what, sizeof what, "clone %s index (%s)",
+                     kind == 0 ? "an open" : "a finalized", dist_name(c.dist));
+            c.what = what;
+            snap_take(c.ix, &c.before);
+            inject(what, op_clone, new_failed, &c);
+            assert_non_null(c.out);
+            index_unchanged(&c);
+            snap copy;
+            snap_take(c.out, &copy);
+            snap_assert_equal(&c.before, &copy, what);
+            snap_free(&copy);
+            snap_free(&c.before);
+            asdnorm_index_free(c.out);
+            asdnorm_index_free(c.ix);
         }
     }
 }
@@ -523,9 +572,16 @@ static void test_scorer(void **state)
                     c.scores[i] = -7.0f;
                     c.nearest[i] = 77;
                 }
-                snprintf(what, sizeof what, "scorer_score norm %d, %s, %s", nm,
-                         est_name(k_est[e]), dist_name((asdnorm_distance)d));
+                snprintf(what, sizeof what, "scorer_score norm %d, %s, %s%s", nm,
+                         est_name(k_est[e]), dist_name((asdnorm_distance)d),
+                         nm == 1 ? ", progress" : "");
+                double last = -1.0;
+                if (nm == 1)
+                    assert_int_equal(asdnorm_scorer_set_progress(c.sc, keep_last, &last),
+                                     ASDNORM_OK);
                 inject(what, op_score, score_failed, &c);
+                if (nm == 1 && last != 1.0)
+                    fail_msg("%s: the last progress reported is %g, not 1", what, last);
                 /* The header: scoring allocates nothing. */
                 size_t made = count_allocations(op_score, &c);
                 if (made != 0)
@@ -1175,6 +1231,7 @@ int main(void)
         cmocka_unit_test(test_index_add),
         cmocka_unit_test(test_index_finalize),
         cmocka_unit_test(test_index_finalize_threads),
+        cmocka_unit_test(test_index_clone),
         cmocka_unit_test(test_scorer),
         cmocka_unit_test(test_io),
         cmocka_unit_test(test_kmeans_smote),

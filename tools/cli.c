@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Messages, option parsing, file loading and writing, progress. */
+/* Messages, option parsing, file loading and writing. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli.h"
@@ -8,12 +8,10 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "csv.h"
@@ -481,95 +479,4 @@ int write_vector_float(const char *path, const char *name, const float *v, size_
 int write_vector_int(const char *path, const char *name, const int64_t *v, size_t n)
 {
     return write_vector(path, name, v, n, 1);
-}
-
-/* ---- progress ---------------------------------------------------------------------- */
-
-struct progress {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-    int shown;   /* the spinner has printed something */
-    int running; /* the thread exists */
-    struct timespec start;
-    char message[160];
-};
-
-/* Seconds since t0 on the monotonic clock. */
-static double elapsed_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-
-/* The spinner's thread: redraw every 0.2 s until progress_end(). */
-static void *spin(void *arg)
-{
-    progress *p = arg;
-    static const char frames[] = "|/-\\";
-    unsigned frame = 0;
-    pthread_mutex_lock(&p->lock);
-    while (!p->done) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200L * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &until);
-        if (p->done)
-            break;
-        /* Quick work shows nothing: only after half a second does the line appear. */
-        double t = elapsed_since(&p->start);
-        if (t < 0.5)
-            continue;
-        fprintf(stderr, "\rasdnorm: %s %c %.1f s ", p->message, frames[frame++ % 4], t);
-        fflush(stderr);
-        p->shown = 1;
-    }
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
-}
-
-progress *progress_begin(const char *message)
-{
-    if (!isatty(STDERR_FILENO))
-        return NULL;
-    progress *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
-    snprintf(p->message, sizeof p->message, "%s", message);
-    clock_gettime(CLOCK_MONOTONIC, &p->start);
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
-        free(p);
-        return NULL;
-    }
-    if (pthread_cond_init(&p->cond, NULL) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        free(p);
-        return NULL;
-    }
-    p->running = pthread_create(&p->thread, NULL, spin, p) == 0;
-    return p;
-}
-
-void progress_end(progress *p)
-{
-    if (p == NULL)
-        return;
-    if (p->running) {
-        pthread_mutex_lock(&p->lock);
-        p->done = 1;
-        pthread_cond_signal(&p->cond);
-        pthread_mutex_unlock(&p->lock);
-        pthread_join(p->thread, NULL);
-    }
-    if (p->shown)
-        fprintf(stderr, "\rasdnorm: %s done in %.1f s\n", p->message, elapsed_since(&p->start));
-    pthread_cond_destroy(&p->cond);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
 }

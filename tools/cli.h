@@ -137,12 +137,15 @@ int write_vector_int(const char *path, const char *name, const int64_t *v, size_
 
 /* ---- progress ------------------------------------------------------------------ */
 
-/* A spinner with the elapsed time on stderr while long work runs, only when
- * stderr is a terminal (the library has no progress callback, so a helper
- * thread animates it). progress_begin never fails: without a terminal or a
- * thread it just stays quiet. */
+/* progress.c: a bar with the percentage, the elapsed time and an ETA on stderr
+ * while a long library call runs, only when stderr is a terminal and not
+ * cli_quiet (--quiet). progress_begin never fails: it returns NULL (no bar)
+ * instead. progress_report is the library's progress callback for a bar
+ * (asdnorm_index_set_progress(ix, progress_report, p)); NULL p draws nothing. */
+extern int cli_quiet;
 typedef struct progress progress;
 progress *progress_begin(const char *message);
+int progress_report(double fraction, void *user);
 void progress_end(progress *p);
 
 /* ---- commands ------------------------------------------------------------------ */

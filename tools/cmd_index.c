@@ -33,6 +33,7 @@ static const char index_help[] =
     "  --smote K             SMOTE the target references up to the source count\n"
     "  --seed N              seed of k-means and SMOTE (default 0)\n"
     "  --out PATH            the index file, or the directory with --ref-sections\n"
+    "  --quiet               no progress bar (shown on a terminal for long work)\n"
     "\n"
     "info: size, dimension, distance, estimator, domains and density constants of\n"
     "an index file, or of every section_<id>.asdx in a directory.\n";

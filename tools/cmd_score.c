@@ -40,6 +40,7 @@ static const char score_help[] =
     "  --out FILE            scores (.npy float32 or .csv; default: CSV on standard output)\n"
     "  --nearest FILE        per test sample, the reference row that attained the minimum\n"
     "                        (-1 for a centroid or synthetic reference)\n"
+    "  --quiet               no progress bar (shown on a terminal for long work)\n"
     "  -h, --help            show this help\n";
 
 enum {
@@ -240,10 +241,19 @@ static int score_section(const score_args *a, asdnorm_index *ix, const char *whe
     asdnorm_status st;
     if (a->meth == METHOD_DENSITY) {
         asdnorm_scorer *sc = NULL;
+        char msg[160];
+        if (strncmp(where, "section", 7) == 0)
+            snprintf(msg, sizeof msg, "scoring %zu test samples (%s)", n, where);
+        else
+            snprintf(msg, sizeof msg, "scoring %zu test samples", n);
+        progress *p = progress_begin(msg);
         st = asdnorm_scorer_new(ix, a->norm, &sc);
+        if (st == ASDNORM_OK && p)
+            st = asdnorm_scorer_set_progress(sc, progress_report, p);
         if (st == ASDNORM_OK)
             st = asdnorm_scorer_score(sc, x, n, scores, nearest);
         asdnorm_scorer_free(sc);
+        progress_end(p);
     } else if (a->meth == METHOD_LOF) {
         asdnorm_lof *lof = NULL;
         st = asdnorm_lof_new(ix, a->b.k, &lof);

@@ -151,45 +151,60 @@ static void section_metrics(const eval_set *e, int edition, double max_fpr, cons
 
 /* ---- means ------------------------------------------------------------------------------ */
 
-/* The arithmetic and harmonic means of v[0..n) (values clipped below at the
- * machine epsilon for the harmonic mean). */
-static void means_of(const double *v, size_t n, double *amean, double *hmean)
+/* The evaluator's harmonic mean of v[0..n): the library's, of the values
+ * floored at the machine epsilon (v is changed). */
+static double floored_hmean(double *v, size_t n)
 {
-    double sum = 0, inv = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(v[i])) { /* no decisions: no precision, recall or F1 */
-            *amean = *hmean = NAN;
-            return;
-        }
-        sum += v[i];
-        inv += 1 / fmax(v[i], DBL_EPSILON);
-    }
-    *amean = sum / (double)n;
-    *hmean = (double)n / inv;
+    for (size_t i = 0; i < n; i++)
+        v[i] = fmax(v[i], DBL_EPSILON);
+    double h = NAN;
+    return asdnorm_hmean(v, n, &h) == ASDNORM_OK ? h : NAN;
 }
 
-/* The mean rows of sections [a, b): column c over the sources then the targets. */
+/* The arithmetic mean of v[0..n), added left to right. */
+static double arithmetic_mean(const double *v, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    return sum / (double)n;
+}
+
+/* Column c of section row r: domain k's value (the pAUC for both). */
+static double column(const section_row *r, int c, int k)
+{
+    return c == 0   ? r->auc[k]
+           : c == 1 ? r->pauc
+           : c == 2 ? r->precision[k]
+           : c == 3 ? r->recall[k]
+                    : r->f1[k];
+}
+
+/* The mean rows of sections [a, b): column c over the sources then the targets
+ * (2020: the average of the AUCs and of the pAUCs); NaN without decisions. */
 static void mean_rows_of(const dcase_table *t, size_t a, size_t b, double *work, mean_rows *out)
 {
     size_t s = b - a;
     for (int c = 0; c < MEAN_COLUMNS; c++) {
-        for (size_t i = 0; i < s; i++) {
-            const section_row *r = &t->rows[a + i];
-            for (int k = 0; k < 2; k++) {
-                double v = c == 0   ? r->auc[k]
-                           : c == 1 ? r->pauc
-                           : c == 2 ? r->precision[k]
-                           : c == 3 ? r->recall[k]
-                                    : r->f1[k];
-                if (t->edition == 2020) /* the 2020 average: AUC and pAUC */
-                    v = c == 0 ? r->auc_all : c == 1 ? r->pauc : NAN;
-                work[(size_t)k * s + i] = v;
-            }
+        if (t->edition == 2020) {
+            for (size_t i = 0; i < s; i++)
+                work[i] = c == 0 ? t->rows[a + i].auc_all : t->rows[a + i].pauc;
+            out->v[0][c] = c < 2 ? arithmetic_mean(work, s) : NAN;
+            continue;
         }
-        double unused;
-        means_of(work, 2 * s, &out->v[0][c], &out->v[1][c]);
-        means_of(work, s, &unused, &out->v[2][c]);
-        means_of(work + s, s, &unused, &out->v[3][c]);
+        for (size_t i = 0; i < s; i++)
+            for (int k = 0; k < 2; k++)
+                work[(size_t)k * s + i] = column(&t->rows[a + i], c, k);
+        if (s == 0 || isnan(work[0])) { /* no decisions: no precision, recall or F1 */
+            for (int r = 0; r < 4; r++)
+                out->v[r][c] = NAN;
+            continue;
+        }
+        out->v[0][c] = arithmetic_mean(work, 2 * s);
+        /* floored_hmean() floors in place: the source half, the target half, then both. */
+        out->v[2][c] = floored_hmean(work, s);
+        out->v[3][c] = floored_hmean(work + s, s);
+        out->v[1][c] = floored_hmean(work, 2 * s);
     }
 }
 
@@ -248,23 +263,22 @@ static int find_machines(const eval_set *e, dcase_table *t)
     return t->machine_means ? 0 : -1;
 }
 
-/* The official score from the section rows. */
-static double official_score(const dcase_table *t)
+/* The official score from the section rows (work: room for 3 values a section). */
+static double official_score(const dcase_table *t, double *work)
 {
-    double sum = 0, inv = 0;
     size_t count = 0;
     for (size_t s = 0; s < t->n_sections; s++) {
         const section_row *r = &t->rows[s];
-        double v[3] = {t->edition == 2020 ? r->auc_all : r->auc[0], r->auc[1], r->pauc};
-        for (int k = 0; k < 3; k++) {
-            if (t->edition == 2020 && k == 1)
-                continue;
-            sum += v[k];
-            inv += 1 / fmax(v[k], DBL_EPSILON);
-            count++;
+        if (t->edition == 2020) {
+            work[count++] = r->auc_all;
+            work[count++] = r->pauc;
+        } else {
+            work[count++] = r->auc[0];
+            work[count++] = r->auc[1];
+            work[count++] = r->pauc;
         }
     }
-    return t->edition == 2020 ? sum / (double)count : (double)count / inv;
+    return t->edition == 2020 ? arithmetic_mean(work, count) : floored_hmean(work, count);
 }
 
 int dcase_table_compute(const eval_set *e, int edition, double max_fpr, dcase_table *t)
@@ -276,7 +290,9 @@ int dcase_table_compute(const eval_set *e, int edition, double max_fpr, dcase_ta
     size_t n = e->n ? e->n : 1, ns = e->n_names ? e->n_names : 1;
     t->rows = calloc(ns, sizeof *t->rows);
     size_t *rows = malloc(n * sizeof *rows), *sub = malloc(n * sizeof *sub);
-    double *s = malloc(n * sizeof *s), *work = malloc(2 * n * sizeof *work);
+    /* work: the jackknife's n values, a mean row's 2 per section, the official score's 3. */
+    size_t nw = n > 3 * ns ? n : 3 * ns;
+    double *s = malloc(n * sizeof *s), *work = malloc(nw * sizeof *work);
     uint8_t *l = malloc(n);
     int rc = !t->rows || !rows || !sub || !s || !work || !l || find_machines(e, t) != 0;
     for (size_t k = 0; !rc && k < e->n_names; k++) {
@@ -290,7 +306,7 @@ int dcase_table_compute(const eval_set *e, int edition, double max_fpr, dcase_ta
         mean_rows_of(t, t->machine_start[k], t->machine_start[k + 1], work, &t->machine_means[k]);
     if (!rc) {
         mean_rows_of(t, 0, t->n_sections, work, &t->overall);
-        t->official = official_score(t);
+        t->official = official_score(t, work);
         t->ci95 = NAN;
         if (t->edition != 2020)
             t->ci95 =

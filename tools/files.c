@@ -8,15 +8,17 @@
  * the target only once complete, so a failed write (a full disk, a signal)
  * leaves an existing file as it was. A target that exists and is not a regular
  * file (a device, a FIFO, a directory) is never replaced. */
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* O_TMPFILE (Linux), where the C library defines it */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -199,6 +201,81 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
+/* ---- temporary files a signal must not leave behind ----------------------------- */
+
+/* Where the kernel can, the output is first an unnamed O_TMPFILE file in the
+ * target's directory, linked into place once complete: a process killed by any
+ * signal (SIGKILL too) before that leaves nothing. Otherwise, and for the
+ * instant between linking it under a temporary name and renaming that over an
+ * existing target, the temporary name is registered here and SIGINT, SIGTERM
+ * and SIGHUP remove it (unlink is async-signal-safe) before the process dies of
+ * the signal as it would have.
+ *
+ * For the tests only: ASDNORM_TEST_NO_TMPFILE=1 takes the named route, and
+ * ASDNORM_TEST_STOP_WRITE=1 stops the process (SIGSTOP) halfway through writing
+ * an output, so that a test can kill it there. */
+
+static char *volatile pending; /* the temporary file's name, or NULL */
+
+static void remove_pending(int sig)
+{
+    char *name = pending;
+    if (name)
+        unlink(name);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { N_CLEANUP_SIGNALS = sizeof cleanup_signals / sizeof *cleanup_signals };
+
+/* The signals above, blocked (how SIG_BLOCK) or unblocked (SIG_UNBLOCK). */
+static void block_cleanup_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        sigaddset(&set, cleanup_signals[i]);
+    sigprocmask(how, &set, NULL);
+}
+
+/* Install remove_pending() once; a signal ignored (as under nohup) stays ignored. */
+static void install_cleanup(void)
+{
+    static int installed;
+    if (installed)
+        return;
+    installed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_pending;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, cleanup_signals[i]);
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++) {
+        struct sigaction old;
+        if (sigaction(cleanup_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(cleanup_signals[i], &sa, NULL);
+    }
+}
+
+static int test_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, "1") == 0;
+}
+
+/* ---- writing atomically --------------------------------------------------------------- */
+
+/* One output being written: the target and the temporary file. */
+typedef struct out_file {
+    const char *target; /* the file to replace (a symbolic link resolved) */
+    char *dir;          /* its directory */
+    char *tmp;          /* "DIR/.asdnorm-XXXXXX" once the file has that name, else NULL */
+    int fd;
+    int anonymous; /* an O_TMPFILE file, not yet linked */
+} out_file;
+
 /* "DIR/.asdnorm-XXXXXX" next to path: a short name, whatever the length of path's. */
 static char *temp_name_for(const char *path)
 {
@@ -213,66 +290,176 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
-/* fsync the directory holding path, so that a rename survives a power loss.
- * The new file is in place already: a failure here changes nothing. */
-static void sync_directory_of(const char *path)
+/* Replace the trailing XXXXXX of name with letters from the process id, the time
+ * and a counter (for linkat(), which has no mkstemp()). */
+static void fill_template(char *name)
 {
-    char *copy = strdup(path);
-    if (!copy)
-        return;
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    static unsigned long counter;
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long z = (unsigned long long)ts.tv_nsec ^ (unsigned long long)getpid() << 32 ^
+                           (unsigned long long)++counter * 0x9E3779B97F4A7C15ull;
+    char *x = name + strlen(name) - 6;
+    for (int i = 0; i < 6; i++, z /= 62)
+        x[i] = letters[z % 62];
+}
+
+/* Open f's temporary file: unnamed where O_TMPFILE and /proc work, else named
+ * and registered for removal. errno is set on failure. */
+static int open_temporary(out_file *f)
+{
+    f->fd = -1;
+#ifdef O_TMPFILE
+    if (!test_flag("ASDNORM_TEST_NO_TMPFILE") && access("/proc/self/fd", X_OK) == 0)
+        f->fd = open(f->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#endif
+    f->anonymous = f->fd >= 0;
+    if (f->anonymous)
+        return 0;
+    char *name = temp_name_for(f->target);
+    if (!name) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* No signal between the file's creation and its registration. */
+    install_cleanup();
+    block_cleanup_signals(SIG_BLOCK);
+    f->fd = mkstemp(name);
+    if (f->fd >= 0)
+        pending = f->tmp = name;
+    block_cleanup_signals(SIG_UNBLOCK);
+    if (f->fd < 0)
+        free(name);
+    return f->fd >= 0 ? 0 : -1;
+}
+
+/* Give the unnamed file of f the name name (linkat through /proc). */
+static int link_anonymous(const out_file *f, const char *name)
+{
+    char proc[48];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
+/* Link the unnamed file of f: as the target itself when there is none (no
+ * window at all), else under a registered temporary name to rename. */
+static int link_into_place(out_file *f)
+{
+    if (link_anonymous(f, f->target) == 0) {
+        f->anonymous = 0;
+        return 0;
+    }
+    if (errno != EEXIST)
+        return -1;
+    char *name = temp_name_for(f->target);
+    if (!name) {
+        errno = ENOMEM;
+        return -1;
+    }
+    install_cleanup();
+    block_cleanup_signals(SIG_BLOCK);
+    int rc = -1;
+    for (int attempt = 0; attempt < 100 && rc != 0; attempt++) {
+        fill_template(name);
+        rc = link_anonymous(f, name);
+        if (rc != 0 && errno != EEXIST)
+            break;
+    }
+    if (rc == 0)
+        pending = f->tmp = name;
+    block_cleanup_signals(SIG_UNBLOCK);
+    if (rc != 0)
+        free(name);
+    f->anonymous = 0;
+    return rc;
+}
+
+/* The data, halfway stopped for the tests (see above). */
+static int write_data(int fd, const unsigned char *p, size_t len)
+{
+    if (!test_flag("ASDNORM_TEST_STOP_WRITE"))
+        return write_all(fd, p, len);
+    if (write_all(fd, p, len / 2) != 0)
+        return -1;
+    raise(SIGSTOP);
+    return write_all(fd, p + len / 2, len - len / 2);
+}
+
+/* Remove the temporary name (if any) and forget it. */
+static void drop_temporary(out_file *f, int unlink_it)
+{
+    pending = NULL;
+    if (f->tmp && unlink_it)
+        unlink(f->tmp);
+    free(f->tmp);
+    f->tmp = NULL;
+}
+
+/* fsync the directory dir, so that a rename survives a power loss.
+ * The new file is in place already: a failure here changes nothing. */
+static void sync_directory(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
-    free(copy);
+}
+
+/* Write buf to f's temporary file, flush it to disk and put it in place. errno
+ * is set on failure. */
+static int write_temporary(out_file *f, const void *buf, size_t len)
+{
+    struct stat st;
+    mode_t mode = stat(f->target, &st) == 0 ? (mode_t)(st.st_mode & 07777) : new_file_mode();
+    if (fchmod(f->fd, mode) != 0 || write_data(f->fd, buf, len) != 0 || fsync(f->fd) != 0)
+        return -1;
+    if (f->anonymous && link_into_place(f) != 0)
+        return -1;
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0)
+        return -1;
+    if (f->tmp && rename(f->tmp, f->target) != 0)
+        return -1;
+    drop_temporary(f, 0);
+    return 0;
 }
 
 /* Write buf to a temporary file beside path (or beside the file a symbolic link
- * names), flush it to disk and rename it over the target. */
+ * names), flush it to disk and put it in place. */
 static int write_atomically(const char *path, const void *buf, size_t len)
 {
     /* A symbolic link is followed: the file it names is replaced, not the link. */
     char *resolved = NULL;
-    struct stat lst, st;
+    struct stat lst;
     if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
         resolved = realpath(path, NULL);
         if (!resolved)
             return cli_fail("%s: %s", path, strerror(errno));
     }
-    const char *target = resolved ? resolved : path;
-    char *tmp = temp_name_for(target);
-    if (!tmp) {
-        free(resolved);
-        return cli_fail("%s: out of memory", path);
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    out_file f = {resolved ? resolved : path, NULL, NULL, -1, 0};
+    char *copy = strdup(f.target);
+    f.dir = copy ? strdup(dirname(copy)) : NULL;
+    free(copy);
+    int rc = -1;
+    if (!f.dir) {
+        cli_message("%s: out of memory", path);
+    } else if (open_temporary(&f) != 0) {
         cli_message("%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        free(resolved);
-        return -1;
-    }
-    mode_t mode = stat(target, &st) == 0 ? (mode_t)(st.st_mode & 07777) : new_file_mode();
-    int ok = fchmod(fd, mode) == 0 && write_all(fd, buf, len) == 0 && fsync(fd) == 0;
-    int saved = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp, target) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp); /* the target, if it existed, is untouched */
-        cli_message("%s: write error: %s", path, strerror(saved));
+    } else if (write_temporary(&f, buf, len) != 0) {
+        cli_message("%s: write error: %s", path, strerror(errno));
     } else {
-        sync_directory_of(target);
+        sync_directory(f.dir);
+        rc = 0;
     }
-    free(tmp);
+    if (f.fd >= 0)
+        close(f.fd);       /* an unnamed file vanishes with it */
+    drop_temporary(&f, 1); /* the target, if it existed, is untouched */
+    free(f.dir);
     free(resolved);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 int write_whole_file(const char *path, const void *buf, size_t len)

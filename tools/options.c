@@ -209,6 +209,7 @@ int parse_build_option(const char *cmd, int id, const char *v, build_args *b)
         return parse_size_arg(cmd, "--source-kmeans", v, 1, &b->o.source_kmeans) == 0 ? 1 : -1;
     case O_SMOTE: return parse_size_arg(cmd, "--smote", v, 1, &b->o.smote_k) == 0 ? 1 : -1;
     case O_SEED: return parse_u64_arg(cmd, "--seed", v, &b->o.seed) == 0 ? 1 : -1;
+    case O_QUIET: cli_quiet = 1; return 1;
     default: return 0;
     }
 }

@@ -119,7 +119,9 @@ int finalize_index(asdnorm_index *ix, asdnorm_density density, double param, con
     else
         snprintf(msg, sizeof msg, "computing the densities of %zu references", m);
     progress *p = progress_begin(msg);
+    asdnorm_index_set_progress(ix, p ? progress_report : NULL, p);
     asdnorm_status st = asdnorm_index_finalize(ix, density, param);
+    asdnorm_index_set_progress(ix, NULL, NULL);
     progress_end(p);
     if (st == ASDNORM_OK)
         return 0;

@@ -36,9 +36,10 @@ typedef struct build_options {
     uint64_t seed;
 } build_options;
 
-/* The options `score` and `index build` share: how references become an index
- * (options.c). Their getopt_long entries are BUILD_OPTIONS. */
-enum { O_DISTANCE = 256, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE, O_SEED, O_FIRST_OWN };
+/* The options `score` and `index build` share: how references become an index,
+ * and --quiet (no progress bar) (options.c). Their getopt_long entries are
+ * BUILD_OPTIONS. */
+enum { O_DISTANCE = 256, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE, O_SEED, O_QUIET, O_FIRST_OWN };
 
 /* clang-format off */
 #define BUILD_OPTIONS                                        \
@@ -48,7 +49,8 @@ enum { O_DISTANCE = 256, O_DENSITY, O_K, O_R, O_KMEANS, O_SMOTE, O_SEED, O_FIRST
     {"r", required_argument, NULL, O_R},                    \
     {"source-kmeans", required_argument, NULL, O_KMEANS},   \
     {"smote", required_argument, NULL, O_SMOTE},            \
-    {"seed", required_argument, NULL, O_SEED}
+    {"seed", required_argument, NULL, O_SEED},              \
+    {"quiet", no_argument, NULL, O_QUIET}
 /* clang-format on */
 
 typedef struct build_args {
@@ -84,7 +86,7 @@ int build_section_index(const float *x, size_t m, size_t dim, const uint8_t *dom
 int transform_loaded_index(asdnorm_index **ix, const build_options *o, const char *where,
                            int64_t **map);
 
-/* Finalize with a terminal spinner for long runs; prints errors naming where. */
+/* Finalize with a progress bar for long runs; prints errors naming where. */
 int finalize_index(asdnorm_index *ix, asdnorm_density density, double param, const char *where);
 
 #endif /* ASDNORM_TOOLS_REFSET_H */

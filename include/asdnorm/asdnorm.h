@@ -15,9 +15,16 @@
  *  - Matrices are row-major float32: "n × dim floats" means `x[i * dim + j]`.
  *  - The library never retains a caller's buffer; it frees what it allocates
  *    in the matching `*_free`, and `*_free(NULL)` does nothing.
- *  - Threads: a finalized index is read-only and may be shared by any number
- *    of threads; a scorer (and an ::asdnorm_lof) must be used by one thread at
- *    a time. Do not modify an index while another thread reads it.
+ *  - Threads: functions taking a `const asdnorm_index *` only read it, and any
+ *    number of them may run at once on one index, together with the scoring of
+ *    any number of its scorers (each scorer, and each ::asdnorm_lof, used by one
+ *    thread at a time). A function taking a non-const index (add, remove,
+ *    finalize, set_*, free) needs the index to itself: no other
+ *    call may use that index, or a scorer of it, meanwhile. To update the
+ *    references of an index that is scoring, clone it (asdnorm_index_clone()),
+ *    modify the clone, and publish it to the scoring threads, which create new
+ *    scorers for it and drop the old index when the last scorer of it is freed
+ *    (docs/embedding.md, "Live updates", and examples/monitor.c).
  *  - The library's own threads: finalize, the nearest-neighbour searches of
  *    LOF and SMOTE, and the scoring of more than one test run on an OpenMP
  *    team started by the calling thread, as many threads as the object allows
@@ -92,7 +99,8 @@ typedef enum asdnorm_status {
     ASDNORM_E_NO_ANOMALY = 17, /**< a metric needs anomalous samples and there are none (in a section) */
     ASDNORM_E_NO_NORMAL = 18,  /**< a metric needs normal samples (of a domain) and there are none (in a section) */
     ASDNORM_E_DEGENERATE = 19, /**< the data make the result undefined (zero variance in standardization, fewer points than clusters) */
-    ASDNORM_E_BUFFER = 20      /**< an output buffer is too small; the required size is reported */
+    ASDNORM_E_BUFFER = 20,     /**< an output buffer is too small; the required size is reported */
+    ASDNORM_E_CANCELED = 21    /**< the progress callback canceled the call; nothing changed (@since 0.2.0) */
 } asdnorm_status;
 
 /** A static English message for @p status; never NULL, also for unknown values. @since 0.1.0 */
@@ -192,6 +200,42 @@ ASDNORM_API asdnorm_status asdnorm_set_blas_control(int allow);
 /** @} */
 
 /* ------------------------------------------------------------------------ */
+/** @name Progress and cancellation
+ * A long call (finalize, batch scoring) reports how far it is to a callback set on its
+ * object, and stops when the callback asks it to (docs/embedding.md).
+ *  - The callback receives the fraction of the call's work done, in [0, 1]: 0 first, then
+ *    fractions that never decrease, and 1 last, once the work is done (1 only then). Calls
+ *    are at least 20 ms apart, beside the first and the last, and at most one unit of the
+ *    calling thread's work apart: a group of test rows against every reference when
+ *    scoring (while a callback is set, groups are cut to about 2^29 multiply-adds, some
+ *    30 ms on one core), a block of up to 512 × 512 reference pairs, a group of query rows
+ *    or one row of the refinement when finalizing (docs/embedding.md measures it: at most
+ *    11 ms for 20,000 × 128 references, 31 ms for scoring 20,000 rows against them). A call
+ *    that fails its argument checks, or has nothing to do (scoring n = 0 rows), calls
+ *    nothing.
+ *  - It is called only on the thread that called the library, never from the library's own
+ *    threads and never concurrently with itself, so it may take the locks its thread holds
+ *    (Python's GIL) and may be slow; the library's other threads keep working meanwhile.
+ *    It must not call the library on the object that reports.
+ *  - A nonzero return cancels: the other threads stop at their next block boundary and the
+ *    call returns ::ASDNORM_E_CANCELED, after its last callback (the callback is not called
+ *    again). A canceled call changes nothing, as every failed call: the index keeps its
+ *    references, finalized state and densities; the scorer's outputs are then unspecified.
+ *    Returning nonzero at the final 1 cancels too.
+ *  - Set the callback only while no other thread uses the object (the setting is not
+ *    synchronized); a finalized index shared by scoring threads reports nothing itself, each
+ *    scorer reports its own calls.
+ * @{ */
+
+/**
+ * A progress callback: @p fraction of the call's work is done; @p user is the pointer given
+ * with it. Return 0 to continue, anything else to cancel the call.
+ * @since 0.2.0
+ */
+typedef int (*asdnorm_progress_fn)(double fraction, void *user);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
 /** @name Reference index
  * A set of reference embeddings with one density constant each.
  * Lifecycle: new → add (any number of times) → finalize → score (through a
@@ -214,6 +258,19 @@ ASDNORM_API asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distan
 
 /** Free an index and everything it owns. NULL does nothing. @since 0.1.0 */
 ASDNORM_API void asdnorm_index_free(asdnorm_index *ix);
+
+/**
+ * A deep copy of an index: its references, domains, distance, thread count, and, when it
+ * is finalized, its estimator and density constants, so the copy scores bitwise like the
+ * original. It only reads @p ix, so it may run while other threads score with scorers of
+ * @p ix: the way to update an index that is in use (see "Threads" above).
+ * Memory: a copy of the index's data; time O(M · dim).
+ * @param[in]  ix   the index
+ * @param[out] out  the copy; NULL on failure
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out);
 
 /**
  * Append n references. Under cosine each row is stored L2-normalized.
@@ -241,7 +298,7 @@ ASDNORM_API asdnorm_status asdnorm_index_add(asdnorm_index *ix, const float *x, 
  *                         ignored for NONE
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_ENUM, ASDNORM_E_ARG (K < 1 or not an
  *         integer, r outside [0, 1] or NaN), ASDNORM_E_TOO_FEW (no references; fewer than 2
- *         for KNN and GWRP), ASDNORM_E_NOMEM
+ *         for KNN and GWRP), ASDNORM_E_NOMEM, ASDNORM_E_CANCELED (asdnorm_index_set_progress())
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_density density,
@@ -256,6 +313,19 @@ ASDNORM_API asdnorm_status asdnorm_index_finalize(asdnorm_index *ix, asdnorm_den
  * @since 0.2.0
  */
 ASDNORM_API asdnorm_status asdnorm_index_set_threads(asdnorm_index *ix, unsigned threads);
+
+/**
+ * The progress callback of asdnorm_index_finalize() (every estimator and path) on this
+ * index (Progress and cancellation, above); NULL @p fn turns it off (the default). Adding to
+ * or removing from a finalized index reports too. Not saved with the index, nor copied by
+ * asdnorm_index_clone().
+ * @param[in] fn    the callback, or NULL
+ * @param[in] user  passed to every call of @p fn as is
+ * @return ASDNORM_OK, ASDNORM_E_NULL (@p ix is NULL)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_set_progress(asdnorm_index *ix, asdnorm_progress_fn fn,
+                                                      void *user);
 
 /** Number of references M (0 for NULL). @since 0.1.0 */
 ASDNORM_API size_t asdnorm_index_size(const asdnorm_index *ix);
@@ -519,6 +589,18 @@ ASDNORM_API void asdnorm_scorer_free(asdnorm_scorer *sc);
 ASDNORM_API asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsigned threads);
 
 /**
+ * The progress callback of asdnorm_scorer_score() on this scorer (Progress and
+ * cancellation, above); NULL @p fn turns it off (the default). A canceled score returns
+ * ::ASDNORM_E_CANCELED with @p scores and @p nearest partly written.
+ * @param[in] fn    the callback, or NULL
+ * @param[in] user  passed to every call of @p fn as is
+ * @return ASDNORM_OK, ASDNORM_E_NULL (@p sc is NULL)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_scorer_set_progress(asdnorm_scorer *sc,
+                                                       asdnorm_progress_fn fn, void *user);
+
+/**
  * Anomaly scores of n test samples (higher = more anomalous), math §2.3.
  * @param[in]  x        n × dim floats (dim of the index)
  * @param[in]  n        number of test samples; 0 succeeds and writes nothing
@@ -527,7 +609,8 @@ ASDNORM_API asdnorm_status asdnorm_scorer_set_threads(asdnorm_scorer *sc, unsign
  *                      position when several attain it exactly), or NULL
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (index not finalized), ASDNORM_E_OVERFLOW,
  *         ASDNORM_E_NONFINITE, ASDNORM_E_ZERO_VECTOR (cosine), ASDNORM_E_RANGE, ASDNORM_E_NOMEM
- *         (only under an address-space limit, RLIMIT_AS, too tight for the BLAS's buffer)
+ *         (only under an address-space limit, RLIMIT_AS, too tight for the BLAS's buffer),
+ *         ASDNORM_E_CANCELED (asdnorm_scorer_set_progress())
  * @since 0.1.0
  */
 ASDNORM_API asdnorm_status asdnorm_scorer_score(asdnorm_scorer *sc, const float *x, size_t n,

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, List, Optional
 
 import numpy as np
 
-from ._lib import (Allocator, Density, Distance, Domain, Error, FileAccessError, FileError,
-                   FileMissingError, InvalidTypeError, InvalidValueError, Norm,
-                   OutOfMemoryError, Status, check, fail, lib as _clib, library_path,
-                   strerror)
+from ._lib import (Allocator, CanceledError, Density, Distance, Domain, Error,
+                   FileAccessError, FileError, FileMissingError, InvalidTypeError,
+                   InvalidValueError, Norm, OutOfMemoryError, Status, check, fail,
+                   lib as _clib, library_path, strerror)
 
 __version__ = "0.2.0"
 
@@ -50,7 +50,7 @@ __all__ = ["__version__", "library_path", "library_version", "library_version_nu
            "Index", "Scorer", "Detector", "check_rows", "metrics", "baselines",
            "Status", "Distance", "Density", "Norm", "Domain", "strerror",
            "Error", "InvalidValueError", "InvalidTypeError", "FileError",
-           "FileMissingError", "FileAccessError", "OutOfMemoryError",
+           "FileMissingError", "FileAccessError", "OutOfMemoryError", "CanceledError",
            "set_blas_control", "set_allocator"]
 # Allocator (the ctypes struct set_allocator takes) is importable as asdnorm.Allocator;
 # it is kept out of __all__ and help(asdnorm), whose text stays free of ctypes.

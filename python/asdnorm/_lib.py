@@ -28,7 +28,8 @@ from typing import Any, Iterator, NoReturn, Optional, Tuple, Union
 
 __all__ = ["lib", "library_path", "PROTOTYPES", "Allocator", "Status", "Distance", "Density", "Norm",
            "Domain", "Error", "InvalidValueError", "InvalidTypeError", "FileError",
-           "FileMissingError", "FileAccessError", "OutOfMemoryError", "check", "fail",
+           "FileMissingError", "FileAccessError", "OutOfMemoryError", "CanceledError",
+           "ProgressFn", "check", "fail",
            "strerror", "encode_path", "PathArg"]
 
 #: What the package accepts as a file name: str, bytes or an os.PathLike of either.
@@ -93,6 +94,10 @@ class Allocator(ctypes.Structure):
     ]
 
 
+#: ``asdnorm_progress_fn``: ``int (*)(double fraction, void *user)``.
+ProgressFn = ctypes.CFUNCTYPE(c_int, c_double, c_void_p)
+
+
 #: {C function: (restype, argtypes)} for every function of asdnorm.h.
 PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_version": (c_char_p, []),
@@ -142,6 +147,9 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_lof_score": (_st, [_p, _f, c_size_t, _f]),
     "asdnorm_index_search_double": (_st, [_p, _f, c_size_t, c_size_t, _d, _sz]),
     "asdnorm_index_set_density": (_st, [_p, _st, c_double, _d, c_size_t]),
+    "asdnorm_index_clone": (_st, [_p, _pp]),
+    "asdnorm_index_set_progress": (_st, [_p, ProgressFn, c_void_p]),
+    "asdnorm_scorer_set_progress": (_st, [_p, ProgressFn, c_void_p]),
     "asdnorm_index_neighbours": (_st, [_p, c_size_t, c_size_t, _d, _sz]),
     "asdnorm_index_get_floor": (_st, [_p, _d]),
     "asdnorm_index_set_floor": (_st, [_p, c_double]),
@@ -179,6 +187,7 @@ class Status(enum.IntEnum):
     E_NO_NORMAL = 18
     E_DEGENERATE = 19
     E_BUFFER = 20
+    E_CANCELED = 21
 
     @property
     def message(self) -> str:
@@ -312,6 +321,11 @@ class OutOfMemoryError(Error, MemoryError):
     """The library could not allocate memory (``ASDNORM_E_NOMEM``)."""
 
 
+class CanceledError(Error):
+    """A progress callback canceled the call (``ASDNORM_E_CANCELED``); nothing changed.
+    The package's own ``progress=`` callbacks re-raise what the callback raised instead."""
+
+
 class FileError(Error, OSError):
     """A file could not be opened, read, written or renamed (``ASDNORM_E_IO``).
 
@@ -344,6 +358,8 @@ def _error_class(status: int, os_errno: Optional[int]) -> type:
         return FileError
     if status == Status.E_NOMEM:
         return OutOfMemoryError
+    if status == Status.E_CANCELED:
+        return CanceledError
     if status == Status.E_NULL:
         return InvalidTypeError
     return InvalidValueError
@@ -381,6 +397,6 @@ def encode_path(path: PathArg, what: str) -> bytes:
 
 
 for _cls in (Status, Distance, Density, Norm, Domain, Error, InvalidValueError,
-             InvalidTypeError, OutOfMemoryError, FileError, FileMissingError, FileAccessError):
+             InvalidTypeError, OutOfMemoryError, CanceledError, FileError, FileMissingError, FileAccessError):
     _cls.__module__ = "asdnorm"
 del _cls

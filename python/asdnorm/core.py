@@ -18,17 +18,18 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import signal
 import threading
 from ctypes import byref, c_double, c_int, c_size_t, c_void_p
-from typing import Any, Callable, Iterator, Literal, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ._convert import (F32P, F64P, SZP, U8P, as_count, as_domains, as_enum, as_number,
                        as_rows, as_thread_count, raise_row_error)
-from ._lib import (Density, Distance, InvalidTypeError, Norm, PathArg, Status, check,
-                   encode_path, fail, lib)
+from ._lib import (Density, Distance, InvalidTypeError, Norm, PathArg, ProgressFn, Status,
+                   check, encode_path, fail, lib)
 
 __all__ = ["Index", "Scorer", "check_rows", "DISTANCES", "DENSITIES", "NORMS"]
 
@@ -72,6 +73,82 @@ class _RWLock:
             with self._cond:
                 self._writer = False
                 self._cond.notify_all()
+
+
+#: What ``progress=`` accepts: a function of the fraction done, in [0, 1].
+ProgressArg = Optional[Callable[[float], object]]
+
+#: Below this many multiply-adds (~10 ms) a call on the main thread gets no callback of its
+#: own just for Ctrl-C: it ends soon anyway, and a quick call stays quick.
+_INTERRUPTIBLE_WORK = 1 << 26
+
+
+class _Progress:
+    """The progress callback of one long C call (``asdnorm_*_set_progress``).
+
+    It calls the caller's ``progress`` with the fraction done (on the calling thread, with
+    the GIL: the C library calls back only on the thread that called it), and turns an
+    exception into a cancel: the callback returns nonzero, the C call returns
+    ``ASDNORM_E_CANCELED`` having changed nothing, and :meth:`raise_error` re-raises the
+    exception. On the main thread the callback is installed even without ``progress``
+    (when the call has ``work`` enough to take a while), so that Ctrl-C is seen during the
+    call: Python runs signal handlers when the callback runs Python code, and SIGINT's handler is wrapped for the call so that what it raises
+    (KeyboardInterrupt) is kept and cancels the call instead of escaping from the ctypes
+    callback, where ctypes would only print it."""
+
+    def __init__(self, progress: ProgressArg, what: str, work: int) -> None:
+        if progress is not None and not callable(progress):
+            fail(Status.E_ARG, f"{what}: progress must be callable, not "
+                               f"{type(progress).__name__}", kind=InvalidTypeError)
+        self._progress = progress
+        self._main = threading.current_thread() is threading.main_thread()
+        self._handler: Any = None
+        self.error: Optional[BaseException] = None
+        wanted = progress is not None or (self._main and work >= _INTERRUPTIBLE_WORK)
+        self._fn = ProgressFn(self._call) if wanted else None
+
+    def _call(self, fraction: float, user: Optional[int]) -> int:
+        if self.error is None and self._progress is not None:
+            try:
+                self._progress(fraction)
+            except BaseException as exc:  # noqa: B036  (re-raised by raise_error)
+                self.error = exc
+        return 0 if self.error is None else 1
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        try:
+            self._handler(signum, frame)
+        except BaseException as exc:  # noqa: B036  (KeyboardInterrupt: re-raised later)
+            if self.error is None:
+                self.error = exc
+
+    @contextlib.contextmanager
+    def installed(self, setter: Callable[..., int], handle: c_void_p) -> Iterator[None]:
+        """Around the C call: the callback set on ``handle`` and SIGINT's handler wrapped,
+        both undone after it."""
+        if self._fn is None:
+            yield
+            return
+        wrap = self._main and callable(signal.getsignal(signal.SIGINT))
+        if wrap:
+            self._handler = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            check(setter(handle, self._fn, None))
+            try:
+                yield
+            finally:
+                setter(handle, ProgressFn(0), None)  # a NULL pointer: off
+        finally:
+            if wrap:
+                signal.signal(signal.SIGINT, self._handler)
+
+    def raise_error(self) -> None:
+        """Raise what the callback or the SIGINT handler raised during the call, if
+        anything (the C call then returned ``ASDNORM_E_CANCELED``, or had ended)."""
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
 
 
 class _Owner:
@@ -218,7 +295,8 @@ class Index(_Owner):
         return self
 
     # ---- building ---------------------------------------------------------
-    def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
+    def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None, *,
+            progress: ProgressArg = None) -> "Index":
         """Append references.
 
         All rows are checked before any is added: on error nothing changes. The index
@@ -231,6 +309,9 @@ class Index(_Owner):
             converted to float32 once). Under cosine they are stored L2-normalized.
         domains : array_like of int, shape (n,), optional
             0 (unknown), 1 (source) or 2 (target) per row; None labels all 0.
+        progress : callable, optional
+            Called with the fraction of the work done (as for :meth:`finalize`) when the
+            library reports it: adding to a finalized index does.
 
         Returns
         -------
@@ -257,15 +338,19 @@ class Index(_Owner):
         arr = as_rows(x, self._dim)
         dom = as_domains(domains, arr.shape[0])
         dptr = None if dom is None else dom.ctypes.data_as(U8P)
-        with self._lock.write():
+        # Adding to a finalized index updates the densities: ~n · M · dim.
+        work = arr.shape[0] * len(self) * self._dim if self.finalized else 0
+        prog = _Progress(progress, "Index.add", work)
+        with self._lock.write(), prog.installed(lib.asdnorm_index_set_progress, self._handle):
             status = lib.asdnorm_index_add(self._handle, arr.ctypes.data_as(F32P),
                                            arr.shape[0], dptr)
+        prog.raise_error()
         if status:
             raise_row_error(status, arr, x, self._distance, "Index.add: x")
         return self
 
     def finalize(self, density: Union[str, Density] = "knn", k: int = 1,
-                 r: float = 0.9) -> "Index":
+                 r: float = 0.9, *, progress: ProgressArg = None) -> "Index":
         """Compute the density constant of every reference (docs/math.md §2.2).
 
         Finalizing again with another estimator recomputes them.
@@ -280,6 +365,11 @@ class Index(_Owner):
             K of "knn", >= 1, clipped to M - 1.
         r : float
             The decay of "gwrp", in [0, 1].
+        progress : callable, optional
+            Called as ``progress(fraction)`` with the fraction of the work done: 0 first,
+            never decreasing, 1 last, at least 20 ms apart (docs/python.md). Whatever it
+            raises cancels the finalize, which changes nothing, and is raised here. Its
+            return value is ignored.
 
         Returns
         -------
@@ -292,7 +382,9 @@ class Index(_Owner):
             An unknown estimator, ``k`` < 1, ``r`` outside [0, 1], or too few references
             (none; fewer than 2 for knn and gwrp).
         InvalidTypeError
-            ``k`` or ``r`` is not a number.
+            ``k`` or ``r`` is not a number, or ``progress`` is not callable.
+        KeyboardInterrupt
+            Ctrl-C during the call (on the main thread): the index is unchanged.
 
         Examples
         --------
@@ -302,8 +394,10 @@ class Index(_Owner):
         [2.0, 1.5, 2.5]
         """
         code, param = _estimator(density, k, r)
-        with self._lock.write():
+        prog = _Progress(progress, "Index.finalize", len(self) ** 2 * self._dim)
+        with self._lock.write(), prog.installed(lib.asdnorm_index_set_progress, self._handle):
             status = lib.asdnorm_index_finalize(self._handle, code, param)
+        prog.raise_error()
         what = {Density.KNN: f", k={k!r}", Density.GWRP: f", r={r!r}"}.get(code, "")
         check(status, f"Index.finalize(density={density!r}{what})")
         return self
@@ -390,6 +484,39 @@ class Index(_Owner):
         return self
 
     # ---- queries ----------------------------------------------------------
+    def clone(self) -> "Index":
+        """A deep copy: the references, domains, distance, thread count and, when
+        finalized, the estimator and densities (it scores bitwise like this index).
+
+        Reading only, it may run while other threads score with this index: the way to
+        update an index in use is to clone it, change the clone, and hand the clone to the
+        scoring code (docs/embedding.md, "Live updates"). ``copy.copy`` and
+        ``copy.deepcopy`` call it.
+
+        Returns
+        -------
+        Index
+            The copy, owning its own C index.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(2, "euclidean").add([[0, 0], [3, 4]]).finalize()
+        >>> new = ix.clone().add([[6, 8]])
+        >>> len(ix), len(new), ix.finalized
+        (2, 3, True)
+        """
+        handle = c_void_p()
+        with self._lock.read():
+            check(lib.asdnorm_index_clone(self._handle, byref(handle)), "Index.clone")
+        return Index._from_handle(handle)
+
+    def __copy__(self) -> "Index":
+        return self.clone()
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Index":
+        return self.clone()
+
     def __len__(self) -> int:
         """The number of references M."""
         return int(lib.asdnorm_index_size(self._handle))
@@ -900,15 +1027,16 @@ class Scorer(_Owner):
         return self
 
     @overload
-    def score(self, x: npt.ArrayLike,
-              return_nearest: Literal[False] = ...) -> npt.NDArray[np.float32]: ...
+    def score(self, x: npt.ArrayLike, return_nearest: Literal[False] = ..., *,
+              progress: ProgressArg = ...) -> npt.NDArray[np.float32]: ...
 
     @overload
-    def score(self, x: npt.ArrayLike, return_nearest: Literal[True]
+    def score(self, x: npt.ArrayLike, return_nearest: Literal[True], *,
+              progress: ProgressArg = ...
               ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
 
-    def score(self, x: npt.ArrayLike, return_nearest: bool = False
-              ) -> Union[npt.NDArray[np.float32],
+    def score(self, x: npt.ArrayLike, return_nearest: bool = False, *,
+              progress: ProgressArg = None) -> Union[npt.NDArray[np.float32],
                          Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
         """Anomaly scores of test samples (docs/math.md §2.3).
 
@@ -919,6 +1047,9 @@ class Scorer(_Owner):
         return_nearest : bool
             Also return the position of the reference attaining each minimum (the lowest
             such position when several attain it exactly).
+        progress : callable, optional
+            Called as ``progress(fraction)``, as for :meth:`Index.finalize`; whatever it
+            raises cancels the scoring and is raised here.
 
         Returns
         -------
@@ -933,17 +1064,22 @@ class Scorer(_Owner):
             The index is not finalized, a shape mismatch, or a bad row (non-finite, zero
             under cosine, too large under euclidean/mse); the message names the row.
         InvalidTypeError
-            ``x`` does not hold real numbers.
+            ``x`` does not hold real numbers, or ``progress`` is not callable.
+        KeyboardInterrupt
+            Ctrl-C during the call (on the main thread).
         """
         ix = self._index
         arr = as_rows(x, ix.dim)
         n = arr.shape[0]
         scores = np.empty(n, dtype=np.float32)
         nearest = np.empty(n, dtype=np.uintp) if return_nearest else None
-        with self._lock, ix._lock.read():
+        prog = _Progress(progress, "Scorer.score", n * len(ix) * ix.dim)
+        with self._lock, ix._lock.read(), \
+                prog.installed(lib.asdnorm_scorer_set_progress, self._handle):
             status = lib.asdnorm_scorer_score(
                 self._handle, arr.ctypes.data_as(F32P), n, scores.ctypes.data_as(F32P),
                 None if nearest is None else nearest.ctypes.data_as(SZP))
+        prog.raise_error()
         if status:
             raise_row_error(status, arr, x, ix._distance, "Scorer.score: x")
         if nearest is None:

@@ -557,3 +557,31 @@ def test_get_vectors_ranges():
         _raises(Status.E_ARG, ix.get_vectors, first, count)
     _raises(Status.E_ARG, ix.get_vectors, -1, 2)
     _raises(Status.E_ARG, ix.get_vectors, 1.0, 2, builtin=TypeError)
+
+
+@pytest.mark.parametrize("distance", ["cosine", "euclidean", "mse"])
+def test_clone_is_a_deep_copy(distance):
+    import copy
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    ix = asdnorm.Index(6, distance).add(x[:30], domains=[1] * 20 + [2] * 10).finalize("knn", k=2)
+    c = ix.clone()
+    assert c.finalized and c.estimator == ix.estimator
+    np.testing.assert_array_equal(c.density, ix.density)
+    np.testing.assert_array_equal(c.domains, ix.domains)
+    np.testing.assert_array_equal(c.vectors, ix.vectors)
+    q = x[30:]
+    s1, n1 = asdnorm.Scorer(ix).score(q, return_nearest=True)
+    s2, n2 = asdnorm.Scorer(c).score(q, return_nearest=True)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(n1, n2)
+    # Independent: growing the copy leaves the source as it was.
+    c.add(q)
+    assert len(c) == 40 and len(ix) == 30 and ix.finalized
+    np.testing.assert_array_equal(asdnorm.Scorer(ix).score(q), s1)
+    # copy.copy / copy.deepcopy clone too; an un-finalized index clones un-finalized.
+    open_ix = asdnorm.Index(6, distance).add(x)
+    for dup in (copy.copy(open_ix), copy.deepcopy(open_ix)):
+        assert not dup.finalized and len(dup) == 40
+        np.testing.assert_array_equal(dup.vectors, open_ix.vectors)
+        assert dup._handle.value != open_ix._handle.value

@@ -27,6 +27,7 @@ HEADER = gen_cdef.parse(HEADER_TEXT)
 
 OPAQUE = {"asdnorm_index", "asdnorm_scorer", "asdnorm_lof"}
 STRUCTS = {"asdnorm_allocator": _lib.Allocator}
+FNTYPES = {"asdnorm_progress_fn": _lib.ProgressFn}
 ENUMS = {"asdnorm_status", "asdnorm_distance", "asdnorm_density", "asdnorm_norm"}
 SCALARS = {"size_t": c_size_t, "double": c_double, "float": c_float, "int": c_int,
            "unsigned": c_uint, "uint8_t": c_uint8, "int32_t": c_int32, "uint64_t": c_uint64}
@@ -41,6 +42,8 @@ def ctype_of(ctype):
     base = ctype.replace("const ", "")
     stars = base.count("*")
     base = base.replace("*", "").strip()
+    if base in FNTYPES and stars == 0:
+        return FNTYPES[base]
     if base in STRUCTS and stars == 1:
         return POINTER(STRUCTS[base])
     if base in OPAQUE:
@@ -125,9 +128,9 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     dom = np.repeat([1, 2], 6)
     asdnorm.library_version(), asdnorm.library_version_number(), asdnorm.strerror(3)
     asdnorm.check_rows(refs)
-    ix = asdnorm.Index(3, "cosine").add(refs, dom).finalize("knn", k=2)
+    ix = asdnorm.Index(3, "cosine").add(refs, dom).finalize("knn", k=2, progress=[].append)
     len(ix), ix.estimator, ix.density, ix.domains, ix.vectors
-    asdnorm.Scorer(ix).score(refs, return_nearest=True)
+    asdnorm.Scorer(ix).score(refs, return_nearest=True, progress=[].append)
     with tempfile.TemporaryDirectory() as d:
         ix.save(os.path.join(d, "i.asdx"))
         asdnorm.Index.load(os.path.join(d, "i.asdx"))
@@ -147,6 +150,7 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     asdnorm.Index(3, "cosine").add(refs, dom).set_density(ix.density, "knn", k=2)
     ix.neighbours(2), ix.set_floor(ix.floor)
     asdnorm.Scorer(ix).set_threads(1)
+    ix.clone()
     asdnorm.set_blas_control(False)
     with pytest.raises(asdnorm.InvalidValueError):  # objects are alive: E_STATE
         asdnorm.set_allocator(None)

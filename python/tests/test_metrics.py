@@ -302,3 +302,200 @@ def test_dcase_max_fpr(max_fpr):
     assert status_of(metrics.dcase, s, y, H_DOMAIN, sec, max_fpr=1.5) == E_ARG
     with pytest.raises(TypeError):
         metrics.dcase(s, y, H_DOMAIN, sec, max_fpr="0.1")
+
+
+# ---- the evaluator's result table --------------------------------------------------------
+
+EPS = np.finfo(np.float64).eps
+
+
+def test_dcase_table_by_hand():
+    """One section derived by hand: source normals 1, 2; target normals 3, 4; anomalies 5
+    (source) and 2.5 (target); decisions: score > 2.2."""
+    s = [1.0, 2.0, 3.0, 4.0, 5.0, 2.5]
+    t = metrics.dcase_table(s, [0, 0, 0, 0, 1, 1], [1, 1, 2, 2, 1, 2], [3] * 6,
+                            machines=["fan"] * 6, decisions=[0, 0, 1, 1, 1, 1])
+    # AUC (source) 4/4, (target) 2/4, (all) 6/8; pAUC: TPR 1/2 up to FPR 1/4, so the area
+    # up to 0.1 is 0.05 and McClish gives (1 + 0.045/0.095)/2 = 14/19. Source: tp 1,
+    # fp 0, fn 0; target: tp 1, fp 2, fn 0.
+    row = t.sections["fan", 3]
+    want = {"auc_source": 1.0, "auc_target": 0.5, "pauc": 14 / 19, "auc_all": 0.75,
+            "precision_source": 1.0, "precision_target": 1 / 3, "recall_source": 1.0,
+            "recall_target": 1.0, "f1_source": 1.0, "f1_target": 0.5}
+    assert list(row) == list(want)
+    assert row == pytest.approx(want, abs=1e-15)
+    # Means over (source, target): AUC 1, 1/2; pAUC twice; precision 1, 1/3; F1 1, 1/2.
+    means = t.machine_types["fan"]
+    assert means["arithmetic_mean"] == pytest.approx(
+        {"auc": 0.75, "pauc": 14 / 19, "precision": 2 / 3, "recall": 1.0, "f1": 0.75}, abs=1e-15)
+    assert means["harmonic_mean"] == pytest.approx(
+        {"auc": 2 / 3, "pauc": 14 / 19, "precision": 0.5, "recall": 1.0, "f1": 2 / 3}, abs=1e-15)
+    assert means["target_harmonic_mean"]["precision"] == pytest.approx(1 / 3, abs=1e-15)
+    assert t.overall == means  # one machine type
+    assert t.official == pytest.approx(42 / 61, abs=1e-15)  # 3 / (1 + 2 + 19/14)
+    # The result CSV's layout.
+    rows = t.rows()
+    assert rows[:2] == [["fan"], ["section", "AUC (all)", "AUC (source)", "AUC (target)",
+                                  "pAUC", "precision (source)", "precision (target)",
+                                  "recall (source)", "recall (target)", "F1 score (source)",
+                                  "F1 score (target)"]]
+    assert rows[2][0] == "03" and rows[2][1:5] == pytest.approx([0.75, 1.0, 0.5, 14 / 19])
+    assert rows[3] == ["", "", "AUC", "pAUC", "precision", "recall", "F1 score"]
+    assert [r[0] for r in rows[4:8]] == ["arithmetic mean", "harmonic mean",
+                                        "source harmonic mean", "target harmonic mean"]
+    assert rows[-3][:2] == ["official score", ""] and rows[-2][:2] == ["official score ci95", ""]
+    assert rows[-1] == []
+    d = t.to_dict()
+    assert list(d) == ["official", "official_ci95", "sections", "machine_types", "overall"]
+    assert list(d["sections"]) == ["fan_section_03"]
+
+
+def jackknife(y, s, metric):
+    n = len(y)
+    theta = np.array([metric(np.delete(y, i), np.delete(s, i)) for i in range(n)])
+    sigma = np.sqrt(np.sum((theta - theta.mean()) ** 2) / (n * (n - 1)))
+    return scipy_stats.t.ppf(0.975, n - 1) * sigma
+
+
+def test_dcase_table_against_sklearn():
+    """Every value of random tables (ties, several machine types and sections, shuffled
+    samples) against scikit-learn's roc_auc_score, precision_score, recall_score,
+    f1_score, scipy's hmean and a jackknife with scipy's t quantile."""
+    rng = np.random.default_rng(15)
+    n = 240
+    mach = rng.choice(["valve", "ToyCar", "fan"], size=n)
+    sec = rng.integers(0, 3, size=n)
+    y = (rng.random(n) < 0.4).astype(int)
+    dom = rng.integers(1, 3, size=n)
+    s = np.round(rng.normal(size=n) + y, 1)
+    dec = (s + rng.normal(size=n) > 0.8).astype(int)
+    t = metrics.dcase_table(s, y, dom, sec, machines=mach, decisions=dec)
+    assert list(t.machine_types) == ["ToyCar", "fan", "valve"]
+    assert list(t.sections) == sorted(t.sections)
+    floored = lambda v: scipy_stats.hmean(np.maximum(v, EPS))  # noqa: E731
+    flat, per_machine = [], {}
+    for (m, k), row in t.sections.items():
+        g = (mach == m) & (sec == k)
+        want = {"auc_all": roc_auc_score(y[g], s[g]),
+                "pauc": roc_auc_score(y[g], s[g], max_fpr=0.1)}
+        for code, name in ((1, "source"), (2, "target")):
+            chosen = g & ((y == 1) | (dom == code))
+            want[f"auc_{name}"] = roc_auc_score(y[chosen], s[chosen])
+            mine = g & (dom == code)
+            for key, fn in (("precision", sklearn_metrics.precision_score),
+                            ("recall", sklearn_metrics.recall_score),
+                            ("f1", sklearn_metrics.f1_score)):
+                want[f"{key}_{name}"] = fn(y[mine], dec[mine], zero_division=0)
+        assert row == pytest.approx(want, rel=1e-12, abs=1e-15), (m, k)
+        flat += [row["auc_source"], row["auc_target"], row["pauc"]]
+        per_machine.setdefault(m, []).append(row)
+    for m, rows in per_machine.items():
+        for col, key in (("auc", "auc_{}"), ("pauc", "pauc"), ("f1", "f1_{}")):
+            src = np.array([r[key.format("source")] for r in rows])
+            tgt = np.array([r[key.format("target")] for r in rows])
+            got = t.machine_types[m]
+            assert got["arithmetic_mean"][col] == pytest.approx(np.r_[src, tgt].mean(), rel=1e-14)
+            assert got["harmonic_mean"][col] == pytest.approx(floored(np.r_[src, tgt]), rel=1e-14)
+            assert got["source_harmonic_mean"][col] == pytest.approx(floored(src), rel=1e-14)
+            assert got["target_harmonic_mean"][col] == pytest.approx(floored(tgt), rel=1e-14)
+    assert t.official == pytest.approx(floored(flat), rel=1e-14)
+    # The jackknife over all samples in the table's order (machine types, sections).
+    order = np.lexsort((sec, np.searchsorted(sorted(set(mach)), mach)))
+    ci = 0.5 * (jackknife(y[order], s[order], roc_auc_score) +
+                jackknife(y[order], s[order], lambda a, b: roc_auc_score(a, b, max_fpr=0.1)))
+    assert t.official_ci95 == pytest.approx(ci, rel=1e-9)  # scipy's t.ppf: ~1e-11
+    # Without decisions: the AUC columns only.
+    bare = metrics.dcase_table(s, y, dom, sec, machines=mach)
+    assert all(list(r) == ["auc_source", "auc_target", "pauc", "auc_all"]
+               for r in bare.sections.values())
+    assert bare.overall is not None and list(bare.overall["harmonic_mean"]) == ["auc", "pauc"]
+    assert bare.official == t.official
+    assert all(math.isnan(v) for v in bare.rows()[2][5:])
+
+
+def test_dcase_table_2020():
+    rng = np.random.default_rng(20)
+    n = 90
+    mach = np.repeat(["valve", "ToyCar"], n // 2)
+    sec = rng.integers(1, 3, size=n)
+    y = (rng.random(n) < 0.4).astype(int)
+    s = rng.normal(size=n) + y
+    t = metrics.dcase_table(s, y, None, sec, machines=mach, edition=2020)
+    values = []
+    for (m, k), row in t.sections.items():
+        g = (mach == m) & (sec == k)
+        want = [roc_auc_score(y[g], s[g]), roc_auc_score(y[g], s[g], max_fpr=0.1)]
+        assert [row["auc"], row["pauc"]] == pytest.approx(want, rel=1e-12)
+        values += want
+    for m in ("ToyCar", "valve"):
+        rows = [r for (mm, _), r in t.sections.items() if mm == m]
+        assert t.machine_types[m]["average"] == pytest.approx(
+            {"auc": np.mean([r["auc"] for r in rows]),
+             "pauc": np.mean([r["pauc"] for r in rows])}, rel=1e-14)
+    assert t.official == pytest.approx(np.mean(values), rel=1e-14)
+    assert math.isnan(t.official_ci95) and t.overall is None
+    # The same official score as metrics.dcase when there is one machine type.
+    one = metrics.dcase_table(s, y, None, sec, edition=2020)
+    assert one.official == pytest.approx(metrics.dcase(s, y, None, sec, edition=2020)["official"],
+                                         rel=1e-14)
+    assert one.rows()[:2] == [[""], ["id", "AUC", "pAUC"]]
+    assert list(one.to_dict()) == ["official", "sections", "machine_types"]
+    assert list(one.to_dict()["sections"]) == ["section_01", "section_02"]
+
+
+def t_central_probability(t, nu):
+    """P(|T| < t) for Student's t with an integer nu > 0, by the finite sums of Abramowitz
+    and Stegun 26.7.3 and 26.7.4 (no special function)."""
+    theta = math.atan(t / math.sqrt(nu))
+    c2, term, total = math.cos(theta) ** 2, 1.0, 0.0
+    if nu % 2 == 1:
+        term = math.cos(theta)
+        for k in range(1, (nu - 1) // 2 + 1):  # cos + 2/3 cos^3 + 2*4/(3*5) cos^5 + ...
+            total += term
+            term *= c2 * (2 * k) / (2 * k + 1)
+        return 2 / math.pi * (theta + math.sin(theta) * total)
+    for k in range(1, nu // 2 + 1):  # 1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...
+        total += term
+        term *= c2 * (2 * k - 1) / (2 * k)
+    return math.sin(theta) * total
+
+
+def test_dcase_table_student_t():
+    """The confidence interval's t quantile: the exact values for 1 and 2 degrees of
+    freedom, the central probability 0.95 at the 0.975 quantile by finite sums, and
+    scipy's t.ppf (accurate to about 1e-9 only: 12.706204736432 for one degree of
+    freedom, where cot(pi/40) = 12.706204736174...)."""
+    assert metrics._t_quantile(0.975, 1) == pytest.approx(1 / math.tan(math.pi / 40), rel=1e-14)
+    assert metrics._t_quantile(0.975, 2) == pytest.approx(0.95 * math.sqrt(2 / 0.0975), rel=1e-14)
+    for nu in (1, 2, 3, 4, 5, 6, 29, 30, 279, 1000):
+        q = metrics._t_quantile(0.975, nu)
+        assert abs(t_central_probability(q, nu) - 0.95) <= 1e-14, nu
+    for nu in (5, 279, 1799, 1e5):
+        assert metrics._t_quantile(0.975, nu) == pytest.approx(scipy_stats.t.ppf(0.975, nu),
+                                                               rel=1e-9), nu
+    assert metrics._t_quantile(0.025, 7) == -metrics._t_quantile(0.975, 7)
+    assert metrics._t_quantile(0.5, 7) == 0.0
+
+
+def test_dcase_table_errors():
+    s, y, d = [1.0, 2.0, 3.0, 4.0, 5.0, 2.5], [0, 0, 0, 0, 1, 1], [1, 1, 2, 2, 1, 2]
+    sec, mach, dec = [0] * 6, ["fan"] * 6, [0, 0, 1, 1, 1, 1]
+    table = metrics.dcase_table
+    assert status_of(table, s, y, d, sec, edition=2021) == E_ENUM
+    assert status_of(table, s, y, None, sec) == E_NULL
+    assert status_of(table, s, y, d, sec, max_fpr=0) == E_ARG
+    assert status_of(table, s, y, d, sec, machines=mach[:-1]) == E_DIM
+    assert status_of(table, s, y, d, sec, machines=[1] * 6) == E_ARG
+    assert status_of(table, s, y, d, sec, decisions=dec[:-1]) == E_DIM
+    assert status_of(table, s, y, d, sec, decisions=[2] * 6) == E_LABEL
+    # With decisions an anomaly's domain counts too.
+    assert status_of(table, s, y, d[:4] + [0, 2], sec, decisions=dec) == E_LABEL
+    assert table(s, y, d[:4] + [0, 2], sec).sections[("", 0)]["auc_source"] == 1.0
+    assert status_of(table, s[:4] + [np.inf] + s[5:], y, d, sec) == E_NONFINITE
+    with pytest.raises(asdnorm.InvalidValueError, match="section fan_section_00 has no normal "
+                                                        "samples of the target domain"):
+        table(s, y, [1, 1, 1, 1, 1, 2], sec, machines=mach)
+    with pytest.raises(asdnorm.InvalidValueError, match="section fan_section_07 has no anomalous"):
+        table(s, y, d, [0, 0, 0, 7, 0, 0], machines=mach)
+    assert status_of(table, s, y, d, [0, 0, 0, 7, 0, 0], machines=mach) == E_NO_ANOMALY
+    assert status_of(table, s, [1] * 6, d, sec) == E_NO_NORMAL

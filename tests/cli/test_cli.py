@@ -1062,19 +1062,41 @@ def write_submission(root, machines, attributes=()):
     return team, gt
 
 
-def test_eval_table(tmp):
-    """eval --dcase-dir --result: the official evaluator's result table, every value
-    computed here independently (scikit-learn, scipy); a small table derived by hand;
-    attribute-named score files; incomplete submissions refused."""
-    sklearn()
-    # By hand: one section; source normals 1, 2; target normals 3, 4; anomalies 5
-    # (source) and 2.5 (target); decisions: score > 2.2.
+def hand_machines():
+    """A table derived by hand: one section; source normals 1, 2; target normals 3, 4;
+    anomalies 5 (source) and 2.5 (target); decisions: score > 2.2."""
     sc = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 2.5])
     lab = np.array([0, 0, 0, 0, 1, 1])
     dom = np.array([0, 0, 1, 1, 0, 1])
     dec = (sc > 2.2).astype(int)
     names = [f"section_00_{i:04d}.wav" for i in range(6)]
-    hand = {"fan": {"00": (names, sc, lab, dom, dec)}}
+    return {"fan": {"00": (names, sc, lab, dom, dec)}}
+
+
+def generated_machines():
+    """Three machine types, one to three sections, ties, integer scores."""
+    rng = np.random.default_rng(17)
+    machines = {}
+    for m, nsec in (("ToyCar", 1), ("bearing", 3), ("fan", 2)):
+        machines[m] = {}
+        for k in range(nsec):
+            n = 40 + 10 * k
+            lab = rng.permutation(np.r_[np.zeros(n // 2), np.ones(n - n // 2)]).astype(int)
+            dom = rng.permutation(np.r_[np.zeros(n - 3 - k), np.ones(3 + k)]).astype(int)
+            dom[np.flatnonzero(lab == 0)[:2]] = [0, 1]  # both domains have normals
+            sc = (rng.integers(0, 6, size=n) + 2 * lab).astype(np.float64)  # ties
+            dec = (sc + rng.normal(size=n) > 4).astype(int)
+            names = [f"section_{k:02d}_{i:04d}.wav" for i in range(n)]
+            machines[m][f"{k:02d}"] = (names, sc, lab, dom, dec)
+    return machines
+
+
+def test_eval_table(tmp):
+    """eval --dcase-dir --result: the official evaluator's result table, every value
+    computed here independently (scikit-learn, scipy); a small table derived by hand;
+    attribute-named score files; incomplete submissions refused."""
+    sklearn()
+    hand = hand_machines()
     team, gt = write_submission(os.path.join(tmp, "hand"), hand)
     out = os.path.join(tmp, "hand.csv")
     run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)
@@ -1097,19 +1119,7 @@ def test_eval_table(tmp):
 
     # Generated: three machine types, one to three sections, ties, integer scores,
     # one machine type scored under attribute names.
-    rng = np.random.default_rng(17)
-    machines = {}
-    for m, nsec in (("ToyCar", 1), ("bearing", 3), ("fan", 2)):
-        machines[m] = {}
-        for k in range(nsec):
-            n = 40 + 10 * k
-            lab = rng.permutation(np.r_[np.zeros(n // 2), np.ones(n - n // 2)]).astype(int)
-            dom = rng.permutation(np.r_[np.zeros(n - 3 - k), np.ones(3 + k)]).astype(int)
-            dom[np.flatnonzero(lab == 0)[:2]] = [0, 1]  # both domains have normals
-            sc = (rng.integers(0, 6, size=n) + 2 * lab).astype(np.float64)  # ties
-            dec = (sc + rng.normal(size=n) > 4).astype(int)
-            names = [f"section_{k:02d}_{i:04d}.wav" for i in range(n)]
-            machines[m][f"{k:02d}"] = (names, sc, lab, dom, dec)
+    machines = generated_machines()
     team, gt = write_submission(os.path.join(tmp, "gen"), machines, attributes=("fan",))
     out = os.path.join(tmp, "result.csv")
     stdout = run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out)[0]
@@ -1147,13 +1157,13 @@ def test_eval_table(tmp):
     assert open(target, "rb").read() == before
 
 
-def test_eval_2020(tmp):
-    """The DCASE 2020 evaluation ground truth (eval_data_list.csv) and the 2020 table."""
-    sklearn()
+def write_submission_2020(tmp):
+    """A DCASE 2020 submission and its eval_data_list.csv; returns the team directory,
+    the list and {(machine, id): (names, scores, labels)}."""
     rng = np.random.default_rng(20)
     team = os.path.join(tmp, "team")
     os.makedirs(team)
-    lines, want = [], {}
+    lines, sections = [], {}
     for m, ids in (("ToyCar", ("05", "06")), ("valve", ("01",))):
         lines.append(m)
         for sec in ids:
@@ -1164,10 +1174,18 @@ def test_eval_2020(tmp):
             lines += [f"{nm},{'anomaly' if y else 'normal'}_{nm},{y}" for nm, y in zip(names, lab)]
             with open(f"{team}/anomaly_score_{m}_id_{sec}.csv", "w") as f:
                 f.writelines(f"{nm},{v!r}\n" for nm, v in zip(names, sc))
-            want[(m, sec)] = (auc(lab, sc), pauc(lab, sc))
+            sections[(m, sec)] = (names, sc, lab)
     gt = os.path.join(tmp, "eval_data_list.csv")
     with open(gt, "w") as f:
         f.write("\n".join(lines) + "\n")
+    return team, gt, sections
+
+
+def test_eval_2020(tmp):
+    """The DCASE 2020 evaluation ground truth (eval_data_list.csv) and the 2020 table."""
+    sklearn()
+    team, gt, sections = write_submission_2020(tmp)
+    want = {k: (auc(lab, sc), pauc(lab, sc)) for k, (names, sc, lab) in sections.items()}
     out = os.path.join(tmp, "result.csv")
     got = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
                          "--json")[0])
@@ -1193,6 +1211,117 @@ def test_eval_2020(tmp):
     os.remove(f"{team}/anomaly_score_ToyCar_id_06.csv")
     fails("eval", "--dcase-dir", team, "--ground-truth", gt,
           needles=("incomplete", "anomaly_score_ToyCar_id_06.csv", "eval_data_list.csv"))
+
+
+# ---- the same table from Python ------------------------------------------------------------
+
+def python_metrics():
+    """asdnorm.metrics of the package beside this build (meson sets PYTHONPATH and
+    ASDNORM_LIBRARY for the test that needs it)."""
+    try:
+        import asdnorm.metrics
+    except (ImportError, OSError) as e:
+        raise Skip(f"the asdnorm Python package cannot be loaded: {e}")
+    return asdnorm.metrics
+
+
+def arrays_of(machines):
+    """Flat arrays (scores, labels, domains 1/2, section ids, machine types, decisions) of
+    a write_submission() dictionary, in the order asdnorm eval reads the files (machine
+    types, sections, file names)."""
+    cols = [[] for _ in range(6)]
+    for m in sorted(machines):
+        for sec in sorted(machines[m]):
+            names, sc, lab, dom, dec = machines[m][sec]
+            o = np.argsort(names, kind="stable")
+            for col, v in zip(cols, (sc[o], lab[o], dom[o] + 1, np.full(len(o), int(sec)),
+                                     np.full(len(o), m), dec[o])):
+                col.append(v)
+    return [np.concatenate(c) for c in cols]
+
+
+# The confidence interval's Student t quantile takes lgamma(dof/2 + 1/2) - lgamma(dof/2),
+# a difference of two large numbers, and CPython's math.lgamma is its own, not the C
+# library's: a last-bit difference in either becomes ~1e-13 of the quantile at a few
+# hundred samples (measured: 3e-14 relative at 280 samples).
+CI_RTOL = 1e-11
+
+
+def same_values(got, want, where="table"):
+    """Nested dictionaries with the same keys and numbers equal to the last bit (the
+    confidence interval to CI_RTOL)."""
+    assert list(got) == list(want), f"{where}: keys {list(got)} != {list(want)}"
+    for k in want:
+        if isinstance(want[k], dict):
+            same_values(got[k], want[k], f"{where}.{k}")
+        elif k == "official_ci95":
+            assert abs(got[k] - want[k]) <= CI_RTOL * want[k], f"{where}.{k}: {got[k]!r} != {want[k]!r}"
+        else:
+            assert got[k] == want[k], f"{where}.{k}: {got[k]!r} != {want[k]!r}"
+
+
+def same_rows(rows, csv_rows):
+    """DcaseTable.rows() against the result CSV: the same cells, numbers to the bit."""
+    assert len(rows) == len(csv_rows), (len(rows), len(csv_rows))
+    for r, c in zip(rows, csv_rows):
+        assert len(r) == len(c), (r, c)
+        for a, b in zip(r, c):
+            if isinstance(a, str):
+                assert a == b, (r, c)
+            elif np.isnan(a):
+                assert b == "", (r, c)
+            elif r[0] == "official score ci95":
+                assert abs(a - float(b)) <= CI_RTOL * a, (r, c)
+            else:
+                assert a == float(b), (r, c)
+
+
+def test_python_table(tmp):
+    """asdnorm.metrics.dcase_table gives eval --dcase-dir's table value for value (--json
+    and --result): the hand-derived, the generated (one machine type attribute-named)
+    and the 2020 submissions, with and without decision files."""
+    metrics = python_metrics()
+    for label, machines, attributes in (("hand", hand_machines(), ()),
+                                        ("generated", generated_machines(), ("fan",))):
+        team, gt = write_submission(os.path.join(tmp, label), machines, attributes)
+        out = os.path.join(tmp, f"{label}.csv")
+        cli = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+                             "--json")[0])
+        sc, lab, dom, sec, mach, dec = arrays_of(machines)
+        table = metrics.dcase_table(sc, lab, dom, sec, machines=mach, decisions=dec)
+        same_values(table.to_dict(), cli)
+        same_rows(table.rows(), read_table(out))
+        # Any order of the samples gives the same table (to rounding: the jackknife
+        # sums in sample order).
+        p = np.random.default_rng(3).permutation(len(sc))
+        shuffled = metrics.dcase_table(sc[p], lab[p], dom[p], sec[p], machines=mach[p],
+                                       decisions=dec[p])
+        assert shuffled.sections == table.sections
+        assert abs(shuffled.official_ci95 - table.official_ci95) <= 1e-12
+        # Without decision files: no precision, recall or F1, in both.
+        for f in os.listdir(team):
+            if f.startswith("decision_result_"):
+                os.remove(os.path.join(team, f))
+        cli = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+                             "--json")[0])
+        table = metrics.dcase_table(sc, lab, dom, sec, machines=mach)
+        same_values(table.to_dict(), cli)
+        same_rows(table.rows(), read_table(out))
+        assert "precision" not in table.overall["harmonic_mean"]
+
+    team, gt, sections = write_submission_2020(os.path.join(tmp, "2020"))
+    out = os.path.join(tmp, "2020.csv")
+    cli = json.loads(run("eval", "--dcase-dir", team, "--ground-truth", gt, "--result", out,
+                         "--json")[0])
+    keys = sorted(sections)
+    table = metrics.dcase_table(
+        np.concatenate([sections[k][1] for k in keys]),
+        np.concatenate([sections[k][2] for k in keys]), None,
+        np.concatenate([np.full(len(sections[k][0]), int(k[1])) for k in keys]),
+        machines=np.concatenate([np.full(len(sections[k][0]), k[0]) for k in keys]),
+        edition=2020)
+    same_values(table.to_dict(), cli)
+    same_rows(table.rows(), read_table(out))
 
 
 def test_data_safety(tmp):
@@ -1314,6 +1443,93 @@ def test_data_safety(tmp):
     assert snapshot(P("o.csv")) == old
 
 
+def tmpfile_supported(directory):
+    """Whether the kernel and file system make unnamed O_TMPFILE files here."""
+    try:
+        os.close(os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return os.access("/proc/self/fd", os.X_OK)
+    except (AttributeError, OSError):
+        return False
+
+
+def test_killed_write(tmp):
+    """A process killed while writing an output leaves no temporary file and the old
+    output intact: the unnamed O_TMPFILE file vanishes even with SIGKILL; the named
+    fallback is removed on SIGTERM, SIGINT and SIGHUP (a named file survives only
+    SIGKILL). ASDNORM_TEST_STOP_WRITE stops the program halfway through the write, so
+    that the kill lands there without any timing."""
+    import signal
+    rng = np.random.default_rng(4)
+    np.save(os.path.join(tmp, "refs.npy"), rng.normal(size=(50, 4)).astype(np.float32))
+    np.save(os.path.join(tmp, "tests.npy"), rng.normal(size=(30000, 4)).astype(np.float32))
+    out = os.path.join(tmp, "scores.csv")
+    command = [ASDNORM, "score", "--ref", os.path.join(tmp, "refs.npy"), "--test",
+               os.path.join(tmp, "tests.npy"), "--out", out]
+    old = b"the previous scores\n"
+    anonymous = tmpfile_supported(tmp)
+    cases = [(False, signal.SIGKILL), (False, signal.SIGTERM), (True, signal.SIGKILL),
+             (True, signal.SIGTERM), (True, signal.SIGINT), (True, signal.SIGHUP)]
+    for named, sig in cases:
+        with open(out, "wb") as f:
+            f.write(old)
+        env = dict(os.environ, ASDNORM_TEST_STOP_WRITE="1")
+        if named:
+            env["ASDNORM_TEST_NO_TMPFILE"] = "1"
+        p = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        _, status = os.waitpid(p.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"not stopped mid-write: status {status:#x}"
+        # Halfway: half an SVG in a temporary file, the old output as it was.
+        during = leftovers(tmp)
+        unnamed = anonymous and not named
+        assert len(during) == (0 if unnamed else 1), (named, sig, during)
+        if during:
+            size = os.path.getsize(os.path.join(tmp, during[0]))
+            assert size > 100000, size  # the write is under way (half of a large file)
+        os.kill(p.pid, sig)
+        os.kill(p.pid, signal.SIGCONT)
+        p.wait(timeout=60)
+        p.stderr.close()
+        assert p.returncode == -sig, (named, sig, p.returncode)
+        after = leftovers(tmp)
+        if named and sig == signal.SIGKILL:
+            assert after == during, after  # nothing can remove a name under SIGKILL
+            os.remove(os.path.join(tmp, after[0]))
+        else:
+            assert after == [], (named, sig, after)
+        assert open(out, "rb").read() == old, (named, sig)
+    # Without any hook: a file-size limit below the output's size kills the program with
+    # SIGXFSZ in the middle of its write() (no core file: RLIMIT_CORE 0).
+    import resource
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200000, 200000))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    for named in (False, True):
+        with open(out, "wb") as f:
+            f.write(old)
+        env = dict(os.environ, ASDNORM_TEST_NO_TMPFILE="1" if named else "0")
+        p = subprocess.run(command, env=env, preexec_fn=small_files, capture_output=True)
+        assert p.returncode == -signal.SIGXFSZ, (p.returncode, p.stderr)
+        assert open(out, "rb").read() == old
+        left = leftovers(tmp)
+        if named or not anonymous:  # a name, cut at the limit: the kill came mid-write
+            assert len(left) == 1, left
+            assert os.path.getsize(os.path.join(tmp, left[0])) == 200000
+            os.remove(os.path.join(tmp, left[0]))
+        else:
+            assert left == [], left
+    if not anonymous:
+        raise Skip(f"{tmp}: no O_TMPFILE here; only the named route was tested")
+    # Not stopped, both routes write every score in place of the old file.
+    for named in (False, True):
+        env = dict(os.environ, ASDNORM_TEST_NO_TMPFILE="1" if named else "0")
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        assert len(read_csv_column(out, "score")) == 30000 and os.path.getsize(out) > 200000
+        assert leftovers(tmp) == []
+
+
 def test_csv_rules(tmp):
     """The first CSV row is a header only when no field is a number or empty; lone
     CR line ends are read; standard input is read once; bad domains name their row."""
@@ -1365,6 +1581,59 @@ def test_csv_rules(tmp):
     fails("eval", "--scores", P("s.npy"), "--labels", P("l.npy"), "--domains", P("d.npy"),
           needles=need)
     assert not os.path.exists(P("x.asdx"))
+
+
+def run_on_terminal(*args):
+    """Run asdnorm with its stderr on a pseudo-terminal; return (seconds, stderr's text)."""
+    import pty
+    import time
+    master, slave = pty.openpty()
+    start = time.monotonic()
+    p = subprocess.Popen([ASDNORM, *map(str, args)], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert p.wait(timeout=300) == 0, b"".join(chunks)
+    os.close(master)
+    return time.monotonic() - start, b"".join(chunks).decode()
+
+
+def test_progress(tmp):
+    """A progress bar on a terminal only, and --quiet: accepted by score and index build,
+    the same results, nothing on stderr."""
+    rng = np.random.default_rng(5)
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    np.save(P("r.npy"), rng.normal(size=(300, 8)).astype(np.float32))
+    np.save(P("t.npy"), rng.normal(size=(50, 8)).astype(np.float32))
+    for quiet in ((), ("--quiet",)):
+        out, err = run("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--out",
+                       P(f"s{len(quiet)}.npy"), *quiet)
+        assert err == "", err  # not a terminal: no bar
+        _, err = run("index", "build", "--ref", P("r.npy"), "--out", P(f"i{len(quiet)}.asdx"),
+                     "--density", "gwrp", *quiet)
+        assert err == "", err
+    assert (np.load(P("s0.npy")) == np.load(P("s1.npy"))).all()
+    with open(P("i0.asdx"), "rb") as a, open(P("i1.asdx"), "rb") as b:
+        assert a.read() == b.read()
+    fails("score", "--ref", P("r.npy"), "--test", P("t.npy"), "--quiet=1", code=2,
+          needles=("'--quiet' takes no value",))
+    # On a terminal: the bar of a long finalize, unless --quiet.
+    np.save(P("big.npy"), rng.normal(size=(12000, 64)).astype(np.float32))
+    build = ("index", "build", "--ref", P("big.npy"), "--k", "3")
+    took, err = run_on_terminal(*build, "--quiet", "--out", P("q.asdx"))
+    assert err == "", err
+    took, err = run_on_terminal(*build, "--out", P("b.asdx"))
+    if took > 1.5:  # the bar appears after half a second of work
+        assert "computing the densities of 12000 references [" in err, err
+        assert "%" in err and "ETA" in err and "done in" in err, err
+        assert err.endswith("\n")
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
