@@ -17,9 +17,10 @@ positions in the concatenation of everything added, in order.
 a task per block gives its rows' nearest other rows of the block, a task per pair
 of blocks both blocks' rows' nearest rows of the other block
 (``asdnorm_index_neighbours``: finalize's own search, each pair of rows computed
-once, exact double distances, ties to the lower position); each block's lists
-are merged by (distance, global position) and the k-NN or GWRP constant is summed
-from the merged list exactly as lib/index.c sums it (:func:`_density_of`), then
+once, exact double distances, ties to the lower position); each row's lists
+are merged (the k smallest distances: equal distances are equal values, so which
+of them finalize lists does not change the sum) and the k-NN or GWRP constant is
+summed from the merged list exactly as lib/index.c sums it (:func:`_density_of`), then
 given to each shard (``asdnorm_index_set_density``) with the bank's ratio floor
 (``asdnorm_index_set_floor``, summed across the shards in the library's order).
 Only blocks of rows and (rows × k) lists travel.
@@ -165,21 +166,23 @@ def _build(x: npt.NDArray[Any], domains: Optional[npt.ArrayLike], dim: int, dist
 
 
 # ---- finalize tasks ---------------------------------------------------------------
-Lists = Tuple[F64Array, I64Array]   # per row: ascending distances, their global positions
+# A block's lists: per row, the distances of its nearest rows of one block, ascending.
+# Only the distances are kept: the k smallest of a row's distances are the same values
+# whichever of several equal distances one process's finalize lists (ties go to the lower
+# position there), so their sum in ascending order is finalize's, bitwise.
 
 
 def _block_rows(shard: _Shard, a: int, b: int) -> F32Array:
     return shard.rows[a:b].copy()
 
 
-def _self_lists(rows: F32Array, dim: int, distance: str, offset: int, need: int) -> Lists:
+def _self_lists(rows: F32Array, dim: int, distance: str, need: int) -> F64Array:
     """Each row's nearest other rows of its own block (finalize's lists, each pair once)."""
-    dist, ids = core.Index(dim, distance).add(rows).neighbours(min(need, len(rows) - 1))
-    return dist, ids + offset
+    return core.Index(dim, distance).add(rows).neighbours(min(need, len(rows) - 1))[0]
 
 
-def _cross_lists(rows_a: F32Array, rows_b: F32Array, dim: int, distance: str, off_a: int,
-                 off_b: int, need: int) -> Tuple[Lists, Lists]:
+def _cross_lists(rows_a: F32Array, rows_b: F32Array, dim: int, distance: str,
+                 need: int) -> Tuple[F64Array, F64Array]:
     """Each row of block a's nearest rows of block b and the other way round: the two
     blocks in one index, searched across its split, each pair computed once. A block
     smaller than ``need`` is searched whole from the other side (its lists are shorter,
@@ -187,26 +190,25 @@ def _cross_lists(rows_a: F32Array, rows_b: F32Array, dim: int, distance: str, of
     na, nb = len(rows_a), len(rows_b)
     if need <= min(na, nb):
         both = core.Index(dim, distance).add(np.concatenate([rows_a, rows_b]))
-        dist, ids = both.neighbours(need, split=na)
-        ids = np.where(ids < na, ids + off_a, ids - na + off_b)
-        return (dist[:na], ids[:na]), (dist[na:], ids[na:])
+        dist = both.neighbours(need, split=na)[0]
+        return dist[:na], dist[na:]
     ia = core.Index(dim, distance).add(rows_a)
     ib = core.Index(dim, distance).add(rows_b)
-    da_, ja = ib.search(rows_a, min(need, nb), dtype=np.float64)
-    db_, jb = ia.search(rows_b, min(need, na), dtype=np.float64)
-    return (da_, ja + off_b), (db_, jb + off_a)
+    return (ib.search(rows_a, min(need, nb), dtype=np.float64)[0],
+            ia.search(rows_b, min(need, na), dtype=np.float64)[0])
 
 
-def _side(pair: Tuple[Lists, Lists], i: int) -> Lists:
+def _side(pair: Tuple[F64Array, F64Array], i: int) -> F64Array:
     return pair[i]
 
 
-def _merge(k: int, *parts: Lists) -> Lists:
-    """The k smallest of several lists per row, by (distance, global position)."""
-    dist = np.concatenate([p[0] for p in parts], axis=1)
-    ids = np.concatenate([p[1] for p in parts], axis=1)
-    order = np.lexsort((ids, dist), axis=1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(ids, order, axis=1)
+def _merge(k: int, *parts: F64Array) -> F64Array:
+    """The k smallest of several lists per row, ascending."""
+    dist = np.concatenate(parts, axis=1)
+    if dist.shape[1] > k:
+        dist = np.partition(dist, k - 1, axis=1)[:, :k]
+    out: F64Array = np.sort(dist, axis=1)
+    return out
 
 
 def _gwrp_terms(r: float, others: int) -> int:
@@ -242,9 +244,8 @@ def _density_of(dist: F64Array, code: Density, param: float, others: int) -> F64
 
 
 def _merge_density(k: int, code: Density, param: float, others: int,
-                   *parts: Lists) -> F64Array:
-    dist, _ = _merge(k, *parts)
-    return _density_of(dist, code, param, others)
+                   *parts: F64Array) -> F64Array:
+    return _density_of(_merge(k, *parts), code, param, others)
 
 
 def _set_density(shard: _Shard, values: F64Array, density: str, k: int, r: float,
@@ -499,22 +500,18 @@ class Index:
         client = self.client
         limit = max(2, min(_MAX_BLOCK, _BLOCK_ENTRIES // (need + 1)))
         per = -(-_MIN_BLOCKS // len(self._shards))
-        blocks: List[Tuple[Future, int]] = []   # rows, global offset
-        offset = 0
+        blocks: List[Future] = []   # rows, in global order
         for shard, size in zip(self._shards, self._sizes):
             cuts = min(max(per, -(-size // limit)), size // 2)
             bounds = [size * c // cuts for c in range(cuts + 1)]
-            for a, b in zip(bounds, bounds[1:]):
-                blocks.append((_submit(client, _block_rows, shard, a, b), offset + a))
-            offset += size
+            blocks += [_submit(client, _block_rows, shard, a, b)
+                       for a, b in zip(bounds, bounds[1:])]
         parts: List[List[Future]] = [[] for _ in blocks]
         dim, distance = self._dim, self._distance
-        for i, (rows_i, off_i) in enumerate(blocks):
-            parts[i].append(_submit(client, _self_lists, rows_i, dim, distance, off_i, need))
+        for i, rows_i in enumerate(blocks):
+            parts[i].append(_submit(client, _self_lists, rows_i, dim, distance, need))
             for j in range(i + 1, len(blocks)):
-                rows_j, off_j = blocks[j]
-                pair = _submit(client, _cross_lists, rows_i, rows_j, dim, distance, off_i,
-                               off_j, need)
+                pair = _submit(client, _cross_lists, rows_i, blocks[j], dim, distance, need)
                 parts[i].append(_submit(client, _side, pair, 0))
                 parts[j].append(_submit(client, _side, pair, 1))
         finals = []
