@@ -13,6 +13,12 @@
  *   asdnorm-bench memcheck M D K      peak RSS of finalize (cosine, KNN K) for M × D
  *   asdnorm-bench scoremem M D N      peak RSS of scoring N tests against M × D
  *
+ * The library may set OpenBLAS to one thread while its own threads call it
+ * (asdnorm_set_blas_control(1), as the asdnorm command does: a benchmark owns
+ * its process); ASDNORM_BENCH_BLAS=default measures the library's default
+ * instead (with OpenBLAS's own threads, the steps that call the BLAS run on
+ * the calling thread: docs/embedding.md).
+ *
  * Timings are medians over the repetitions; each repetition runs a limit and
  * the library back to back, and ratios are medians of per-repetition ratios
  * (with their range). Limits:
@@ -613,9 +619,14 @@ int main(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    printf("libasdnorm %s benchmark: %d OpenMP threads, BLAS threads %d, medians of %d reps\n",
+    const char *mode = getenv("ASDNORM_BENCH_BLAS");
+    const int control = !mode || strcmp(mode, "default") != 0;
+    check(asdnorm_set_blas_control(control), "set_blas_control");
+    printf("libasdnorm %s benchmark: %d OpenMP threads, BLAS threads %d, medians of %d reps, "
+           "%s\n",
            asdnorm_version(), get_threads(),
-           openblas_get_num_threads ? openblas_get_num_threads() : -1, REPS);
+           openblas_get_num_threads ? openblas_get_num_threads() : -1, REPS,
+           control ? "asdnorm_set_blas_control(1)" : "the library's default BLAS mode");
 
     double rbw = 1, cbw = 1;
     if (strchr(parts, 'b'))

@@ -8,7 +8,11 @@ ratio score s(x) = min_j d(x, y_j) / max(n_j, 1e-12) of every test (score), for
 K = 1 and K = 16.
 
 Implementations, each run in its own subprocess so that its peak RSS is its own:
-  asdnorm      the library (python/asdnorm, library from ASDNORM_LIBRARY)
+  asdnorm      the library (python/asdnorm, library from ASDNORM_LIBRARY), allowed
+               to set OpenBLAS to one thread while its threads call it
+               (asdnorm.set_blas_control(True): the benchmark owns its process)
+  asdnorm-default  the same in the library's default mode (with OpenBLAS's own
+               threads, its BLAS-calling steps run on the calling thread)
   numpy        straightforward: the full M x M and N x M float32 matrices
   numpy-block  the same in 1024-row blocks (memory O(block · M))
   sklearn      NearestNeighbors(algorithm="brute", metric="cosine") for the
@@ -92,8 +96,9 @@ def unit(x):
 
 # ---- implementations: each returns (finalize(Y, k) -> state, score(state, X) -> scores)
 
-def impl_asdnorm():
+def impl_asdnorm(control=True):
     import asdnorm
+    asdnorm.set_blas_control(control)
 
     def fin(Y, k):
         ix = asdnorm.Index(Y.shape[1], distance="cosine")
@@ -217,7 +222,8 @@ def impl_sgemm():
     return fin, score, lambda st: st[1]
 
 
-FACTORY = {"sgemm": impl_sgemm, "asdnorm": impl_asdnorm, "numpy": impl_numpy, "numpy-block": impl_numpy_block,
+FACTORY = {"sgemm": impl_sgemm, "asdnorm": impl_asdnorm,
+           "asdnorm-default": lambda: impl_asdnorm(False), "numpy": impl_numpy, "numpy-block": impl_numpy_block,
            "sklearn": impl_sklearn, "faiss": impl_faiss}
 
 
@@ -243,9 +249,12 @@ def child(impl, m, n, d, k, reps, single, out_path, family):
         s = score(st, X)
         ts.append(time.perf_counter() - t0)
         cs.append(time.process_time() - c0)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     res = {"finalize": float(np.median(tf)), "score": float(np.median(ts)),
            "cpu": float(np.median(cf) + np.median(cs)),
-           "peak_mib": peak_rss_mib(), "growth_mib": peak_rss_mib() - base}
+           "peak_mib": peak_rss_mib(), "growth_mib": peak_rss_mib() - base,
+           # the whole child: system time, page faults, involuntary context switches
+           "sys": ru.ru_stime, "minflt": ru.ru_minflt, "nivcsw": ru.ru_nivcsw}
     if single:
         one = X[:1].copy()
         score(st, one)
@@ -311,6 +320,7 @@ def main():
             print(f"\n== M={m} N={n} D={d} K={k}" + (f" family {family}" if family else "") + " ==")
             print(f"{'impl':12s} {'finalize s':>10s} {'score s':>9s} {'total s':>9s} "
                   f"{'vs asdnorm':>10s} {'cpu s':>8s} {'cpu vs':>7s} {'peak MiB':>9s} {'max rel diff':>12s}"
+                  f" {'sys s':>6s} {'minflt':>8s} {'invcsw':>7s}"
                   + ("  single-sample ms" if single else ""))
             rows, ref = {}, None
             for impl in impls:
@@ -340,9 +350,10 @@ def main():
                 cratio = res["cpu"] / rows["asdnorm"]["cpu"] if "asdnorm" in rows else float("nan")
                 print(f"{impl:12s} {res['finalize']:10.3f} {res['score']:9.3f} {tot:9.3f} "
                       f"{ratio:10.2f} {res['cpu']:8.3f} {cratio:7.2f} {res['peak_mib']:9.0f} {diff:12.2e}"
+                      f" {res['sys']:6.2f} {res['minflt']:8d} {res['nivcsw']:7d}"
                       + (f"  {1e3 * res['single']:8.3f}" if single else ""))
             others = {i: r["finalize"] + r["score"] for i, r in rows.items()
-                      if i not in ("asdnorm", "sgemm")}
+                      if i not in ("asdnorm", "asdnorm-default", "sgemm")}
             if "asdnorm" in rows and others:
                 best = min(others, key=others.get)
                 mine = rows["asdnorm"]["finalize"] + rows["asdnorm"]["score"]
@@ -355,14 +366,19 @@ def main():
                     if family == "iso":
                         iso_rel[(m0, n0, d0, k)] = rel
                     vs_iso = rel / iso_rel.get((m0, n0, d0, k), float("nan"))
+                    dflt = rows.get("asdnorm-default")
+                    dx = others[best] / (dflt["finalize"] + dflt["score"]) if dflt else float("nan")
                     summary.append(f"{family:8s} {m:6d} {n:6d} {d:5d} {k:3d} {mine:9.3f} "
-                                   f"{rel:8.2f} {vs_iso:7.2f} {best:>12s} {others[best] / mine:8.2f}")
+                                   f"{rel:8.2f} {vs_iso:7.2f} {best:>12s} {others[best] / mine:8.2f}"
+                                   f" {min(rows[i]['cpu'] for i in others) / rows['asdnorm']['cpu']:8.2f} {dx:8.2f}")
     if summary:
         print("\nper family: asdnorm's finalize + score (s), / sgemm, / the isotropic family's "
               "(sgemm-relative; target <= 1.3), fastest peer and how many times asdnorm is faster "
-              "(target >= 1.5)")
+              "(target >= 1.5), in wall time, in CPU time (the least-CPU peer's / asdnorm's), and "
+              "in wall time in the library's default BLAS mode (asdnorm-default, when run)")
         print(f"{'family':8s} {'M':>6s} {'N':>6s} {'D':>5s} {'K':>3s} {'asdnorm':>9s} "
-              f"{'/sgemm':>8s} {'/iso':>7s} {'peer':>12s} {'x faster':>8s}")
+              f"{'/sgemm':>8s} {'/iso':>7s} {'peer':>12s} {'x faster':>8s} {'x CPU':>8s} "
+              f"{'default':>8s}")
         print("\n".join(summary))
     print("\nagreement:", "all within 1e-3 relative" if ok else "SOME DISAGREE OR FAILED")
     return 0 if ok else 1

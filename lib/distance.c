@@ -222,6 +222,35 @@ asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t 
     return ASDNORM_OK;
 }
 
+void asdnorm__index_drop_copies(asdnorm_index *ix)
+{
+    asdnorm__free(ix->copy_prev);
+    ix->copy_prev = NULL;
+    ix->copy_rows = ix->copy_count = 0;
+}
+
+asdnorm_status asdnorm__index_copies(asdnorm_index *ix)
+{
+    const size_t m = ix->size;
+    if (ix->copy_rows == m || m >= UINT32_MAX)
+        return ASDNORM_OK;
+    asdnorm__index_drop_copies(ix);
+    uint32_t *prev = asdnorm__mallocn(m, sizeof *prev);
+    size_t copies = 0;
+    if (!prev || asdnorm__find_copies(ix, m, prev, &copies) != ASDNORM_OK) {
+        asdnorm__free(prev);
+        return ASDNORM_E_NOMEM;
+    }
+    if (copies == 0) {
+        asdnorm__free(prev);
+        prev = NULL;
+    }
+    ix->copy_prev = prev;
+    ix->copy_rows = m;
+    ix->copy_count = copies;
+    return ASDNORM_OK;
+}
+
 void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi)
 {
     if (!(S < INFINITY)) {

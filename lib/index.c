@@ -98,6 +98,7 @@ void asdnorm_index_free(asdnorm_index *ix)
     asdnorm__free(ix->scale);
     asdnorm__free(ix->domains);
     asdnorm__free(ix->density);
+    asdnorm__free(ix->copy_prev);
     asdnorm__free(ix);
 }
 
@@ -131,6 +132,7 @@ asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
     c->vectors = c->aux = NULL;
     c->scale = c->density = NULL;
     c->domains = NULL;
+    c->copy_prev = NULL;
     c->capacity = ix->size;
     c->progress = NULL; /* a callback is the caller's, for the object it set it on */
     c->progress_user = NULL;
@@ -139,7 +141,8 @@ asdnorm_status asdnorm_index_clone(const asdnorm_index *ix, asdnorm_index **out)
               dup_rows(ix->aux, m, sizeof(float), &c->aux) &&
               dup_rows(ix->scale, m, sizeof(double), &c->scale) &&
               dup_rows(ix->domains, m, sizeof(uint8_t), &c->domains) &&
-              dup_rows(ix->density, ix->finalized ? m : 0, sizeof(double), &c->density);
+              dup_rows(ix->density, ix->finalized ? m : 0, sizeof(double), &c->density) &&
+              dup_rows(ix->copy_prev, ix->copy_rows, sizeof(uint32_t), &c->copy_prev);
     if (!ok) {
         asdnorm_index_free(c);
         return ASDNORM_E_NOMEM;
@@ -393,7 +396,11 @@ static asdnorm_status install_density(asdnorm_index *ix, double *dens, asdnorm_d
                                       double param, struct asdnorm__progress *prog)
 {
     double fl;
-    asdnorm_status st = asdnorm__ratio_floor(ix, &fl);
+    /* The copies are a cache derived from the rows, which a cancel leaves as they
+     * are, so refreshing it before the last report changes nothing visible. */
+    asdnorm_status st = asdnorm__index_copies(ix);
+    if (st == ASDNORM_OK)
+        st = asdnorm__ratio_floor(ix, &fl);
     if (st == ASDNORM_OK)
         st = asdnorm__progress_end(prog);
     if (st != ASDNORM_OK) {
@@ -437,6 +444,10 @@ static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, doubl
     if (st != ASDNORM_OK)
         return st;
     const size_t m = ix->size;
+    /* The search uses the copies (knn_sym.c), and so do the scorers after. */
+    st = asdnorm__index_copies(ix);
+    if (st != ASDNORM_OK)
+        return st;
     double *dens = asdnorm__calloc(m, sizeof *dens);
     if (!dens)
         return ASDNORM_E_NOMEM;

@@ -136,6 +136,11 @@ struct asdnorm_index {
     double floor;    /* φ = ε · S, the ratio's density floor (math §2.3), valid when finalized */
     asdnorm_progress_fn progress; /* asdnorm_index_set_progress, or NULL */
     void *progress_user;
+    /* Derived from the rows, kept by asdnorm__index_copies: the exact copies
+     * among rows 0 … copy_rows − 1 (asdnorm__find_copies), copy_prev NULL
+     * when there are none. */
+    uint32_t *copy_prev;
+    size_t copy_rows, copy_count;
 };
 
 /* The distance scale S of the references and the floor φ = ASDNORM_EPSILON · S
@@ -298,6 +303,16 @@ float asdnorm__aux_max(const asdnorm_index *ix, size_t j0, size_t n);
 #define ASDNORM_NO_COPY UINT32_MAX
 asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t *prev,
                                     size_t *copies);
+
+/* Bring the index's cache of exact copies (copy_prev, copy_rows, copy_count)
+ * up to date with its rows, computing it (O(M · D)) only when rows were
+ * added since: finalize, set_density and the loader call it, so the scorers
+ * and the searches of a finalized index find it ready. Appending rows leaves
+ * the cache valid for the rows it describes (a copy links to a lower row);
+ * any other change of the rows must call asdnorm__index_drop_copies first.
+ * ASDNORM_E_NOMEM (the cache then empty) or ASDNORM_OK. */
+asdnorm_status asdnorm__index_copies(asdnorm_index *ix);
+void asdnorm__index_drop_copies(asdnorm_index *ix);
 
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.

@@ -922,6 +922,8 @@ ASDNORM_API asdnorm_status asdnorm_index_load_buffer(const void *buf, size_t len
     /* The floor is derived from the stored vectors, as finalize derives it:
      * it is not part of the file. */
     st = asdnorm__ratio_floor(ix, &ix->floor);
+    if (st == ASDNORM_OK)
+        st = asdnorm__index_copies(ix);
     if (st != ASDNORM_OK) {
         asdnorm_index_free(ix);
         return st;

@@ -4,7 +4,12 @@
  * block stays within BLOCK_BYTES: memory O(M · k + block), never M × M). A
  * row keeps the c smallest lower bounds in a bounded max-heap; U is the k-th
  * smallest of their upper bounds, and the candidates (lower bound ≤ U) are
- * refined by asdnorm__knn_finish_row. Rows are independent. */
+ * refined by asdnorm__knn_finish_row. Rows are independent. A reference with
+ * at least k exact copies at lower positions (k + 1 in a search among the
+ * references themselves, where a row's own position is left out) is never
+ * among a row's k nearest — those copies are as near and come first — and is
+ * left out of every row (hidden_refs), so that a bank of identical rows costs
+ * what k of them cost. */
 #include <math.h>
 #include <stdint.h>
 
@@ -126,6 +131,42 @@ static asdnorm_status process_row(const struct job *jb, struct scratch *s, const
     return asdnorm__knn_finish_row(jb, s, r, qi, qraw, qnorm);
 }
 
+/* The references that are never among a row's k nearest: those with at least
+ * `lower` exact copies at lower positions (the index's copies, when they
+ * describe every row). *hidden (caller frees) lists them, *nh how many;
+ * NULL and 0 when there are none. */
+static asdnorm_status hidden_refs(const asdnorm_index *ix, size_t lower, uint32_t **hidden,
+                                  size_t *nh)
+{
+    const size_t m = ix->size;
+    *hidden = NULL;
+    *nh = 0;
+    if (ix->copy_rows != m || ix->copy_count < lower)
+        return ASDNORM_OK;
+    uint32_t *rank = asdnorm__mallocn(m, sizeof *rank);
+    if (!rank)
+        return ASDNORM_E_NOMEM;
+    size_t n = 0;
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t p = ix->copy_prev[j];
+        rank[j] = p == ASDNORM_NO_COPY ? 0 : rank[p] + 1;
+        n += rank[j] >= lower;
+    }
+    asdnorm_status st = ASDNORM_OK;
+    if (n > 0) {
+        *hidden = asdnorm__mallocn(n, sizeof **hidden);
+        if (*hidden) {
+            for (size_t j = 0; j < m; j++)
+                if (rank[j] >= lower)
+                    (*hidden)[(*nh)++] = (uint32_t)j;
+        } else {
+            st = ASDNORM_E_NOMEM;
+        }
+    }
+    asdnorm__free(rank);
+    return st;
+}
+
 /* Query rows in groups, each group on one thread (its own block, single-
  * threaded BLAS calls: threads.c): for each, one sgemm against all M
  * references, then process_row on every row. */
@@ -159,6 +200,12 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
             !s[t].Q || !s[t].qaux || !s[t].qnorm)
             st = ASDNORM_E_NOMEM;
     }
+    uint32_t *hidden = NULL;
+    size_t nh = 0;
+    /* Only when every reference is searched: a copy's lower copies must be among
+     * the references searched for it to be left out (not so in a split's parts). */
+    if (st == ASDNORM_OK && jb->lo == 0 && jb->hi == ix->size)
+        st = hidden_refs(ix, jb->k + (jb->x ? 0 : 1), &hidden, &nh);
     if (st != ASDNORM_OK) {
         asdnorm__knn_free_scratch(s, nt);
         return st;
@@ -171,6 +218,7 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
     const int bt = asdnorm__blas_begin(nt, &serial);
     if (bt == 0) {
         asdnorm__knn_free_scratch(s, nt);
+        asdnorm__free(hidden);
         return ASDNORM_E_NOMEM;
     }
     asdnorm__progress_stage(jb->prog, 1.0, groups);
@@ -183,6 +231,9 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
         const float *raw = (jb->x ? jb->x : ix->vectors + jb->q0 * dim) + r0 * dim;
         asdnorm__prepare_queries(ix, raw, nb, w->Q, w->qaux, w->qnorm);
         asdnorm__block_distances(ix, w->Q, w->qaux, nb, jb->lo, m, w->block, m);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t h = 0; h < nh; h++)
+                w->block[i * m + hidden[h]] = INFINITY; /* never a candidate */
         for (size_t i = 0; i < nb; i++) {
             const float E = asdnorm__error_scale(ix, w->qaux[i], aux_max);
             const size_t qi = jb->q0 + r0 + i;
@@ -201,6 +252,7 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
     }
     asdnorm__blas_end(bt, serial);
     asdnorm__knn_free_scratch(s, nt);
+    asdnorm__free(hidden);
     return asdnorm__progress_canceled(jb->prog) ? ASDNORM_E_CANCELED : bst;
 }
 

@@ -58,14 +58,27 @@ static void float_swap(void *f, size_t a, size_t b)
 #define SYM_LINK_SHARE 0.03
 #define SYM_REFINE_SHARE 0.07
 #define SYM_EMIT_SHARE 0.05
+/* An offered entry whose float distance is below NEAR times its sgemm error
+ * gets the float filter's bounds at once (sym_scan): ≈ 6 sgemm-entries' worth
+ * of work, spent only inside clusters tighter than the sgemm's resolution. */
+#define NEAR 16.0f
 
 struct sent {
     float v, d; /* lower bound d̃ − e and d̃ */
     uint32_t j;
 };
 
-/* An entry's exact distance in its row's x (symrows), or NAN until computed. */
+/* An entry's exact distance in its row's x (symrows), or one of two marks
+ * until it is computed: NOT_EXACT, its bounds are the sgemm's (v = d̃ − e,
+ * d = d̃), or FILTERED, its bounds are the float filter's (v lower, d upper:
+ * sym_filter). Exact distances are ≥ 0, the marks are not. */
 #define NOT_EXACT NAN
+#define FILTERED (-1.0)
+
+static inline bool exact_known(double x)
+{
+    return x >= 0.0;
+}
 
 /* Per row, across the tasks: the k smallest upper bounds seen (a max-heap,
  * whose top is U, the row's current bound on its k-th distance), and the
@@ -94,7 +107,7 @@ struct symrows {
     size_t cap, k;
 };
 
-/* Exact copies among the references (asdnorm__find_copies): when a group of
+/* Exact copies among the references (the index's, asdnorm__index_copies): when a group of
  * bitwise-identical rows has g > k members, each member's k nearest are the k
  * lowest other members, at distance 0 exactly (nothing is nearer), and a
  * member with k lower copies is among no other row's k nearest (those lower
@@ -102,7 +115,8 @@ struct symrows {
  * "known": answered without a search; such members are "hidden": never
  * offered. Hidden members are known. */
 struct copies {
-    uint32_t *prev;   /* the next lower copy, or ASDNORM_NO_COPY */
+    const uint32_t *prev; /* the next lower copy, or ASDNORM_NO_COPY (the index's, or own) */
+    uint32_t *own;    /* prev, when computed here (an index not finalized since rows were added) */
     uint32_t *next;   /* the next higher copy, or ASDNORM_NO_COPY */
     uint32_t *first;  /* the lowest copy of the row's group */
     uint8_t *known;   /* the row's answer is its group's lowest other members */
@@ -119,7 +133,7 @@ static size_t sym_compact(struct symrows *R, size_t i)
     const float U = R->thr[i];
     size_t r = 0;
     for (size_t t = 0; t < R->nc[i]; t++)
-        if (x && !isnan(x[t]) ? x[t] <= U : c[t].v <= U) {
+        if (x && exact_known(x[t]) ? x[t] <= U : c[t].v <= U) {
             if (x)
                 x[r] = x[t];
             c[r++] = c[t];
@@ -172,9 +186,25 @@ static float round_down(double v)
     return (double)f > v ? nextafterf(f, -INFINITY) : f;
 }
 
+/* The float filter (docs/math.md §5) of the pair of references i and j:
+ * bounds on their distance relative to the distance itself, *lo rounded
+ * down, *hi up. The same for (j, i) as for (i, j). */
+static void sym_filter(const asdnorm_index *ix, size_t i, size_t j, float *lo, float *hi)
+{
+    const size_t dim = ix->dim;
+    const bool cosine = ix->distance == ASDNORM_DISTANCE_COSINE;
+    const float S = asdnorm__sqdiff_f(ix->vectors + i * dim, cosine ? ix->aux[i] : 1.0f,
+                                      ix->vectors + j * dim, cosine ? ix->aux[j] : 1.0f, dim);
+    double dlo, dhi;
+    asdnorm__near_bounds(ix, S, &dlo, &dhi);
+    *lo = round_down(dlo);
+    *hi = round_up(dhi);
+}
+
 /* Row i's full list, all of it below U, is tightened (docs/math.md §5):
- *  1. the float filter gives every entry without an exact distance bounds
- *     relative to its distance (v: lower, d: upper from now on);
+ *  1. the float filter gives every entry that has neither an exact distance
+ *     nor the filter's bounds yet bounds relative to its distance (v: lower,
+ *     d: upper from now on);
  *  2. U becomes the k-th smallest upper bound (the heap is rebuilt from the
  *     list), and the entries whose lower bound exceeds it are dropped;
  *  3. if more than k remain (within the filter's resolution of each other),
@@ -185,31 +215,25 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
 {
     struct sent *c = R->c + i * R->cap;
     double *x = R->x + i * R->cap;
-    const size_t k = R->k, dim = ix->dim;
+    const size_t k = R->k;
     size_t n = R->nc[i];
-    const bool cosine = ix->distance == ASDNORM_DISTANCE_COSINE;
-    const float *yi = ix->vectors + i * dim;
-    const float ai = cosine ? ix->aux[i] : 1.0f;
     for (size_t t = 0; t < n; t++)
         if (isnan(x[t])) {
-            const size_t j = c[t].j;
-            const float S = asdnorm__sqdiff_f(yi, ai, ix->vectors + j * dim,
-                                              cosine ? ix->aux[j] : 1.0f, dim);
-            double lo, hi;
-            asdnorm__near_bounds(ix, S, &lo, &hi);
+            float flo, fhi;
+            sym_filter(ix, i, c[t].j, &flo, &fhi);
             /* Both lower bounds hold, so the larger; kept ≤ the upper one,
              * which only matters for inconsistent stored data, so that the
              * entries behind U are never dropped. */
-            const float flo = round_down(lo), fhi = round_up(hi);
             c[t].v = flo > c[t].v ? flo : c[t].v;
             c[t].v = c[t].v < fhi ? c[t].v : fhi;
             c[t].d = fhi;
+            x[t] = FILTERED;
         }
     /* The k smallest upper bounds: a max-heap of the first k, then every
      * further one that beats its top replaces it. */
     float *u = R->ub + i * k;
     for (size_t t = 0; t < n; t++) {
-        const float up = isnan(x[t]) ? c[t].d : round_up(x[t]);
+        const float up = exact_known(x[t]) ? round_up(x[t]) : c[t].d;
         if (t < k) {
             u[t] = up;
             if (t + 1 == k)
@@ -225,7 +249,7 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
     if (n == k)
         return; /* the k entries behind the heap */
     for (size_t t = 0; t < n; t++)
-        if (isnan(x[t]))
+        if (!exact_known(x[t]))
             x[t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
     /* The k smallest to the front, as above. */
     struct xlist L = {x, c};
@@ -244,9 +268,10 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
 }
 
 /* Offer reference j, float distance d with bounds [lo, ub], to row i; the
- * caller has checked lo ≤ R->thr[i]. */
+ * caller has checked lo ≤ R->thr[i]. filtered: the bounds are the float
+ * filter's (d = ub). */
 static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t i, float lo,
-                             float d, float ub, size_t j)
+                             float d, float ub, size_t j, bool filtered)
 {
     float *u = R->ub + i * R->k;
     const size_t n = R->nub[i];
@@ -280,7 +305,7 @@ static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t 
     }
     R->c[i * R->cap + nc] = (struct sent){lo, d, (uint32_t)j};
     if (R->x)
-        R->x[i * R->cap + nc] = NOT_EXACT;
+        R->x[i * R->cap + nc] = filtered ? FILTERED : NOT_EXACT;
     R->nc[i] = (uint32_t)(nc + 1);
 }
 
@@ -449,7 +474,7 @@ static asdnorm_status sym_end(const struct job *jb, struct scratch *s, struct sy
         const struct sent *c = R->c + i * R->cap;
         const double *x = R->x ? R->x + i * R->cap : NULL;
         for (size_t t = 0; t < R->nc[i]; t++)
-            if (x && !isnan(x[t]))
+            if (x && exact_known(x[t]))
                 d[off[i] + t] = x[t];
             else if (link[off[i] + t] == NO_LINK || c[t].j > i)
                 d[off[i] + t] = asdnorm__exact_ref_distance(ix, i, c[t].j);
@@ -519,6 +544,9 @@ struct symtask {
     const struct copies *cp;
     float E, cap_e, mse_scale;
     struct asdnorm__progress *prog;
+    /* Entries with d̃ < near · e get the float filter's bounds when offered
+     * (0: never; the rows' lists are tightened without it). */
+    float near;
     size_t part, ga;
 };
 
@@ -576,10 +604,24 @@ static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_
                 m ^= bit;
                 const size_t j = j0 + t0 + t;
                 const float e = asdnorm__err(ix, T->E, d[t]);
-                if ((mr & bit) && d[t] - e <= thr[i])
-                    sym_offer(ix, R, i, d[t] - e, d[t], d[t] + e, j);
-                if ((mc & bit) && d[t] - e <= thr[j])
-                    sym_offer(ix, R, j, d[t] - e, d[t], d[t] + e, i);
+                float lo = d[t] - e, dd = d[t], hi = d[t] + e;
+                const bool to_i = (mr & bit) && lo <= thr[i], to_j = (mc & bit) && lo <= thr[j];
+                const bool filtered = (to_i || to_j) && d[t] < T->near * e;
+                if (filtered) {
+                    /* Within a cluster tighter than the sgemm's resolution:
+                     * one filter for both rows, bounds relative to the
+                     * distance (the larger lower bound, kept ≤ the upper). */
+                    float flo, fhi;
+                    sym_filter(ix, i, j, &flo, &fhi);
+                    hi = fhi < hi ? fhi : hi;
+                    lo = flo > lo ? flo : lo;
+                    lo = lo < hi ? lo : hi;
+                    dd = hi;
+                }
+                if (to_i && lo <= thr[i])
+                    sym_offer(ix, R, i, lo, dd, hi, j, filtered);
+                if (to_j && lo <= thr[j])
+                    sym_offer(ix, R, j, lo, dd, hi, i, filtered);
             }
         }
     }
@@ -650,7 +692,7 @@ static void sym_tasks(const struct symtask *T, size_t tasks, const uint32_t *ta,
 
 static void free_copies(struct copies *cp)
 {
-    asdnorm__free(cp->prev);
+    asdnorm__free(cp->own);
     asdnorm__free(cp->next);
     asdnorm__free(cp->first);
     asdnorm__free(cp->known);
@@ -665,9 +707,16 @@ static asdnorm_status find_known(const asdnorm_index *ix, size_t k, struct copie
     size_t copies = 0;
     uint32_t *rank = NULL, *size = NULL;
     asdnorm_status st = ASDNORM_E_NOMEM;
-    cp->prev = asdnorm__mallocn(m, sizeof *cp->prev);
-    if (!cp->prev || (st = asdnorm__find_copies(ix, m, cp->prev, &copies)) != ASDNORM_OK ||
-        copies < k)
+    if (ix->copy_rows == m) {
+        cp->prev = ix->copy_prev;
+        copies = ix->copy_count;
+        st = ASDNORM_OK;
+    } else {
+        cp->prev = cp->own = asdnorm__mallocn(m, sizeof *cp->own);
+        if (cp->own)
+            st = asdnorm__find_copies(ix, m, cp->own, &copies);
+    }
+    if (st != ASDNORM_OK || copies < k)
         goto out; /* no group can have more than k members */
     st = ASDNORM_E_NOMEM;
     cp->next = asdnorm__mallocn(m, sizeof *cp->next);
@@ -785,6 +834,7 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
                               asdnorm__knn_err_cap(ix, E),
                               1.0f / (float)dim,
                               jb->prog,
+                              tighten ? NEAR : 0.0f,
                               part,
                               ga};
 

@@ -15,9 +15,9 @@
  * the row's exact result so far and lowers U to it, and the list is emptied.
  * So a row is scanned once and every reference rescored at most once,
  * however tight its cluster.
- * Exact copies (asdnorm__find_copies) of a lower reference with the same
- * density have bitwise its score for every test and can never be the lowest
- * position attaining the minimum: the scan skips them, so a bank of
+ * Exact copies (the index's, asdnorm__index_copies) of a lower reference with
+ * the same density have bitwise its score for every test and can never be the
+ * lowest position attaining the minimum: the scan skips them, so a bank of
  * duplicates costs what one reference costs.
  * A batch is split into groups of up to ROWS tests, each scored whole by one
  * thread (its own workspace, single-threaded BLAS calls: threads.c), so the
@@ -62,10 +62,6 @@ struct asdnorm_scorer {
     int threads;     /* asdnorm_scorer_set_threads (0: the default) */
     int nw;          /* workspaces */
     struct work *w;
-    /* Exact copies among the first pm references (asdnorm__find_copies at
-     * asdnorm_scorer_new; rows added later are never copies here), or NULL. */
-    uint32_t *prev;
-    size_t pm;
     asdnorm_progress_fn progress; /* asdnorm_scorer_set_progress, or NULL */
     void *progress_user;
 };
@@ -159,20 +155,6 @@ asdnorm_status asdnorm_scorer_new(const asdnorm_index *ix, asdnorm_norm norm,
         asdnorm__free(sc);
         return st;
     }
-    if (ix->size >= 2 && ix->size < UINT32_MAX) {
-        size_t copies = 0;
-        sc->prev = asdnorm__mallocn(ix->size, sizeof *sc->prev);
-        if (!sc->prev || asdnorm__find_copies(ix, ix->size, sc->prev, &copies) != ASDNORM_OK) {
-            asdnorm_scorer_free(sc);
-            return ASDNORM_E_NOMEM;
-        }
-        sc->pm = ix->size;
-        if (copies == 0) {
-            asdnorm__free(sc->prev);
-            sc->prev = NULL;
-            sc->pm = 0;
-        }
-    }
     *out = sc;
     return ASDNORM_OK;
 }
@@ -209,7 +191,6 @@ void asdnorm_scorer_free(asdnorm_scorer *sc)
     for (int t = 0; t < sc->nw; t++)
         work_free(&sc->w[t]);
     asdnorm__free(sc->w);
-    asdnorm__free(sc->prev);
     asdnorm__free(sc);
 }
 
@@ -235,7 +216,9 @@ static const float wide = 1.0f + 0x1p-22f;
 
 /* Bounds [*lo, *hi] on the normalized score of a float distance d with error
  * scale E; coef is 1/max(n_j, φ) (ratio) or n_j (difference). The float
- * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`. */
+ * coefficients carry their own rounding (relative 2⁻²⁴), covered by `wide`;
+ * a ratio coefficient beyond float's range is FLT_MAX (fill_coef), a lower
+ * bound of it, and the score's upper bound is then +∞. */
 static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, float E, float d,
                                 float coef, float *lo, float *hi)
 {
@@ -244,7 +227,7 @@ static inline void score_bounds(const asdnorm_index *ix, asdnorm_norm norm, floa
     *hi = d + e;
     if (norm == ASDNORM_NORM_RATIO) {
         *lo = *lo * coef / wide;
-        *hi = *hi * coef * wide;
+        *hi = coef < FLT_MAX ? *hi * coef * wide : INFINITY;
     } else if (norm == ASDNORM_NORM_DIFFERENCE) {
         *lo -= coef * wide;
         *hi -= coef / wide;
@@ -255,9 +238,14 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
                       float *coef)
 {
     const double *dens = ix->density;
+    /* A floor below 1/FLT_MAX (data of a tiny scale) saturates at FLT_MAX
+     * rather than +∞: (d − e)·∞ would be NaN where d = e, and lose the
+     * candidate (score_bounds). */
     if (norm == ASDNORM_NORM_RATIO)
-        for (size_t j = 0; j < mb; j++)
-            coef[j] = (float)(1.0 / asdnorm__ratio_den(ix, dens[j0 + j]));
+        for (size_t j = 0; j < mb; j++) {
+            const double c = 1.0 / asdnorm__ratio_den(ix, dens[j0 + j]);
+            coef[j] = c < FLT_MAX ? (float)c : FLT_MAX;
+        }
     else if (norm == ASDNORM_NORM_DIFFERENCE)
         for (size_t j = 0; j < mb; j++)
             coef[j] = (float)dens[j0 + j];
@@ -267,13 +255,13 @@ static void fill_coef(const asdnorm_index *ix, asdnorm_norm norm, size_t j0, siz
 }
 
 /* Reference j never attains a test's minimum at the lowest position: an
- * exact copy of a lower reference whose density is bitwise the same. */
-static bool skipped(const asdnorm_scorer *sc, asdnorm_norm norm, size_t j)
+ * exact copy of a lower reference (the index's copies, which a finalized
+ * index has for all its rows) whose density is bitwise the same. */
+static bool skipped(const asdnorm_index *ix, asdnorm_norm norm, size_t j)
 {
-    if (j >= sc->pm || sc->prev[j] == ASDNORM_NO_COPY)
+    if (j >= ix->copy_rows || ix->copy_prev[j] == ASDNORM_NO_COPY)
         return false;
-    const double *dens = sc->ix->density;
-    return norm == ASDNORM_NORM_NONE || dens[j] == dens[sc->prev[j]];
+    return norm == ASDNORM_NORM_NONE || ix->density[j] == ix->density[ix->copy_prev[j]];
 }
 
 /* A double rounded up, and down, to a float. */
@@ -405,10 +393,10 @@ static void scan_block(const asdnorm_scorer *sc, struct work *w, asdnorm_norm no
     const float mse_scale = 1.0f / (float)ix->dim;
     fill_coef(ix, norm, j0, mb, w->coef);
     const float aux_max = asdnorm__aux_max(ix, j0, mb);
-    const bool skips = sc->prev && j0 < sc->pm;
+    const bool skips = ix->copy_prev && j0 < ix->copy_rows;
     if (skips)
         for (size_t j = 0; j < mb; j++)
-            w->pen[j] = skipped(sc, norm, j0 + j) ? INFINITY : 0.0f;
+            w->pen[j] = skipped(ix, norm, j0 + j) ? INFINITY : 0.0f;
 
     for (size_t i = 0; i < nb; i++) {
         const float *dots = block + i * ld;

@@ -343,6 +343,50 @@ static void test_copies(void **state)
     }
 }
 
+/* The exact copies a finalized index keeps (asdnorm__index_copies) belong to
+ * it: a clone scores like its original after the original is gone, and adding
+ * rows to the clone and finalizing again updates its copies, not the
+ * original's. The tests are copies of references: nearest = the lowest copy. */
+static void test_clone_copies(void **state)
+{
+    (void)state;
+    enum { CM = 40, CG = 8, CD = 16 };
+    uint64_t seed = 0xc10e;
+    float *base = tu_gauss(&seed, CG, CD, 0.0, 1.0);
+    float y[CM * CD];
+    for (size_t i = 0; i < CM; i++)
+        memcpy(y + i * CD, base + (i % CG) * CD, CD * sizeof *y);
+    asdnorm_index *a = NULL, *b = NULL;
+    assert_int_equal(asdnorm_index_new(CD, ASDNORM_DISTANCE_COSINE, &a), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(a, y, CM - CG, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_finalize(a, ASDNORM_DENSITY_KNN, 2), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_clone(a, &b), ASDNORM_OK);
+    float sa[CG], sb[CG];
+    size_t na[CG], nb[CG];
+    asdnorm_scorer *sc = NULL;
+    assert_int_equal(asdnorm_scorer_new(a, ASDNORM_NORM_RATIO, &sc), ASDNORM_OK);
+    assert_int_equal(asdnorm_scorer_score(sc, y, CG, sa, na), ASDNORM_OK);
+    asdnorm_scorer_free(sc);
+    asdnorm_index_free(a);
+    assert_int_equal(asdnorm_scorer_new(b, ASDNORM_NORM_RATIO, &sc), ASDNORM_OK);
+    assert_int_equal(asdnorm_scorer_score(sc, y, CG, sb, nb), ASDNORM_OK);
+    assert_memory_equal(sa, sb, sizeof sa);
+    assert_memory_equal(na, nb, sizeof na);
+    for (size_t t = 0; t < CG; t++)
+        assert_int_equal(nb[t], t);
+    /* more copies, then finalize again: still the lowest copy, at score 0 */
+    assert_int_equal(asdnorm_index_add(b, y + (CM - CG) * CD, CG, NULL), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_finalize(b, ASDNORM_DENSITY_KNN, 2), ASDNORM_OK);
+    assert_int_equal(asdnorm_scorer_score(sc, y, CG, sb, nb), ASDNORM_OK);
+    for (size_t t = 0; t < CG; t++) {
+        assert_int_equal(nb[t], t);
+        assert_true(sb[t] == 0.0f);
+    }
+    asdnorm_scorer_free(sc);
+    asdnorm_index_free(b);
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_tight4), cmocka_unit_test(test_tight6),
         cmocka_unit_test(test_dup30), cmocka_unit_test(test_ident),
         cmocka_unit_test(test_lowrank), cmocka_unit_test(test_copies),
+        cmocka_unit_test(test_clone_copies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

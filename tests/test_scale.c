@@ -21,8 +21,9 @@
 
 enum { M = 48, D = 8, N = 64, DUPS = 4 };
 
-/* 2⁻⁵⁰ puts the mse floor near 10⁻⁴², below 1/FLT_MAX: there the scorer runs its
- * float pass in units scaled by a power of two (lib/scorer.c, fill_coef). */
+/* 2⁻⁵⁰ puts the mse floor near 10⁻⁴², below 1/FLT_MAX: there the scorer's float
+ * ratio coefficients saturate at FLT_MAX and its upper bounds are +∞
+ * (lib/scorer.c, fill_coef), so the floored references are rescored exactly. */
 static const double factors[] = {1e-6, 1e-3, 1e3, 0x1p-20, 0x1p10, 0x1p-50};
 
 static const asdnorm_distance distances[] = {ASDNORM_DISTANCE_COSINE,

@@ -69,19 +69,10 @@ static float *make_refs(int family, uint64_t *s)
     return y;
 }
 
-static void check_family(asdnorm_distance kind, int family)
+/* Every query's k nearest, for several k, against the brute force. */
+static void check_ks(const asdnorm_index *ix, asdnorm_distance kind, int family,
+                     const float *refs, const float *q)
 {
-    uint64_t s = 0x5ea2c4ull + (uint64_t)(3 * family + (int)kind);
-    float *refs = make_refs(family, &s);
-    /* Queries: fresh points, and exact copies of references (distance 0). */
-    float *q = tu_gauss(&s, NQ, DIM, 0.1, 1.2);
-    for (size_t i = 0; i < NQ; i += 5)
-        memcpy(q + i * DIM, refs + ((i * 37) % M) * DIM, DIM * sizeof *q);
-
-    asdnorm_index *ix = NULL;
-    assert_int_equal(asdnorm_index_new(DIM, kind, &ix), ASDNORM_OK);
-    assert_int_equal(asdnorm_index_add(ix, refs, M, NULL), ASDNORM_OK);
-
     cand *want = malloc(M * sizeof *want);
     const size_t ks[] = {1, 2, 7, 16, M};
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
@@ -101,8 +92,27 @@ static void check_family(asdnorm_distance kind, int family)
         free(dist);
         free(ids);
     }
-    /* Finalizing changes nothing about distances. */
+    free(want);
+}
+
+static void check_family(asdnorm_distance kind, int family)
+{
+    uint64_t s = 0x5ea2c4ull + (uint64_t)(3 * family + (int)kind);
+    float *refs = make_refs(family, &s);
+    /* Queries: fresh points, and exact copies of references (distance 0). */
+    float *q = tu_gauss(&s, NQ, DIM, 0.1, 1.2);
+    for (size_t i = 0; i < NQ; i += 5)
+        memcpy(q + i * DIM, refs + ((i * 37) % M) * DIM, DIM * sizeof *q);
+
+    asdnorm_index *ix = NULL;
+    assert_int_equal(asdnorm_index_new(DIM, kind, &ix), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_add(ix, refs, M, NULL), ASDNORM_OK);
+
+    check_ks(ix, kind, family, refs, q);
+    /* Finalizing changes nothing about distances (a finalized index knows its
+     * exact copies, and the search leaves out those that cannot be among the k). */
     assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 3), ASDNORM_OK);
+    check_ks(ix, kind, family, refs, q);
     float d1[NQ];
     size_t i1[NQ];
     float sc[NQ];
@@ -116,7 +126,6 @@ static void check_family(asdnorm_distance kind, int family)
     assert_memory_equal(d1, sc, sizeof d1);
     asdnorm_scorer_free(sco);
 
-    free(want);
     asdnorm_index_free(ix);
     free(q);
     free(refs);
@@ -160,15 +169,20 @@ static void test_all_identical(void **state)
         asdnorm_index *ix = NULL;
         assert_int_equal(asdnorm_index_new(DIM, (asdnorm_distance)kind, &ix), ASDNORM_OK);
         assert_int_equal(asdnorm_index_add(ix, refs, MI, NULL), ASDNORM_OK);
-        float dist[2 * K];
-        size_t ids[2 * K];
-        assert_int_equal(asdnorm_index_search(ix, q, 2, K, dist, ids), ASDNORM_OK);
-        const double far = tu_distance((asdnorm_distance)kind, q + DIM, row, DIM);
-        for (size_t t = 0; t < K; t++) {
-            assert_int_equal(ids[t], t);
-            assert_int_equal(ids[K + t], t);
-            assert_true(dist[t] == 0.0f);
-            assert_true(float_of(far, dist[K + t]));
+        /* before and after finalize (which finds the copies) */
+        for (int fin = 0; fin < 2; fin++) {
+            if (fin)
+                assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 3), ASDNORM_OK);
+            float dist[2 * K];
+            size_t ids[2 * K];
+            assert_int_equal(asdnorm_index_search(ix, q, 2, K, dist, ids), ASDNORM_OK);
+            const double far = tu_distance((asdnorm_distance)kind, q + DIM, row, DIM);
+            for (size_t t = 0; t < K; t++) {
+                assert_int_equal(ids[t], t);
+                assert_int_equal(ids[K + t], t);
+                assert_true(dist[t] == 0.0f);
+                assert_true(float_of(far, dist[K + t]));
+            }
         }
         asdnorm_index_free(ix);
     }
