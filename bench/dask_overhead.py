@@ -8,7 +8,7 @@ with the library's OpenMP threads (all cores). Dask: a LocalCluster of W worker
 processes with one thread each (OMP_NUM_THREADS=1 in the workers, so W processes
 use W cores), the references in W chunks. Both must give identical densities,
 scores and nearest references (checked). Prints wall times, their ratios, and the
-per-task times of finalize's shard-pair searches and of scoring (from Dask's task
+per-task times of finalize's block-pair searches and of scoring (from Dask's task
 stream), the inputs of the cost model in docs/scaling.md.
 
 Run:  ASDNORM_LIBRARY=build/lib/libasdnorm.so.0 PYTHONPATH=python \\
@@ -91,15 +91,14 @@ def main():
     print(f"CPU time: finalize one process {c_fin1:.2f} s, workers {c_fin:.2f} s: ratio "
           f"{c_fin / c_fin1:.2f}; score {c_sc1:.2f} s vs {c_sc:.2f} s: ratio {c_sc / c_sc1:.2f}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    block = min(ad._MAX_BLOCK, ad._BLOCK_ENTRIES // (args.k + 1))
     for name, times in sorted(per.items()):
         print(f"  task {name:15s} n={len(times):4d} mean {np.mean(times) * 1e3:9.1f} ms "
               f"total {np.sum(times):7.2f} s")
-    if "_pair" in per:
-        pairs = np.mean(per["_pair"])
-        rate = block * chunk * args.d / pairs
-        print(f"  shard-pair search: {block} query rows × {chunk} references × {args.d} dims "
-              f"in {pairs * 1e3:.0f} ms: {rate / 1e9:.2f} G row-dims/s per worker")
+    if "_cross_lists" in per:   # a pair of blocks: b × b pairs of rows, each once
+        b = args.m / len(per["_self_lists"])
+        pair = np.mean(per["_cross_lists"])
+        print(f"  block pair: {b:.0f} × {b:.0f} rows × {args.d} dims in {pair * 1e3:.0f} ms: "
+              f"{b * b * args.d / pair / 1e9:.2f} G pair-dims/s per worker")
     if "_score_part" in per:
         sp = np.mean(per["_score_part"])
         rate = min(args.n, 2500) * chunk * args.d / sp

@@ -511,6 +511,28 @@ asdnorm_status asdnorm__compute_density(const asdnorm_index *ix, asdnorm_density
     return ASDNORM_OK;
 }
 
+asdnorm_status asdnorm_index_get_floor(const asdnorm_index *ix, double *phi)
+{
+    if (!ix || !phi)
+        return ASDNORM_E_NULL;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    *phi = ix->floor;
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_set_floor(asdnorm_index *ix, double phi)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    if (!ix->finalized)
+        return ASDNORM_E_STATE;
+    if (!(phi > 0.0 && phi <= DBL_MAX))
+        return ASDNORM_E_ARG;
+    ix->floor = phi;
+    return ASDNORM_OK;
+}
+
 static asdnorm_status finalize(asdnorm_index *ix, asdnorm_density density, double param)
 {
     asdnorm_status st = check_estimator(ix, density, param);

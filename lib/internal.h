@@ -402,6 +402,12 @@ struct asdnorm__progress;
 asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
                                           asdnorm__knn_row_fn fn, void *ctx,
                                           struct asdnorm__progress *prog);
+/* The references as two parts, positions 0 … split − 1 and split … M − 1: for
+ * every reference, its k nearest references of the *other* part, k ≤ the size
+ * of each part; each pair is computed once where d(i, j) = d(j, i) (knn_sym.c).
+ * Callback as for asdnorm__knn_self. */
+asdnorm_status asdnorm__knn_cross(const asdnorm_index *ix, size_t split, size_t k,
+                                  asdnorm__knn_row_fn fn, void *ctx);
 
 /* For each of n query rows (validated), its k nearest references, k ≤ M:
  * dist and idx are n × k. */

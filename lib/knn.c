@@ -104,7 +104,8 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
     if (n == 0)
         return ASDNORM_OK;
     struct query_out o = {dist, idx};
-    struct job jb = {ix, x, n, k, with_margin(k, ix->size), store_row, &o, NULL};
+    struct job jb = {ix,   x, n, k, with_margin(k, ix->size), store_row, &o,
+                     NULL, 0, 0, ix->size, 0};
     return asdnorm__knn_blocked(&jb);
 }
 
@@ -121,9 +122,32 @@ asdnorm_status asdnorm__knn_self_progress(const asdnorm_index *ix, size_t k,
     if (ix->size < 2 || k < 1 || k > ix->size - 1)
         return ASDNORM_E_ARG;
     const size_t m = ix->size;
-    struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx, prog};
+    struct job jb = {ix, NULL, m, k, with_margin(k, m - 1), fn, ctx, prog, 0, 0, m, 0};
     size_t cap;
-    if (asdnorm__knn_sym_applies(ix, k, &cap))
+    if (asdnorm__knn_sym_applies(ix, k, m - 1, &cap))
         return asdnorm__knn_sym(&jb, cap);
     return asdnorm__knn_blocked(&jb);
+}
+
+asdnorm_status asdnorm__knn_cross(const asdnorm_index *ix, size_t split, size_t k,
+                                  asdnorm__knn_row_fn fn, void *ctx)
+{
+    const size_t m = ix->size;
+    if (split < 1 || split >= m || k < 1 || k > split || k > m - split)
+        return ASDNORM_E_ARG;
+    size_t cap;
+    if (asdnorm__knn_sym_applies(ix, k, split > m - split ? split : m - split, &cap)) {
+        struct job jb = {ix,   NULL, m, k, with_margin(k, m - 1), fn, ctx,
+                         NULL, 0,    0, m, split};
+        return asdnorm__knn_sym(&jb, cap);
+    }
+    /* Each part's rows against the other part, one blocked search each. */
+    struct job a = {ix,  NULL, split, k, with_margin(k, m - split), fn, ctx,
+                    NULL, 0,    split, m, 0};
+    asdnorm_status st = asdnorm__knn_blocked(&a);
+    if (st != ASDNORM_OK)
+        return st;
+    struct job b = {ix,  NULL,  m - split, k, with_margin(k, split), fn, ctx,
+                    NULL, split, 0,         split, 0};
+    return asdnorm__knn_blocked(&b);
 }

@@ -75,11 +75,16 @@ struct scratch {
 
 struct job {
     const asdnorm_index *ix;
-    const float *x; /* n raw query rows, or NULL for the stored references */
+    const float *x; /* n raw query rows, or NULL for the stored references q0 … q0 + n − 1 */
     size_t n, k, c;
     asdnorm__knn_row_fn fn;
     void *ctx;
     struct asdnorm__progress *prog; /* the call's progress (progress.h), or NULL */
+    size_t q0;     /* with x NULL: the first stored row queried; rows are reported as q0 + i */
+    size_t lo, hi; /* the references searched, positions lo … hi − 1 (a stored query row
+                    * among them is skipped) */
+    size_t split;  /* the symmetric search only: 0, or rows below split are searched among
+                    * the rows from split on and those among the rows below it */
 };
 
 /* Refine the r candidates in s->heap exactly and emit the row (knn.c). */
@@ -94,8 +99,8 @@ void asdnorm__knn_free_scratch(struct scratch *s, int n);
 asdnorm_status asdnorm__knn_blocked(const struct job *jb);
 /* Finalize with symmetry (knn_sym.c): *cap, the per-row list size it would
  * use, when the symmetric search applies (d(i, j) = d(j, i), and its lists fit
- * its memory budget). */
-bool asdnorm__knn_sym_applies(const asdnorm_index *ix, size_t k, size_t *cap);
+ * its memory budget); avail: the most references a row is searched among. */
+bool asdnorm__knn_sym_applies(const asdnorm_index *ix, size_t k, size_t avail, size_t *cap);
 asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap);
 
 #endif /* ASDNORM_KNN_H */

@@ -29,14 +29,15 @@ static inline int any_below(const float *v, size_t n, float cap, float thr)
 }
 
 /* The c smallest lower bounds of row[0 … m−1] (skipping column `skip`) into h,
- * unordered. E is the row's error scale (asdnorm__error_scale). */
+ * unordered, each with its reference's position j0 + column. E is the row's
+ * error scale (asdnorm__error_scale). */
 static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t m, size_t skip,
-                              size_t c, float E, struct hcand *h)
+                              size_t j0, size_t c, float E, struct hcand *h)
 {
     size_t n = 0, j = 0;
     for (; j < m && n < c; j++)
         if (j != skip)
-            h[n++] = (struct hcand){row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
+            h[n++] = (struct hcand){row[j] - asdnorm__err(ix, E, row[j]), row[j], j0 + j};
     asdnorm__heap_make(h, n, hcand_less, hcand_swap);
     const float cap = asdnorm__knn_err_cap(ix, E);
     while (j < m) {
@@ -49,7 +50,7 @@ static size_t select_smallest(const asdnorm_index *ix, const float *row, size_t 
         for (; j < end; j++) {
             if (j == skip || row[j] - asdnorm__err(ix, E, row[j]) > h[0].v)
                 continue;
-            struct hcand e = {row[j] - asdnorm__err(ix, E, row[j]), row[j], j};
+            struct hcand e = {row[j] - asdnorm__err(ix, E, row[j]), row[j], j0 + j};
             if (hless(e, h[0])) {
                 h[0] = e;
                 asdnorm__heap_down(h, n, 0, hcand_less, hcand_swap);
@@ -97,26 +98,30 @@ static float max_lower(const struct hcand *h, size_t n)
     return mx;
 }
 
+/* Row qi (a position in the stored rows when jb->x is NULL) against the
+ * references jb->lo … jb->hi − 1, whose float distances are row[0 …]. */
 static asdnorm_status process_row(const struct job *jb, struct scratch *s, const float *row,
                                   size_t qi, const float *qraw, double qnorm, float E)
 {
     const asdnorm_index *ix = jb->ix;
-    const size_t skip = jb->x ? SIZE_MAX : qi;
-    const size_t c = select_smallest(ix, row, ix->size, skip, jb->c, E, s->heap);
+    const size_t m = jb->hi - jb->lo;
+    /* The query row itself, by column, when it is among the references. */
+    const size_t skip = !jb->x && qi >= jb->lo && qi < jb->hi ? qi - jb->lo : SIZE_MAX;
+    const size_t c = select_smallest(ix, row, m, skip, jb->lo, jb->c, E, s->heap);
     for (size_t t = 0; t < c; t++)
         s->ub[t] = s->heap[t].d + asdnorm__err(ix, E, s->heap[t].d);
     const float U = kth_smallest(s->ub, c, jb->k);
 
     size_t r = 0;
-    if (c == jb->c && c < ix->size - (jb->x ? 0 : 1) && max_lower(s->heap, c) <= U) {
+    if (c == jb->c && c < m - (skip != SIZE_MAX) && max_lower(s->heap, c) <= U) {
         /* More references than the heap holds are within rounding of the k-th:
          * take every one whose lower bound allows it, from the row itself. */
-        for (size_t j = 0; j < ix->size; j++) {
+        for (size_t j = 0; j < m; j++) {
             if (j == skip)
                 continue;
             float lo = row[j] - asdnorm__err(ix, E, row[j]);
             if (lo <= U)
-                s->heap[r++] = (struct hcand){lo, row[j], j};
+                s->heap[r++] = (struct hcand){lo, row[j], jb->lo + j};
         }
     } else {
         for (size_t t = 0; t < c; t++)
@@ -168,7 +173,7 @@ static asdnorm_status hidden_refs(const asdnorm_index *ix, size_t lower, uint32_
 asdnorm_status asdnorm__knn_blocked(const struct job *jb)
 {
     const asdnorm_index *ix = jb->ix;
-    const size_t m = ix->size, dim = ix->dim, n = jb->n;
+    const size_t m = jb->hi - jb->lo, dim = ix->dim, n = jb->n;
     int nt = asdnorm__threads();
     if (nt > 1 && !asdnorm__worth_threads(ASDNORM_WORK_SEARCH, n * m * dim))
         nt = 1;
@@ -197,14 +202,16 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
     }
     uint32_t *hidden = NULL;
     size_t nh = 0;
-    if (st == ASDNORM_OK)
+    /* Only when every reference is searched: a copy's lower copies must be among
+     * the references searched for it to be left out (not so in a split's parts). */
+    if (st == ASDNORM_OK && jb->lo == 0 && jb->hi == ix->size)
         st = hidden_refs(ix, jb->k + (jb->x ? 0 : 1), &hidden, &nh);
     if (st != ASDNORM_OK) {
         asdnorm__knn_free_scratch(s, nt);
         return st;
     }
 
-    const float aux_max = asdnorm__aux_max(ix, 0, m);
+    const float aux_max = asdnorm__aux_max(ix, jb->lo, m);
     size_t bad = SIZE_MAX; /* the lowest row whose callback failed, and its status */
     asdnorm_status bst = ASDNORM_OK;
     bool serial;
@@ -221,20 +228,21 @@ asdnorm_status asdnorm__knn_blocked(const struct job *jb)
             continue; /* canceled: the remaining groups are skipped */
         struct scratch *w = &s[asdnorm__thread_id()];
         const size_t r0 = g * rows, nb = n - r0 < rows ? n - r0 : rows;
-        const float *raw = (jb->x ? jb->x : ix->vectors) + r0 * dim;
+        const float *raw = (jb->x ? jb->x : ix->vectors + jb->q0 * dim) + r0 * dim;
         asdnorm__prepare_queries(ix, raw, nb, w->Q, w->qaux, w->qnorm);
-        asdnorm__block_distances(ix, w->Q, w->qaux, nb, 0, m, w->block, m);
+        asdnorm__block_distances(ix, w->Q, w->qaux, nb, jb->lo, m, w->block, m);
         for (size_t i = 0; i < nb; i++)
             for (size_t h = 0; h < nh; h++)
                 w->block[i * m + hidden[h]] = INFINITY; /* never a candidate */
         for (size_t i = 0; i < nb; i++) {
             const float E = asdnorm__error_scale(ix, w->qaux[i], aux_max);
-            asdnorm_status rst = process_row(jb, w, w->block + i * m, r0 + i, raw + i * dim,
+            const size_t qi = jb->q0 + r0 + i;
+            asdnorm_status rst = process_row(jb, w, w->block + i * m, qi, raw + i * dim,
                                              w->qnorm[i], E);
             if (rst != ASDNORM_OK) {
 #pragma omp critical(asdnorm_knn_status)
-                if (r0 + i < bad) {
-                    bad = r0 + i;
+                if (qi < bad) {
+                    bad = qi;
                     bst = rst;
                 }
                 break;

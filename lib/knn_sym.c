@@ -22,6 +22,9 @@
  * distances (sym_tighten), and groups of exact copies are answered without a
  * search (struct copies), so the cost does not grow with how tightly the data
  * are clustered.
+ * Under a split (asdnorm__knn_cross) the rows are two parts, the groups are cut
+ * within each part, and only the tasks across the parts run: each row is
+ * offered the other part's rows alone, every pair once.
  * Memory: per row, cap list entries of 20 bytes and k upper bounds, used only
  * while it stays below SYM_HEAP_BYTES (else the blocked search, which needs
  * per-thread heaps only), and a SYM_GROUP² buffer per thread. */
@@ -335,9 +338,15 @@ static asdnorm_status sym_finish(const struct job *jb, struct scratch *s, const 
     double qnorm = ix->distance == ASDNORM_DISTANCE_COSINE ? asdnorm__norm2(raw, dim) : 1.0;
     size_t r = 0;
     if (R->over[i]) {
+        /* The references row i is searched among: the other part under a split. */
+        size_t first = 0, end = m;
+        if (jb->split) {
+            first = i < jb->split ? jb->split : 0;
+            end = i < jb->split ? m : jb->split;
+        }
         asdnorm__prepare_queries(ix, raw, 1, q, &qaux, &qnorm);
         asdnorm__block_distances(ix, q, &qaux, 1, 0, m, rowbuf, m);
-        for (size_t j = 0; j < m; j++) {
+        for (size_t j = first; j < end; j++) {
             if (j == i)
                 continue;
             float lo = rowbuf[j] - asdnorm__err(ix, E, rowbuf[j]);
@@ -526,7 +535,9 @@ static inline void sym_dist(asdnorm_distance distance, const float *s, const flo
     }
 }
 
-/* What the tasks share. */
+/* What the tasks share. The rows are cut into groups of SYM_GROUP from 0, and
+ * under a split (jb->split) from 0 and from split, so that no group spans both
+ * parts: groups 0 … ga − 1 are below part (all of them without a split). */
 struct symtask {
     const asdnorm_index *ix;
     struct symrows *R;
@@ -536,7 +547,16 @@ struct symtask {
     /* Entries with d̃ < near · e get the float filter's bounds when offered
      * (0: never; the rows' lists are tightened without it). */
     float near;
+    size_t part, ga;
 };
+
+/* Group g's first row and its number of rows. */
+static void group_rows(const struct symtask *T, size_t g, size_t *first, size_t *n)
+{
+    const size_t start = g < T->ga ? 0 : T->part, end = g < T->ga ? T->part : T->ix->size;
+    *first = start + (g < T->ga ? g : g - T->ga) * SYM_GROUP;
+    *n = end - *first < SYM_GROUP ? end - *first : SYM_GROUP;
+}
 
 /* Bits j … j + n − 1 (n ≤ 64) of a bitmap. */
 static inline uint64_t bits_at(const uint64_t *b, size_t j, size_t n)
@@ -610,10 +630,9 @@ static void sym_scan(const struct symtask *T, const float *buf, size_t ld, size_
 /* Task (a, b) of groups a ≤ b, computed into buf and scanned. */
 static void sym_task(const struct symtask *T, size_t a, size_t b, float *buf)
 {
-    const size_t m = T->ix->size;
-    const size_t i0 = a * SYM_GROUP, j0 = b * SYM_GROUP;
-    const size_t ni = m - i0 < SYM_GROUP ? m - i0 : SYM_GROUP;
-    const size_t nj = m - j0 < SYM_GROUP ? m - j0 : SYM_GROUP;
+    size_t i0, ni, j0, nj;
+    group_rows(T, a, &i0, &ni);
+    group_rows(T, b, &j0, &nj);
     if (a == b)
         asdnorm__block_self_dots(T->ix, i0, ni, buf, nj);
     else
@@ -748,7 +767,12 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
 {
     const asdnorm_index *ix = jb->ix;
     const size_t m = ix->size, dim = ix->dim;
-    const size_t groups = (m + SYM_GROUP - 1) / SYM_GROUP, tasks = groups * (groups + 1) / 2;
+    const size_t part = jb->split ? jb->split : m;
+    const size_t ga = (part + SYM_GROUP - 1) / SYM_GROUP;
+    const size_t gb = (m - part + SYM_GROUP - 1) / SYM_GROUP;
+    const size_t groups = ga + gb;
+    /* Every pair of groups a ≤ b; under a split, only the pairs across the parts. */
+    const size_t tasks = jb->split ? ga * gb : groups * (groups + 1) / 2;
     const size_t gs = m < SYM_GROUP ? m : SYM_GROUP;
 
     const int nt = asdnorm__threads();
@@ -773,7 +797,7 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
     struct copies cp = {0};
     asdnorm_status st = R.c && (R.x || !tighten) && R.ub && R.nc && R.nub && R.thr && R.over &&
                                 bufs && ta && tb && taken && lock && rowbuf && qbuf && s
-                            ? find_known(ix, jb->k, &cp)
+                            ? (jb->split ? ASDNORM_OK : find_known(ix, jb->k, &cp))
                             : ASDNORM_E_NOMEM;
     for (int t = 0; t < nt && st == ASDNORM_OK; t++) {
         s[t].ub = asdnorm__mallocn(cap, sizeof *s[t].ub);
@@ -788,8 +812,8 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
         goto out;
     for (size_t i = 0; i < m; i++)
         R.thr[i] = cp.known && cp.known[i] ? -INFINITY : INFINITY;
-    for (size_t a = 0, t = 0; a < groups; a++)
-        for (size_t b = a; b < groups; b++, t++) {
+    for (size_t a = 0, t = 0; a < (jb->split ? ga : groups); a++)
+        for (size_t b = jb->split ? ga : a; b < groups; b++, t++) {
             ta[t] = (uint32_t)a;
             tb[t] = (uint32_t)b;
             atomic_init(&taken[t], 0);
@@ -803,14 +827,25 @@ asdnorm_status asdnorm__knn_sym(const struct job *jb, size_t cap)
      * the largest query's too. */
     const float aux_max = asdnorm__aux_max(ix, 0, m);
     const float E = asdnorm__error_scale(ix, aux_max, aux_max);
-    const struct symtask T = {ix, &R, &cp, E, asdnorm__knn_err_cap(ix, E), 1.0f / (float)dim,
-                              jb->prog, tighten ? NEAR : 0.0f};
+    const struct symtask T = {ix,
+                              &R,
+                              &cp,
+                              E,
+                              asdnorm__knn_err_cap(ix, E),
+                              1.0f / (float)dim,
+                              jb->prog,
+                              tighten ? NEAR : 0.0f,
+                              part,
+                              ga};
 
     /* One pool of threads (threads.c): each task is one single-threaded BLAS
      * call and its scan. */
     bool serial;
     const int bt = asdnorm__blas_begin(
-        nt > 1 && asdnorm__worth_threads(ASDNORM_WORK_FINALIZE, m * m / 2 * dim) ? nt : 1,
+        nt > 1 && asdnorm__worth_threads(ASDNORM_WORK_FINALIZE,
+                                         (jb->split ? part * (m - part) : m * m / 2) * dim)
+            ? nt
+            : 1,
         &serial);
     if (bt == 0) {
         st = ASDNORM_E_NOMEM;
@@ -846,12 +881,13 @@ out:
     return st;
 }
 
-bool asdnorm__knn_sym_applies(const asdnorm_index *ix, size_t k, size_t *cap)
+bool asdnorm__knn_sym_applies(const asdnorm_index *ix, size_t k, size_t avail, size_t *cap)
 {
     const size_t m = ix->size;
-    /* The per-row list: k plus a margin, at most M − 1. */
+    /* The per-row list: k plus a margin, at most the references a row is
+     * searched among. */
     const size_t extra = k > SYM_MARGIN ? k : SYM_MARGIN;
-    *cap = m - 1 - k < extra ? m - 1 : k + extra;
+    *cap = avail - k < extra ? avail : k + extra;
     size_t bytes;
     return m < UINT32_MAX &&
            asdnorm__mul_ok(m, *cap * (sizeof(struct sent) + sizeof(double)) + k * sizeof(float),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Exact k-nearest-neighbour search of query rows among the references: the
- * public face of the k-NN machinery (knn.c) that finalize, LOF and SMOTE use.
+/* Exact k-nearest-neighbour search of query rows among the references, and of
+ * the references among each other (asdnorm_index_neighbours): the public face
+ * of the k-NN machinery (knn.c) that finalize, LOF and SMOTE use.
  * Distances are exact doubles (docs/math.md §5), rounded to float for the
  * caller of asdnorm_index_search, as they are for asdnorm_index_search_double;
  * ties go to the lower position. */
@@ -72,4 +73,52 @@ asdnorm_status asdnorm_index_search_double(const asdnorm_index *ix, const float 
                                            size_t k, double *dist, size_t *ids)
 {
     return search(ix, x, n, k, dist, true, ids);
+}
+
+/* Row i's k neighbours into the caller's n × k arrays (asdnorm_index_neighbours). */
+struct rows_out {
+    double *dist;
+    size_t *ids;
+};
+
+static asdnorm_status store_row(void *vctx, size_t i, const double *dist, const size_t *idx,
+                                size_t k)
+{
+    struct rows_out *o = vctx;
+    memcpy(o->dist + i * k, dist, k * sizeof *dist);
+    memcpy(o->ids + i * k, idx, k * sizeof *idx);
+    return ASDNORM_OK;
+}
+
+asdnorm_status asdnorm_index_neighbours(const asdnorm_index *ix, size_t split, size_t k,
+                                        double *dist, size_t *ids)
+{
+    if (!ix)
+        return ASDNORM_E_NULL;
+    const size_t m = ix->size;
+    if (m < 2)
+        return ASDNORM_E_TOO_FEW;
+    /* The most neighbours every reference has: the others, or the smaller part. */
+    const size_t most = split == 0 ? m - 1 : split < m - split ? split : m - split;
+    if (split >= m || k < 1 || k > most)
+        return ASDNORM_E_ARG;
+    if (!dist || !ids)
+        return ASDNORM_E_NULL;
+    size_t mk, bytes;
+    if (!asdnorm__mul_ok(m, k, &mk) ||
+        !asdnorm__mul_ok(mk, sizeof(double) + sizeof(size_t), &bytes))
+        return ASDNORM_E_OVERFLOW;
+    /* Private buffers first, as in search: a failure leaves the caller's untouched. */
+    struct rows_out o = {asdnorm__mallocn(mk, sizeof *o.dist), asdnorm__mallocn(mk, sizeof *o.ids)};
+    asdnorm_status st = o.dist && o.ids ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    if (st == ASDNORM_OK)
+        st = split == 0 ? asdnorm__knn_self(ix, k, store_row, &o)
+                        : asdnorm__knn_cross(ix, split, k, store_row, &o);
+    if (st == ASDNORM_OK) {
+        memcpy(dist, o.dist, mk * sizeof *dist);
+        memcpy(ids, o.ids, mk * sizeof *ids);
+    }
+    asdnorm__free(o.dist);
+    asdnorm__free(o.ids);
+    return st;
 }

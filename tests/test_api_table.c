@@ -589,6 +589,26 @@ static asdnorm_status score_canceled(asdnorm_scorer *sc, const float *x, size_t 
     X(rm_gwrp_one_left,    ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_remove(f->euc, RM_ALL + 1, NREF - 1)) \
     X(rm_none_all,         ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_remove(f->mse, RM_ALL, NREF)) \
     X(rm_n0_noop,          ASDNORM_OK, O_NONE, 0, asdnorm_index_remove(f->cos, NULL, 0)) \
+    /* index_neighbours (NREF × 2 outputs fit o->dbl and o->z) */ \
+    X(nb_ix_null,          ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_neighbours(NULL, 0, 2, o->dbl, o->z)) \
+    X(nb_dist_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_neighbours(f->cos, 0, 2, NULL, o->z)) \
+    X(nb_ids_null,         ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_neighbours(f->open, 4, 2, o->dbl, NULL)) \
+    X(nb_empty,            ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_neighbours(f->empty, 0, 1, o->dbl, o->z)) \
+    X(nb_one,              ASDNORM_E_TOO_FEW, O_NONE, 0, asdnorm_index_neighbours(f->one, 0, 1, o->dbl, o->z)) \
+    X(nb_k0,               ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_neighbours(f->euc, 0, 0, o->dbl, o->z)) \
+    X(nb_k_m,              ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_neighbours(f->mse, 0, NREF, o->dbl, o->z)) \
+    X(nb_split_m,          ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_neighbours(f->cos, NREF, 1, o->dbl, o->z)) \
+    X(nb_k_above_part,     ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_neighbours(f->euc, NREF - 2, 3, o->dbl, o->z)) \
+    /* index_get_floor, index_set_floor */ \
+    X(getf_ix_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_get_floor(NULL, o->dbl)) \
+    X(getf_out_null,       ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_get_floor(f->cos, NULL)) \
+    X(getf_open,           ASDNORM_E_STATE, O_NONE, 0, asdnorm_index_get_floor(f->open, o->dbl)) \
+    X(setf_ix_null,        ASDNORM_E_NULL, O_NONE, 0, asdnorm_index_set_floor(NULL, 1e-9)) \
+    X(setf_open,           ASDNORM_E_STATE, O_NONE, 0, asdnorm_index_set_floor(f->open, 1e-9)) \
+    X(setf_zero,           ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_floor(f->euc, 0.0)) \
+    X(setf_neg,            ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_floor(f->mse, -1.0)) \
+    X(setf_nan,            ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_floor(f->cos, NAN)) \
+    X(setf_inf,            ASDNORM_E_ARG, O_NONE, 0, asdnorm_index_set_floor(f->euc, INFINITY)) \
     X(rows_overflow_bytes, ASDNORM_E_OVERFLOW, O_NONE, 0, asdnorm_check_rows(f->x, N_OVF_BYTES, DIM, EUC, &o->bad_row)) \
     X(rows_nan,            ASDNORM_E_NONFINITE, O_BADROW, 2, asdnorm_check_rows(f->x_nan, NX, DIM, COS, &o->bad_row)) \
     X(rows_inf,            ASDNORM_E_NONFINITE, O_BADROW, 3, asdnorm_check_rows(f->x_inf, NX, DIM, EUC, &o->bad_row)) \

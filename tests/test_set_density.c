@@ -255,12 +255,67 @@ static void test_given_constants_score(void **state)
     asdnorm_index_free(ix);
 }
 
+/* asdnorm_index_get_floor and asdnorm_index_set_floor: finalize's φ is ε · S of the
+ * references (testutil's brute force, to double rounding); a given φ is the one the ratio
+ * divides by where n_j is below it (a query one step from a zero-density copy scores
+ * d / φ); finalize derives φ again; bad values and states are refused, changing nothing. */
+static void test_floor_given(void **state)
+{
+    (void)state;
+    uint64_t s = 31;
+    float *refs = make_refs(&s); /* row 5 is a copy of row 4: with K = 1, n = 0 for both */
+    asdnorm_index *ix = build(ASDNORM_DISTANCE_MSE, refs);
+    double phi = -1.0;
+    assert_int_equal(asdnorm_index_get_floor(ix, &phi), ASDNORM_E_STATE);
+    assert_int_equal(asdnorm_index_set_floor(ix, 1e-9), ASDNORM_E_STATE);
+    assert_true(phi == -1.0);
+    assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 1), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_floor(ix, &phi), ASDNORM_OK);
+    assert_true(tu_close(phi, tu_ratio_floor(ASDNORM_DISTANCE_MSE, refs, M, DIM), 1e-12, 0));
+
+    float q[DIM];
+    memcpy(q, refs + 4 * DIM, sizeof q);
+    q[0] = nextafterf(q[0], INFINITY);
+    const double d = tu_distance(ASDNORM_DISTANCE_MSE, q, refs + 4 * DIM, DIM);
+    const double given[] = {phi, 4.0 * phi, 0.25 * phi};
+    for (size_t g = 0; g < 3; g++) {
+        assert_int_equal(asdnorm_index_set_floor(ix, given[g]), ASDNORM_OK);
+        double back;
+        assert_int_equal(asdnorm_index_get_floor(ix, &back), ASDNORM_OK);
+        assert_memory_equal(&back, &given[g], sizeof back);
+        asdnorm_scorer *sc = NULL;
+        float score;
+        size_t nn;
+        assert_int_equal(asdnorm_scorer_new(ix, ASDNORM_NORM_RATIO, &sc), ASDNORM_OK);
+        assert_int_equal(asdnorm_scorer_score(sc, q, 1, &score, &nn), ASDNORM_OK);
+        asdnorm_scorer_free(sc);
+        assert_int_equal(nn, 4); /* d / φ ≈ 1e-3: far below every other ratio */
+        assert_true(tu_close(score, d / given[g], 1e-6, 0));
+    }
+    const double bad[] = {0.0, -1e-12, NAN, INFINITY};
+    for (size_t b = 0; b < 4; b++)
+        assert_int_equal(asdnorm_index_set_floor(ix, bad[b]), ASDNORM_E_ARG);
+    double back;
+    assert_int_equal(asdnorm_index_get_floor(ix, &back), ASDNORM_OK);
+    assert_memory_equal(&back, &given[2], sizeof back);
+    /* Finalize derives φ from the references again. */
+    assert_int_equal(asdnorm_index_finalize(ix, ASDNORM_DENSITY_KNN, 1), ASDNORM_OK);
+    assert_int_equal(asdnorm_index_get_floor(ix, &back), ASDNORM_OK);
+    assert_memory_equal(&back, &phi, sizeof back);
+    assert_int_equal(asdnorm_index_get_floor(NULL, &back), ASDNORM_E_NULL);
+    assert_int_equal(asdnorm_index_get_floor(ix, NULL), ASDNORM_E_NULL);
+    assert_int_equal(asdnorm_index_set_floor(NULL, 1.0), ASDNORM_E_NULL);
+    asdnorm_index_free(ix);
+    free(refs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_finalize),
         cmocka_unit_test(test_search_double_gives_finalize),
         cmocka_unit_test(test_given_constants_score),
+        cmocka_unit_test(test_floor_given),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -488,6 +488,52 @@ ASDNORM_API asdnorm_status asdnorm_index_search_double(const asdnorm_index *ix, 
 ASDNORM_API asdnorm_status asdnorm_index_set_density(asdnorm_index *ix, asdnorm_density density,
                                                      double param, const double *values,
                                                      size_t n);
+
+/**
+ * The exact k nearest neighbours of every reference among the other references: the lists
+ * finalize sums into the density constants (math §2.2), exact double distances, ascending,
+ * ties to the lower position, each pair of references computed once where the distance is
+ * symmetric (as finalize does). With @p split = 0, reference i's k nearest references j ≠ i.
+ * With 0 < @p split < M, the references are two parts, positions 0 … split − 1 and
+ * split … M − 1, and each reference's k nearest are those of the *other* part only: for a
+ * reference set split between machines, two parts put in one index give both parts' lists
+ * against each other in one pass (merged with the lists of the other parts, they give the
+ * global lists; asdnorm_index_set_density() takes the constants). The index need not be
+ * finalized; it is only read. On failure @p dist and @p ids are left as they were.
+ * @param[in]  ix     the index, with at least 2 references
+ * @param[in]  split  0, or the first position of the second part, 1 ≤ split < M
+ * @param[in]  k      neighbours per reference: 1 ≤ k ≤ M − 1 (split 0), else at most the
+ *                    size of each part
+ * @param[out] dist   M × k doubles: row i holds reference i's k distances, ascending
+ * @param[out] ids    M × k positions of those references
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_TOO_FEW (fewer than 2 references),
+ *         ASDNORM_E_ARG (split ≥ M, k out of range), ASDNORM_E_OVERFLOW, ASDNORM_E_NOMEM
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_neighbours(const asdnorm_index *ix, size_t split,
+                                                    size_t k, double *dist, size_t *ids);
+
+/**
+ * The ratio normalization's density floor φ of a finalized index (math §2.3): ε · S of its
+ * own references, or the value asdnorm_index_set_floor() gave it.
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_get_floor(const asdnorm_index *ix, double *phi);
+
+/**
+ * Give a finalized index the ratio floor φ of a larger reference set it is a part of (math
+ * §2.3: φ = ε · S of the whole set), so that its ratio scores are those of the whole set's
+ * index: for a reference set split into parts, one index per part (asdnorm.dask computes S
+ * of the whole set in the library's order of operations). φ is not saved: finalize,
+ * asdnorm_index_set_density() and loading derive it from the index's own references again.
+ * Not while another thread reads the index.
+ * @param[in] phi  finite and > 0
+ * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized), ASDNORM_E_ARG (phi
+ *         not finite, or ≤ 0)
+ * @since 0.2.0
+ */
+ASDNORM_API asdnorm_status asdnorm_index_set_floor(asdnorm_index *ix, double phi);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

@@ -152,6 +152,9 @@ PROTOTYPES: "dict[str, Tuple[Any, list[Any]]]" = {
     "asdnorm_scorer_set_progress": (_st, [_p, ProgressFn, c_void_p]),
     "asdnorm_scorer_self_scores": (_st, [_p, _f, _sz]),
     "asdnorm_scorer_threshold": (_st, [_p, c_double, _f]),
+    "asdnorm_index_neighbours": (_st, [_p, c_size_t, c_size_t, _d, _sz]),
+    "asdnorm_index_get_floor": (_st, [_p, _d]),
+    "asdnorm_index_set_floor": (_st, [_p, c_double]),
     "asdnorm_index_remove": (_st, [_p, _sz, c_size_t]),
 }
 

@@ -602,6 +602,41 @@ class Index(_Owner):
         return Density(code.value).name.lower(), param.value
 
     @property
+    def floor(self) -> float:
+        """The ratio normalization's density floor φ = ε · S (docs/math.md §2.3): of the
+        index's own references, or as :meth:`set_floor` gave it. Raises InvalidValueError
+        before finalize."""
+        phi = c_double()
+        with self._lock.read():
+            check(lib.asdnorm_index_get_floor(self._handle, byref(phi)), "Index.floor")
+        return phi.value
+
+    def set_floor(self, phi: float) -> "Index":
+        """Give the finalized index the ratio floor φ of a larger reference set it is a part
+        of (``asdnorm_index_set_floor``; :mod:`asdnorm.dask` gives each shard the bank's).
+        Not saved: finalize, set_density and load derive φ again.
+
+        Parameters
+        ----------
+        phi : float
+            The floor the ratio normalization divides by where n_j is below it.
+
+        Returns
+        -------
+        Index
+            self.
+
+        Raises
+        ------
+        InvalidValueError
+            The index is not finalized, or ``phi`` is not finite and > 0."""
+        value = as_number(phi, "phi")
+        with self._lock.write():
+            status = lib.asdnorm_index_set_floor(self._handle, value)
+        check(status, f"Index.set_floor({phi!r})")
+        return self
+
+    @property
     def density(self) -> npt.NDArray[np.float64]:
         """The density constants n_j, shape (M,), float64.
 
@@ -741,6 +776,51 @@ class Index(_Owner):
                                                          ids.ctypes.data_as(SZP))
         if status:
             raise_row_error(status, arr, x, self._distance, f"Index.search(k={k}): x")
+        return dist, ids.astype(np.int64)
+
+    def neighbours(self, k: int = 1, split: int = 0
+                   ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The ``k`` nearest other references of every reference, the lists finalize sums
+        (``asdnorm_index_neighbours``): exact double distances, ties to the lower position,
+        each pair computed once. With ``split`` in 1 … M − 1 the references are two parts,
+        ``[0, split)`` and ``[split, M)``, and each one's neighbours are searched in the
+        other part only (parts of a reference set split between machines, docs/scaling.md).
+
+        Parameters
+        ----------
+        k : int
+            Neighbours per reference: 1 … M − 1, or with ``split`` at most each part's size.
+        split : int
+            0, or the first position of the second part.
+
+        Returns
+        -------
+        distances : ndarray of float64, shape (M, k)
+            Ascending in each row.
+        positions : ndarray of int64, shape (M, k)
+
+        Raises
+        ------
+        InvalidValueError
+            Fewer than 2 references, ``split`` ≥ M or ``k`` out of range.
+
+        Examples
+        --------
+        >>> import asdnorm
+        >>> ix = asdnorm.Index(1, "euclidean").add([[0.0], [1.0], [3.0], [7.0]])
+        >>> ix.neighbours(1)[1].ravel().tolist(), ix.neighbours(1, split=2)[1].ravel().tolist()
+        ([1, 0, 1, 2], [2, 2, 1, 1])
+        """
+        k = as_count(k, "k", 1)
+        split = as_count(split, "split", 0)
+        with self._lock.read():
+            m = len(self)
+            dist = np.empty((m, k), dtype=np.float64)
+            ids = np.empty((m, k), dtype=np.uintp)
+            status = lib.asdnorm_index_neighbours(self._handle, split, k,
+                                                  dist.ctypes.data_as(F64P),
+                                                  ids.ctypes.data_as(SZP))
+        check(status, f"Index.neighbours(k={k}, split={split}) of {m} references")
         return dist, ids.astype(np.int64)
 
     def __repr__(self) -> str:

@@ -1,7 +1,4 @@
 # SPDX-License-Identifier: MIT
-# mypy: ignore-errors
-# (Why: Debian 12's dask and distributed ship no type information, and this module,
-# new in 0.2, is not annotated yet; the rest of the package is checked with --strict.)
 """One reference bank across many machines on Dask, with the results of one process::
 
     import dask.array as da
@@ -16,13 +13,17 @@ Each chunk of rows becomes a *shard*: an :class:`asdnorm.Index` that lives on a
 worker (a distributed future) and never leaves it. Global positions are the rows'
 positions in the concatenation of everything added, in order.
 
-**Finalize** (docs/math.md §2.2, docs/scaling.md). Every block of a shard's rows
-is searched in every shard (``asdnorm_index_search_double``: exact double
-distances, ties to the lower position; the block's own shard searches one more
-and drops the row itself, by position), the lists are merged by (distance,
-global position) and the k-NN or GWRP constant is summed from the merged list
-exactly as lib/index.c sums it (:func:`_density_of`), then given to each shard
-(``asdnorm_index_set_density``). Only query blocks and (rows × k) lists travel.
+**Finalize** (docs/math.md §2.2, docs/scaling.md). The rows are cut into blocks;
+a task per block gives its rows' nearest other rows of the block, a task per pair
+of blocks both blocks' rows' nearest rows of the other block
+(``asdnorm_index_neighbours``: finalize's own search, each pair of rows computed
+once, exact double distances, ties to the lower position); each row's lists
+are merged (the k smallest distances: equal distances are equal values, so which
+of them finalize lists does not change the sum) and the k-NN or GWRP constant is
+summed from the merged list exactly as lib/index.c sums it (:func:`_density_of`), then
+given to each shard (``asdnorm_index_set_density``) with the bank's ratio floor
+(``asdnorm_index_set_floor``, summed across the shards in the library's order).
+Only blocks of rows and (rows × k) lists travel.
 The constants equal one process's bitwise. k-NN needs K' = min(K, M − 1)
 neighbours per reference; GWRP needs the L = ⌈45 ln 2 / −ln r⌉ (at most M − 1)
 nearest, the ranks finalize visits before it gives the remaining weight to the
@@ -40,29 +41,77 @@ doubles exactly as one process does. ``nearest`` is therefore exact too.
 
 Importing :mod:`asdnorm` does not import this module or Dask.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
-import dask
-import dask.array as da
+import dask.array.core
+from dask.array.core import Array
+from dask.delayed import delayed
 from dask.sizeof import sizeof as _sizeof
-from distributed import get_client, wait
+import distributed
+from distributed import Client, Future
 
 from . import core
-from ._lib import Error
 from ._convert import as_enum
-from ._lib import Density, Distance, Norm, Status, fail
+from ._lib import Density, Distance, Norm, PathArg, Status, fail
+
+F32Array = npt.NDArray[np.float32]
+F64Array = npt.NDArray[np.float64]
+I64Array = npt.NDArray[np.int64]
+Estimator = Tuple[str, float]
+#: per sample with a float tie between shards: the tied candidates' global positions
+Ties = Dict[int, List[int]]
+Merged = Tuple[F32Array, I64Array, Ties]
+
+
+# ---- Dask, typed: the functions used here under the types they have (dask.array and
+# distributed's client are not annotated, so mypy would see their results as Any) ------
+asarray: Callable[..., Array] = dask.array.core.asarray
+concatenate: Callable[..., Array] = dask.array.core.concatenate
+from_array: Callable[..., Array] = dask.array.core.from_array
+from_delayed: Callable[..., Array] = dask.array.core.from_delayed
+get_client: Callable[[], Client] = distributed.get_client
+_rechunk: Callable[..., Array] = Array.rechunk
+_to_delayed: Callable[[Array], Any] = Array.to_delayed
+_client_submit: Callable[..., Future] = Client.submit
+_client_gather: Callable[..., List[Any]] = Client.gather
+_client_compute: Callable[..., List[Future]] = Client.compute
+_wait: Callable[[Sequence[Future]], Any] = distributed.wait
+_result: Callable[[Future], Any] = Future.result
+
+
+def _submit(client: Client, fn: Callable[..., Any], *args: Any) -> Future:
+    """A task that is run once, even when its arguments repeat (pure=False)."""
+    return _client_submit(client, fn, *args, pure=False)
+
+
+def _gather(client: Client, futures: Sequence[Future]) -> List[Any]:
+    return _client_gather(client, list(futures))
+
+
+def _wait_all(futures: Sequence[Future]) -> None:
+    """Wait for the futures, then raise the first one's error, if any."""
+    _wait(futures)
+    for f in futures:
+        if f.status == "error":
+            _result(f)
 
 __all__ = ["Index", "Scorer"]
 
 _MANIFEST = "manifest.json"
 _FORMAT = "asdnorm-dask-bank"
 _FAN_IN = 8                 # lists merged per merge task
-_BLOCK_ENTRIES = 1 << 22    # query rows × neighbours per finalize task (~64 MB of lists)
-_MAX_BLOCK = 4096           # query rows per finalize task
+_BLOCK_ENTRIES = 1 << 22    # rows × neighbours of a block's list (at most 64 MB)
+_MAX_BLOCK = 32768          # rows per block of finalize
+_MIN_BLOCKS = 4             # blocks of finalize at least (each shard cut alike)
+_EPSILON = 1e-12            # ASDNORM_EPSILON of asdnorm.h
 
 
 # ---- the shard: what lives on a worker ------------------------------------------
@@ -71,35 +120,45 @@ class _Shard:
     added again, give exactly its stored references (the rows as added, or the stored rows
     of a loaded file), ``offset`` the global position of its first row."""
 
-    def __init__(self, index, rows, offset):
+    def __init__(self, index: core.Index, rows: F32Array, offset: int,
+                 floor: Optional[float] = None) -> None:
         self.index = index
         self.rows = rows
         self.offset = offset
+        self.floor = floor   # the bank's ratio floor, given to the finalized index
+        if floor is not None:
+            index.set_floor(floor)
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
         # Moved between workers (rarely: the scheduler keeps tasks with their shard): an
         # un-finalized index is rebuilt from the rows, which is exact; a finalized one
         # travels as its saved bytes, also exact.
         ix = self.index
         state = ix.to_bytes() if ix.finalized else None
         return (_rebuild_shard, (ix.dim, ix.distance, self.rows, ix.domains, self.offset,
-                                 state))
+                                 state, self.floor))
 
 
-def _rebuild_shard(dim, distance, rows, domains, offset, state):
-    ix = core.Index.from_bytes(state) if state is not None else \
-        core.Index(dim, distance).add(rows, domains)
-    return _Shard(ix, rows, offset)
+def _rebuild_shard(dim: int, distance: str, rows: F32Array,
+                   domains: npt.NDArray[np.uint8], offset: int,
+                   state: Optional[bytes], floor: Optional[float]) -> _Shard:
+    if state is None:
+        return _Shard(core.Index(dim, distance).add(rows, domains), rows, offset)
+    return _Shard(core.Index.from_bytes(state), rows, offset, floor)
 
 
-@_sizeof.register(_Shard)
-def _sizeof_shard(shard):
+def _sizeof_shard(shard: _Shard) -> int:
     # What the scheduler weighs when it places a task: a shard is heavy, so the tasks
     # that read it run where it is and the small inputs travel instead.
     return 2 * shard.rows.nbytes + 16 * len(shard.index) + 1024
 
 
-def _build(x, domains, dim, distance, offset):
+_register: Callable[[type], Callable[[Callable[[_Shard], int]], Any]] = _sizeof.register
+_register(_Shard)(_sizeof_shard)
+
+
+def _build(x: npt.NDArray[Any], domains: Optional[npt.ArrayLike], dim: int, distance: str,
+           offset: int) -> _Shard:
     rows = np.require(x, dtype=np.float32, requirements=["C", "A"])
     if rows is x:
         rows = rows.copy()  # the shard owns its rows
@@ -107,34 +166,52 @@ def _build(x, domains, dim, distance, offset):
 
 
 # ---- finalize tasks ---------------------------------------------------------------
-def _query_rows(shard, a, b):
+# A block's lists: per row, the distances of its nearest rows of one block, ascending.
+# Only the distances are kept: the k smallest of a row's distances are the same values
+# whichever of several equal distances one process's finalize lists (ties go to the lower
+# position there), so their sum in ascending order is finalize's, bitwise.
+
+
+def _block_rows(shard: _Shard, a: int, b: int) -> F32Array:
     return shard.rows[a:b].copy()
 
 
-def _pair(shard, q, k, own_first):
-    """The k nearest references of q's rows in this shard, (dist double, global ids).
-    own_first: q's rows are this shard's rows own_first, …: search one more and drop
-    each row itself (by position, as finalize excludes it)."""
-    m = len(shard.index)
-    kk = min(k + (own_first is not None), m)
-    dist, ids = shard.index.search(q, kk, dtype=np.float64)
-    if own_first is not None:
-        keep = ids != np.arange(own_first, own_first + len(q))[:, None]
-        keep[keep.all(axis=1), -1] = False  # itself not among them: drop the farthest
-        dist = dist[keep].reshape(len(q), kk - 1)
-        ids = ids[keep].reshape(len(q), kk - 1)
-    return dist, ids + shard.offset
+def _self_lists(rows: F32Array, dim: int, distance: str, need: int) -> F64Array:
+    """Each row's nearest other rows of its own block (finalize's lists, each pair once)."""
+    return core.Index(dim, distance).add(rows).neighbours(min(need, len(rows) - 1))[0]
 
 
-def _merge(k, *parts):
-    """The k smallest of several lists per row, by (distance, global position)."""
-    dist = np.concatenate([p[0] for p in parts], axis=1)
-    ids = np.concatenate([p[1] for p in parts], axis=1)
-    order = np.lexsort((ids, dist), axis=1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(ids, order, axis=1)
+def _cross_lists(rows_a: F32Array, rows_b: F32Array, dim: int, distance: str,
+                 need: int) -> Tuple[F64Array, F64Array]:
+    """Each row of block a's nearest rows of block b and the other way round: the two
+    blocks in one index, searched across its split, each pair computed once. A block
+    smaller than ``need`` is searched whole from the other side (its lists are shorter,
+    and the merge takes the ``need`` nearest of all of them)."""
+    na, nb = len(rows_a), len(rows_b)
+    if need <= min(na, nb):
+        both = core.Index(dim, distance).add(np.concatenate([rows_a, rows_b]))
+        dist = both.neighbours(need, split=na)[0]
+        return dist[:na], dist[na:]
+    ia = core.Index(dim, distance).add(rows_a)
+    ib = core.Index(dim, distance).add(rows_b)
+    return (ib.search(rows_a, min(need, nb), dtype=np.float64)[0],
+            ia.search(rows_b, min(need, na), dtype=np.float64)[0])
 
 
-def _gwrp_terms(r, others):
+def _side(pair: Tuple[F64Array, F64Array], i: int) -> F64Array:
+    return pair[i]
+
+
+def _merge(k: int, *parts: F64Array) -> F64Array:
+    """The k smallest of several lists per row, ascending."""
+    dist = np.concatenate(parts, axis=1)
+    if dist.shape[1] > k:
+        dist = np.partition(dist, k - 1, axis=1)[:, :k]
+    out: F64Array = np.sort(dist, axis=1)
+    return out
+
+
+def _gwrp_terms(r: float, others: int) -> int:
     """The ranks GWRP visits one by one: lib/index.c gwrp_terms, the same operations."""
     if r == 0.0:
         return 1
@@ -144,13 +221,14 @@ def _gwrp_terms(r, others):
     return others if terms >= others else int(terms)
 
 
-def _density_of(dist, code, param, others):
+def _density_of(dist: F64Array, code: Density, param: float, others: int) -> F64Array:
     """The density constants of rows with ascending neighbour distances ``dist`` (n × k,
     double): lib/index.c density_row, operation for operation (cumsum and cumprod add and
     multiply in order, as its loops do), so that the result is bitwise finalize's."""
     k = dist.shape[1]
     if code == Density.KNN:
-        return np.cumsum(dist, axis=1)[:, -1] / float(k)
+        out: F64Array = np.cumsum(dist, axis=1)[:, -1] / float(k)
+        return out
     w = np.full(k, param)
     w[0] = 1.0
     w = np.cumprod(w)                      # 1, r, r·r, … as w *= r computes them
@@ -161,26 +239,48 @@ def _density_of(dist, code, param, others):
         tail = w_end * (1.0 - math.pow(param, float(others - k))) / (1.0 - param)
         num = num + tail * dist[:, k - 1]
         den = den + tail
-    return num / den
+    out = num / den
+    return out
 
 
-def _merge_density(k, code, param, others, *parts):
-    dist, _ = _merge(k, *parts)
-    return _density_of(dist, code, param, others)
+def _merge_density(k: int, code: Density, param: float, others: int,
+                   *parts: F64Array) -> F64Array:
+    return _density_of(_merge(k, *parts), code, param, others)
 
 
-def _set_density(shard, values, density, k, r):
+def _set_density(shard: _Shard, values: F64Array, density: str, k: int, r: float,
+                 floor: Optional[float]) -> _Shard:
+    """The constants given to the shard, with finalize's estimator and parameter, and the
+    bank's ratio floor."""
     shard.index.set_density(values, density=density, k=k, r=r)
-    return shard
+    return _Shard(shard.index, shard.rows, shard.offset, floor)
+
+
+# The ratio floor φ = ε · S of the whole bank (docs/math.md §2.3), computed as
+# lib/index.c asdnorm__ratio_floor computes it, operation for operation: the centroid's
+# sums coordinate by coordinate over the references in order, then V's sum reference by
+# reference, each row's squares summed in order of the coordinates. A shard continues the
+# running sums of the shards before it (cumsum adds in order), so the sums are one
+# process's bitwise. Only the D sums and one number travel.
+def _centroid_sums(shard: _Shard, before: F64Array) -> F64Array:
+    run = np.cumsum(np.vstack([before[None, :], shard.rows.astype(np.float64)]), axis=0)
+    out: F64Array = run[-1]
+    return out
+
+
+def _spread_sum(shard: _Shard, mean: F64Array, before: float) -> float:
+    t = shard.rows.astype(np.float64) - mean
+    rows = np.cumsum(t * t, axis=1)[:, -1]
+    return float(np.cumsum(np.concatenate([[before], rows]))[-1])
 
 
 # ---- scoring tasks ------------------------------------------------------------------
-def _score_part(shard, x, norm):
+def _score_part(shard: _Shard, x: npt.NDArray[Any], norm: str) -> Tuple[F32Array, I64Array]:
     scores, nearest = core.Scorer(shard.index, norm).score(x, return_nearest=True)
     return scores, nearest + shard.offset
 
 
-def _merge_scores(*parts):
+def _merge_scores(*parts: Tuple[F32Array, I64Array]) -> Merged:
     """Minimum over shards (given in global order): scores, provisional nearest (the
     lowest shard attaining the float minimum), and per sample the candidates where
     shards tie in float: {sample: [global positions, ascending]}."""
@@ -195,7 +295,7 @@ def _merge_scores(*parts):
     return best, nearest, ties
 
 
-def _tie_rows(shard, merged):
+def _tie_rows(shard: _Shard, merged: Merged) -> Dict[int, Tuple[F32Array, float]]:
     """This shard's rows and constants among the tied candidates."""
     lo, hi = shard.offset, shard.offset + len(shard.index)
     pos = sorted({j for c in merged[2].values() for j in c if lo <= j < hi})
@@ -203,10 +303,12 @@ def _tie_rows(shard, merged):
         return {}
     local = np.asarray(pos) - lo
     dens = shard.index.density[local]
-    return {j: (shard.rows[j - lo], dens[t]) for t, j in enumerate(pos)}
+    return {j: (shard.rows[j - lo], float(dens[t])) for t, j in enumerate(pos)}
 
 
-def _resolve(merged, x, dim, distance, estimator, norm, *found):
+def _resolve(merged: Merged, x: npt.NDArray[Any], dim: int, distance: str,
+             estimator: Estimator, floor: Optional[float], norm: str,
+             *found: Dict[int, Tuple[F32Array, float]]) -> I64Array:
     """Each float tie scored again against an index of its candidates alone, in global
     order: the scorer compares their double scores and keeps the lower position on
     an exact tie, as one process does."""
@@ -214,26 +316,29 @@ def _resolve(merged, x, dim, distance, estimator, norm, *found):
     if not ties:
         return nearest
     nearest = nearest.copy()
-    rows = {}
+    rows: Dict[int, Tuple[F32Array, float]] = {}
     for f in found:
         rows.update(f)
     code, param = estimator
     x = np.require(x, dtype=np.float32, requirements=["C", "A"])
     for i, cand in ties.items():
         small = core.Index(dim, distance).add(np.stack([rows[j][0] for j in cand]))
-        small.set_density([rows[j][1] for j in cand], density=code, k=max(param, 1), r=param)
+        small.set_density([rows[j][1] for j in cand], density=code, k=max(int(param), 1),
+                          r=param)
+        if floor is not None:
+            small.set_floor(floor)
         _, local = core.Scorer(small, norm).score(x[i:i + 1], return_nearest=True)
         nearest[i] = cand[int(local[0])]
     return nearest
 
 
 # ---- persistence tasks --------------------------------------------------------------
-def _save_shard(shard, path):
+def _save_shard(shard: _Shard, path: str) -> int:
     shard.index.save(path)
     return len(shard.index)
 
 
-def _stored_rows(path, m, dim):
+def _stored_rows(path: str, m: int, dim: int) -> F32Array:
     """The stored reference vectors of a saved index (section VECT, docs/file-format.md
     §1–3): added again, they give exactly the stored references (a cosine row is stored
     with a norm in [0.5, 1), which add keeps as it is)."""
@@ -245,20 +350,21 @@ def _stored_rows(path, m, dim):
         return np.fromfile(f, dtype="<f4", count=m * dim).astype(np.float32).reshape(m, dim)
 
 
-def _load_shard(path, offset, size, dim, distance):
+def _load_shard(path: str, offset: int, size: int, dim: int, distance: str,
+                floor: Optional[float]) -> _Shard:
     ix = core.Index.load(path)
     if len(ix) != size or ix.dim != dim or ix.distance != distance:
         fail(Status.E_CORRUPT, f"{path}: {len(ix)} × {ix.dim} {ix.distance} references, "
                                 f"the manifest says {size} × {dim} {distance}")
-    return _Shard(ix, _stored_rows(path, size, dim), offset)
+    return _Shard(ix, _stored_rows(path, size, dim), offset, floor)
 
 
-def _density_part(shard):
+def _density_part(shard: _Shard) -> F64Array:
     return shard.index.density
 
 
 # ---- the public classes -------------------------------------------------------------
-def _check_param(density, k, r):
+def _check_param(density: Union[str, Density], k: int, r: float) -> None:
     """The estimator and its parameter checked by the library itself (set_density on a
     two-row index) before any work is sent out, with the library's messages."""
     probe = core.Index(1, "euclidean").add(np.zeros((2, 1), np.float32))
@@ -271,7 +377,8 @@ class Index:
     ``client``: a distributed.Client (default: the current one, ``get_client()``).
     Global positions are positions in the concatenation of all rows added, in order."""
 
-    def __init__(self, dim, distance="cosine", client=None):
+    def __init__(self, dim: int, distance: str = "cosine",
+                 client: Optional[Client] = None) -> None:
         if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) \
                 or dim < 1:
             fail(Status.E_ARG, f"dim must be an integer >= 1; got {dim!r}")
@@ -279,55 +386,54 @@ class Index:
         self._dim = int(dim)
         self._distance = distance.lower()
         self._client = client
-        self._shards = []    # futures of _Shard, in global order
-        self._sizes = []
-        self._estimator = None   # (name, param) once finalized
-        self._density = None
+        self._shards: List[Future] = []    # futures of _Shard, in global order
+        self._sizes: List[int] = []
+        self._estimator: Optional[Estimator] = None   # (name, param) once finalized
+        self._density: Optional[F64Array] = None
+        self._floor: Optional[float] = None   # the bank's ratio floor (None: cosine's)
 
     @property
-    def client(self):
+    def client(self) -> Client:
         return self._client if self._client is not None else get_client()
 
     # ---- building ---------------------------------------------------------------
-    def add(self, x, domains=None):
+    def add(self, x: npt.ArrayLike, domains: Optional[npt.ArrayLike] = None) -> "Index":
         """Append references: ``x`` a dask array (n, dim) (or anything da.asarray takes);
         each chunk of rows becomes one shard, built on a worker and kept there. ``domains``:
         n labels (dask or numpy) or None. On error nothing is added. The bank becomes
         un-finalized. Returns self."""
-        x = da.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self._dim:
-            fail(Status.E_DIM, f"x must be (n, {self._dim}); got shape {x.shape}")
-        if any(math.isnan(c) for c in x.chunks[0]):
+        xs = asarray(x)
+        if xs.ndim != 2 or xs.shape[1] != self._dim:
+            fail(Status.E_DIM, f"x must be (n, {self._dim}); got shape {xs.shape}")
+        if any(math.isnan(c) for c in xs.chunks[0]):
             fail(Status.E_ARG, "x has unknown chunk sizes; call x.compute_chunk_sizes()")
-        x = x.rechunk({1: -1})
-        blocks = x.to_delayed().ravel()
+        xs = _rechunk(xs, {1: -1})
+        blocks = _to_delayed(xs).ravel()
         if domains is None:
             dblocks = [None] * len(blocks)
         else:
-            d = da.asarray(domains)
-            if d.shape != (x.shape[0],):
-                fail(Status.E_DIM, f"domains must have shape ({x.shape[0]},); got {d.shape}")
-            dblocks = d.rechunk((x.chunks[0],)).to_delayed().ravel()
+            d = asarray(domains)
+            if d.shape != (xs.shape[0],):
+                fail(Status.E_DIM, f"domains must have shape ({xs.shape[0]},); got {d.shape}")
+            dblocks = _to_delayed(_rechunk(d, (xs.chunks[0],))).ravel()
         offset = len(self)
         parts, sizes = [], []
-        for blk, dblk, m in zip(blocks, dblocks, x.chunks[0]):
+        for blk, dblk, m in zip(blocks, dblocks, xs.chunks[0]):
             if m == 0:
                 continue
-            parts.append(dask.delayed(_build, pure=False)(blk, dblk, self._dim,
-                                                          self._distance, offset))
+            parts.append(delayed(_build)(blk, dblk, self._dim, self._distance,
+                                                     offset))
             sizes.append(int(m))
             offset += m
-        futures = self.client.compute(parts)
-        wait(futures)
-        for f in futures:
-            if f.status == "error":
-                f.result()  # raises the shard's error (the row is counted in its chunk)
+        futures = _client_compute(self.client, parts)
+        _wait_all(futures)  # a shard's error names the row (counted in its chunk)
         self._shards += futures
         self._sizes += sizes
-        self._estimator = self._density = None
+        self._estimator = self._density = self._floor = None
         return self
 
-    def finalize(self, density="knn", k=1, r=0.9):
+    def finalize(self, density: Union[str, Density] = "knn", k: int = 1,
+                 r: float = 0.9) -> "Index":
         """The density constants of all references, exactly as one process on the
         concatenated rows computes them ("none" | "knn" with ``k`` | "gwrp" with ``r``).
         Every shard needs at least 2 references for "knn" and "gwrp". Returns self."""
@@ -341,6 +447,7 @@ class Index:
                                     "reference(s); every shard needs 2 for knn and gwrp "
                                     "(rechunk the rows)")
         client = self.client
+        est: Estimator
         if code == Density.NONE:
             dens, est = np.zeros(m), ("none", 0.0)
         else:
@@ -351,122 +458,170 @@ class Index:
             else:
                 need = _gwrp_terms(param, m - 1)
                 est = ("gwrp", param)
-            block = max(1, min(_MAX_BLOCK, _BLOCK_ENTRIES // (need + 1)))
-            finals = []
-            for a, (sa, ma) in enumerate(zip(self._shards, self._sizes)):
-                for b0 in range(0, ma, block):
-                    q = client.submit(_query_rows, sa, b0, min(b0 + block, ma), pure=False)
-                    level = [client.submit(_pair, sb, q, need, b0 if b == a else None,
-                                           pure=False)
-                             for b, sb in enumerate(self._shards)]
-                    while len(level) > _FAN_IN:
-                        level = [client.submit(_merge, need, *level[i:i + _FAN_IN], pure=False)
-                                 for i in range(0, len(level), _FAN_IN)]
-                    finals.append(client.submit(_merge_density, need, code, param, m - 1,
-                                                *level, pure=False))
-            dens = np.concatenate(client.gather(finals))
+            dens = np.concatenate(_gather(client, self._lists(need, code, param)))
+        floor = self._bank_floor()
         new, off = [], 0
         for s, size in zip(self._shards, self._sizes):
-            new.append(client.submit(_set_density, s, dens[off:off + size], density=est[0],
-                                     k=k, r=r, pure=False))
+            new.append(_submit(client, _set_density, s, dens[off:off + size], est[0], k, r,
+                               floor))
             off += size
-        wait(new)
-        for f in new:
-            if f.status == "error":
-                f.result()
+        _wait_all(new)
         self._shards = new
+        self._floor = floor
         self._estimator = est
         self._density = dens
         return self
 
+    def _bank_floor(self) -> Optional[float]:
+        """φ of the whole bank under euclidean and mse (under cosine S = 1: every shard's
+        own φ is the bank's already, and None is returned)."""
+        if self._distance == "cosine":
+            return None
+        client, m = self.client, float(len(self))
+        sums: Any = np.zeros(self._dim)
+        for shard in self._shards:
+            sums = _submit(client, _centroid_sums, shard, sums)
+        mean = _gather(client, [sums])[0] / m
+        total: Any = 0.0
+        for shard in self._shards:
+            total = _submit(client, _spread_sum, shard, mean, total)
+        v = float(_gather(client, [total])[0]) / m
+        scale = 1.0 if not v > 0.0 else math.sqrt(v) if self._distance == "euclidean" \
+            else v / float(self._dim)
+        return _EPSILON * scale
+
+    def _lists(self, need: int, code: Density, param: float) -> List[Future]:
+        """The futures of the density constants of the blocks, in global order. The rows
+        are cut into blocks (at least _MIN_BLOCKS in all, so that the pairs of blocks
+        keep every worker busy); a task per block gives its own lists
+        (``asdnorm_index_neighbours``), a task per pair of blocks both blocks' lists
+        against each other (each pair of rows computed once); each block's lists are
+        merged and its constants summed as finalize sums them."""
+        client = self.client
+        limit = max(2, min(_MAX_BLOCK, _BLOCK_ENTRIES // (need + 1)))
+        per = -(-_MIN_BLOCKS // len(self._shards))
+        blocks: List[Future] = []   # rows, in global order
+        for shard, size in zip(self._shards, self._sizes):
+            cuts = min(max(per, -(-size // limit)), size // 2)
+            bounds = [size * c // cuts for c in range(cuts + 1)]
+            blocks += [_submit(client, _block_rows, shard, a, b)
+                       for a, b in zip(bounds, bounds[1:])]
+        parts: List[List[Future]] = [[] for _ in blocks]
+        dim, distance = self._dim, self._distance
+        for i, rows_i in enumerate(blocks):
+            parts[i].append(_submit(client, _self_lists, rows_i, dim, distance, need))
+            for j in range(i + 1, len(blocks)):
+                pair = _submit(client, _cross_lists, rows_i, blocks[j], dim, distance, need)
+                parts[i].append(_submit(client, _side, pair, 0))
+                parts[j].append(_submit(client, _side, pair, 1))
+        finals = []
+        for level in parts:
+            while len(level) > _FAN_IN:
+                level = [_submit(client, _merge, need, *level[t:t + _FAN_IN])
+                         for t in range(0, len(level), _FAN_IN)]
+            finals.append(_submit(client, _merge_density, need, code, param, len(self) - 1,
+                                  *level))
+        return finals
+
     # ---- queries --------------------------------------------------------------------
-    def __len__(self):
+    def __len__(self) -> int:
         return int(sum(self._sizes))
 
     @property
-    def dim(self):
+    def dim(self) -> int:
         return self._dim
 
     @property
-    def distance(self):
+    def distance(self) -> str:
         return self._distance
 
     @property
-    def shard_sizes(self):
+    def shard_sizes(self) -> List[int]:
         """References per shard, in global order."""
         return list(self._sizes)
 
     @property
-    def finalized(self):
+    def finalized(self) -> bool:
         return self._estimator is not None
 
     @property
-    def estimator(self):
+    def estimator(self) -> Optional[Estimator]:
         """("knn", K after clipping) | ("gwrp", r) | ("none", 0.0), or None before finalize."""
         return self._estimator
 
     @property
-    def density(self):
+    def floor(self) -> float:
+        """The ratio normalization's density floor φ = ε · S of the whole bank (docs/math.md
+        §2.3), which every shard scores with (Error E_STATE before finalize)."""
+        if self._density is None:
+            fail(Status.E_STATE, "Index.floor: the bank is not finalized")
+        return _EPSILON if self._floor is None else self._floor
+
+    @property
+    def density(self) -> F64Array:
         """(M,) float64 density constants in global order (Error E_STATE before finalize)."""
         if self._density is None:
             fail(Status.E_STATE, "Index.density: the bank is not finalized")
         return self._density.copy()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = f"{self._estimator[0]}, param={self._estimator[1]:g}" if self._estimator \
             else "not finalized"
         return (f"<asdnorm.dask.Index dim={self._dim} distance={self._distance!r} "
                 f"size={len(self)} shards={len(self._sizes)} {state}>")
 
     # ---- persistence ----------------------------------------------------------------
-    def save(self, path):
+    def save(self, path: PathArg) -> None:
         """Save a finalized bank to the directory ``path`` (created if needed): one index
         file per shard, written by the worker that holds it, then ``manifest.json``
         (atomically, last). Every worker must see ``path`` (a shared file system)."""
         if not self.finalized:
             fail(Status.E_STATE, "Index.save: the bank is not finalized")
-        path = os.path.abspath(os.fspath(path))
-        os.makedirs(path, exist_ok=True)
+        where = os.path.abspath(os.fsdecode(path))
+        os.makedirs(where, exist_ok=True)
         names = [f"shard-{i:05d}.asdx" for i in range(len(self._shards))]
-        futures = [self.client.submit(_save_shard, s, os.path.join(path, n), pure=False)
+        futures = [_submit(self.client, _save_shard, s, os.path.join(where, n))
                    for s, n in zip(self._shards, names)]
-        self.client.gather(futures)
+        _gather(self.client, futures)
         manifest = {"format": _FORMAT, "version": 1, "dim": self._dim,
-                    "distance": self._distance, "estimator": list(self._estimator),
+                    "distance": self._distance, "estimator": list(self._estimator or ()),
+                    "floor": None if self._floor is None else self._floor.hex(),
                     "shards": [{"file": n, "size": s} for n, s in zip(names, self._sizes)]}
-        tmp = os.path.join(path, _MANIFEST + ".tmp")
+        tmp = os.path.join(where, _MANIFEST + ".tmp")
         with open(tmp, "w") as f:
             json.dump(manifest, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(path, _MANIFEST))
+        os.replace(tmp, os.path.join(where, _MANIFEST))
 
     @classmethod
-    def load(cls, path, client=None):
+    def load(cls, path: PathArg, client: Optional[Client] = None) -> "Index":
         """Load a bank saved by :meth:`save`: each shard is loaded by a worker."""
-        path = os.path.abspath(os.fspath(path))
+        where = os.path.abspath(os.fsdecode(path))
         try:
-            with open(os.path.join(path, _MANIFEST)) as f:
+            with open(os.path.join(where, _MANIFEST)) as f:
                 man = json.load(f)
         except OSError as exc:
-            fail(Status.E_IO, f"Index.load({path!r}): {exc}")
+            fail(Status.E_IO, f"Index.load({where!r}): {exc}")
         except ValueError as exc:
-            fail(Status.E_CORRUPT, f"Index.load({path!r}): manifest: {exc}")
+            fail(Status.E_CORRUPT, f"Index.load({where!r}): manifest: {exc}")
         if not isinstance(man, dict) or man.get("format") != _FORMAT:
-            fail(Status.E_CORRUPT, f"Index.load({path!r}): not an asdnorm Dask bank")
+            fail(Status.E_CORRUPT, f"Index.load({where!r}): not an asdnorm Dask bank")
         if man.get("version") != 1:
-            fail(Status.E_VERSION, f"Index.load({path!r}): bank version {man.get('version')}")
+            fail(Status.E_VERSION, f"Index.load({where!r}): bank version {man.get('version')}")
         self = cls(man["dim"], man["distance"], client=client)
+        floor = man.get("floor")
+        self._floor = None if floor is None else float.fromhex(floor)
         off = 0
         for sh in man["shards"]:
             name = os.path.basename(sh["file"])
-            self._shards.append(self.client.submit(_load_shard, os.path.join(path, name), off,
-                                                   int(sh["size"]), self._dim, self._distance,
-                                                   pure=False))
+            self._shards.append(_submit(self.client, _load_shard, os.path.join(where, name), off,
+                                        int(sh["size"]), self._dim, self._distance,
+                                        self._floor))
             self._sizes.append(int(sh["size"]))
             off += int(sh["size"])
-        parts = self.client.gather([self.client.submit(_density_part, s, pure=False)
-                                    for s in self._shards])
+        parts = _gather(self.client, [_submit(self.client, _density_part, s)
+                                      for s in self._shards])
         self._density = np.concatenate(parts) if parts else np.zeros(0)
         self._estimator = (man["estimator"][0], float(man["estimator"][1]))
         return self
@@ -475,7 +630,7 @@ class Index:
 class Scorer:
     """Scores test samples against a finalized :class:`Index`: lazy dask arrays."""
 
-    def __init__(self, index, norm="ratio"):
+    def __init__(self, index: Index, norm: str = "ratio") -> None:
         if not isinstance(index, Index):
             fail(Status.E_ARG, f"Scorer: expected an asdnorm.dask.Index, got "
                                 f"{type(index).__name__}")
@@ -485,29 +640,32 @@ class Scorer:
         self.index = index
         self.norm = norm.lower()
 
-    def score(self, x, return_nearest=False):
+    def score(self, x: npt.ArrayLike, return_nearest: bool = False
+              ) -> Union[Array, Tuple[Array, Array]]:
         """Scores of ``x`` (n, dim), a dask array: a lazy (n,) float32 dask array, and with
         ``return_nearest`` also the (n,) int64 global positions of the references attaining
         the minimum (ties to the lower position). Each chunk of rows is scored by every
         shard where the shard lives; only the chunk and (rows × 2) results travel."""
         ix = self.index
-        x = da.asarray(x)
-        if x.ndim != 2 or x.shape[1] != ix.dim:
-            fail(Status.E_DIM, f"x must be (n, {ix.dim}); got shape {x.shape}")
-        x = x.rechunk({1: -1})
+        xs = asarray(x)
+        if xs.ndim != 2 or xs.shape[1] != ix.dim:
+            fail(Status.E_DIM, f"x must be (n, {ix.dim}); got shape {xs.shape}")
+        xs = _rechunk(xs, {1: -1})
         score_parts, nearest_parts = [], []
-        for blk, n in zip(x.to_delayed().ravel(), x.chunks[0]):
-            parts = [dask.delayed(_score_part, pure=True)(s, blk, self.norm)
-                     for s in ix._shards]
-            merged = dask.delayed(_merge_scores, pure=True, nout=3)(*parts)
-            score_parts.append(da.from_delayed(merged[0], (n,), dtype=np.float32))
+        for blk, n in zip(_to_delayed(xs).ravel(), xs.chunks[0]):
+            parts = [delayed(_score_part, pure=True)(s, blk, self.norm) for s in ix._shards]
+            merged = delayed(_merge_scores, pure=True, nout=3)(*parts)
+            score_parts.append(from_delayed(merged[0], (n,), dtype=np.float32))
             if return_nearest:
-                found = [dask.delayed(_tie_rows, pure=True)(s, merged) for s in ix._shards]
-                nearest = dask.delayed(_resolve, pure=True)(merged, blk, ix.dim, ix.distance,
-                                                            ix.estimator, self.norm, *found)
-                nearest_parts.append(da.from_delayed(nearest, (n,), dtype=np.int64))
-        scores = da.concatenate(score_parts) if score_parts else da.zeros(0, np.float32)
+                found = [delayed(_tie_rows, pure=True)(s, merged) for s in ix._shards]
+                nearest = delayed(_resolve, pure=True)(merged, blk, ix.dim, ix.distance,
+                                                       ix.estimator, ix._floor, self.norm,
+                                                       *found)
+                nearest_parts.append(from_delayed(nearest, (n,), dtype=np.int64))
+        scores = concatenate(score_parts) if score_parts else \
+            from_array(np.zeros(0, np.float32))
         if not return_nearest:
             return scores
-        nearest = da.concatenate(nearest_parts) if nearest_parts else da.zeros(0, np.int64)
-        return scores, nearest
+        nearest_all = concatenate(nearest_parts) if nearest_parts else \
+            from_array(np.zeros(0, np.int64))
+        return scores, nearest_all

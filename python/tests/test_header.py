@@ -149,6 +149,7 @@ def test_every_c_function_is_reached_from_the_python_api(monkeypatch):
     ix.search(refs, 2, dtype=np.float64)
     asdnorm.Index(3, "cosine").add(refs, dom).set_density(ix.density, "knn", k=2)
     asdnorm.Index(3, "cosine").add(refs, dom).remove([0])
+    ix.neighbours(2), ix.set_floor(ix.floor)
     asdnorm.Scorer(ix).set_threads(1)
     ix.clone()
     asdnorm.Scorer(ix).self_scores(), asdnorm.Scorer(ix).threshold(0.1)

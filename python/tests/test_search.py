@@ -96,3 +96,27 @@ def test_set_density_is_finalize():
             given.set_density(values, "knn", k=2)
         assert err.value.status == status
     assert given.estimator == ("gwrp", 0.6)  # refusals change nothing
+
+
+@pytest.mark.parametrize("distance", ["cosine", "euclidean", "mse"])
+def test_neighbours_match_brute_force(distance):
+    """Index.neighbours: each reference's k nearest others (split 0) or those of the
+    other part, by (distance, position) of the float64 brute force."""
+    rng = np.random.default_rng(9)
+    refs = rng.normal(size=(90, 5)).astype(np.float32)
+    refs[60:70] = refs[2]                      # copies: ties at distance 0
+    ix = asdnorm.Index(5, distance).add(refs)
+    want = bf_distance(distance, refs, refs)
+    for split, k in ((0, 1), (0, 12), (40, 7), (1, 1), (89, 1)):
+        dist, ids = ix.neighbours(k, split=split)
+        assert dist.dtype == np.float64 and ids.dtype == np.int64 and dist.shape == (90, k)
+        for i in range(90):
+            cols = np.arange(90)
+            allowed = cols != i if split == 0 else (cols >= split if i < split else cols < split)
+            order = cols[allowed][np.argsort(want[i][allowed], kind="stable")][:k]
+            np.testing.assert_array_equal(ids[i], order)
+            np.testing.assert_allclose(dist[i], want[i][order], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError):
+        ix.neighbours(8, split=85)             # the second part has 5 references
+    with pytest.raises(ValueError):
+        ix.neighbours(1, split=90)
