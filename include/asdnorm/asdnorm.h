@@ -526,7 +526,8 @@ ASDNORM_API asdnorm_status asdnorm_index_get_floor(const asdnorm_index *ix, doub
  * §2.3: φ = ε · S of the whole set), so that its ratio scores are those of the whole set's
  * index: for a reference set split into parts, one index per part (asdnorm.dask computes S
  * of the whole set in the library's order of operations). φ is not saved: finalize,
- * asdnorm_index_set_density() and loading derive it from the index's own references again.
+ * asdnorm_index_set_density(), asdnorm_index_add(), asdnorm_index_remove() and loading
+ * derive it from the index's own references again.
  * Not while another thread reads the index.
  * @param[in] phi  finite and > 0
  * @return ASDNORM_OK, ASDNORM_E_NULL, ASDNORM_E_STATE (not finalized), ASDNORM_E_ARG (phi
