@@ -285,3 +285,13 @@ void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *
     *lo *= 1.0 - 0x1p-48;
     *hi *= 1.0 + 0x1p-48;
 }
+
+bool asdnorm__symmetric(const asdnorm_index *ix)
+{
+    if (ix->distance != ASDNORM_DISTANCE_COSINE)
+        return true;
+    for (size_t j = 0; j < ix->size; j++)
+        if (ix->scale[j] == 1.0)
+            return false;
+    return true;
+}

@@ -17,6 +17,19 @@
 typedef bool (*asdnorm__heap_less)(const void *ctx, size_t a, size_t b);
 typedef void (*asdnorm__heap_swap)(void *ctx, size_t a, size_t b);
 
+/* The two functions for a plain array of floats. */
+static inline bool asdnorm__float_less(const void *f, size_t a, size_t b)
+{
+    return ((const float *)f)[a] < ((const float *)f)[b];
+}
+
+static inline void asdnorm__float_swap(void *f, size_t a, size_t b)
+{
+    float *v = f, t = v[a];
+    v[a] = v[b];
+    v[b] = t;
+}
+
 /* Restore the max-heap order of elements 0 … n − 1 below position i. */
 static inline void asdnorm__heap_down(void *ctx, size_t n, size_t i, asdnorm__heap_less less,
                                       asdnorm__heap_swap swap)

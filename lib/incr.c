@@ -102,19 +102,6 @@ static asdnorm_status search_rows(const asdnorm_index *ix, const size_t *rows, s
     return st;
 }
 
-/* Whether d(i, j) = d(j, i) for every pair (so that the float distance of new row t
- * to old row i bounds the exact distance of i to t): always under euclidean and mse,
- * under cosine when every row was normalized when added (c_j ≠ 1). */
-static bool symmetric(const asdnorm_index *ix)
-{
-    if (ix->distance != ASDNORM_DISTANCE_COSINE)
-        return true;
-    for (size_t j = 0; j < ix->size; j++)
-        if (ix->scale[j] == 1.0)
-            return false;
-    return true;
-}
-
 /* The new rows m0 … m1 − 1 of v offered to the lists of the old rows 0 … m0 − 1
  * (cnt[i] entries of at most lim[i], stride k each). A float pass (one sgemm per group of new
  * rows and chunk of old ones, with the rigorous bounds of docs/math.md §5) rules
@@ -125,7 +112,7 @@ static asdnorm_status offer_new_rows(const asdnorm_index *v, size_t m0, double *
                                      size_t *cnt, const size_t *lim, size_t k)
 {
     const size_t dim = v->dim, n = v->size - m0;
-    const bool filter = symmetric(v);
+    const bool filter = asdnorm__symmetric(v);
     const size_t g = n < ADD_GROUP ? n : ADD_GROUP, c = m0 < ADD_CHUNK ? m0 : ADD_CHUNK;
     float *Q = asdnorm__mallocn(g * dim, sizeof *Q);
     float *qaux = asdnorm__mallocn(g, sizeof *qaux);

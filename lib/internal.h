@@ -383,6 +383,11 @@ asdnorm_status asdnorm__find_copies(const asdnorm_index *ix, size_t m, uint32_t 
 asdnorm_status asdnorm__index_copies(asdnorm_index *ix);
 void asdnorm__index_drop_copies(asdnorm_index *ix);
 
+/* Whether d(i, j) = d(j, i) bitwise for every pair of rows, so that a float bound on one
+ * bounds the other: always under euclidean and mse; under cosine when every row was
+ * normalized when added (c_j ≠ 1), not with raw rows such as k-means centroids. O(M). */
+bool asdnorm__symmetric(const asdnorm_index *ix);
+
 /* ---- neighbours (knn.c) --------------------------------------------------------
  * The one k-nearest-neighbour machinery, used by finalize, LOF and SMOTE.
  * Distances are exact (double, refined from the float sgemm pass), sorted

@@ -35,19 +35,6 @@
 #include "heap.h"
 #include "knn.h"
 
-/* The heap's access to the rows' arrays of upper bounds. */
-static bool float_less(const void *f, size_t a, size_t b)
-{
-    return ((const float *)f)[a] < ((const float *)f)[b];
-}
-
-static void float_swap(void *f, size_t a, size_t b)
-{
-    float *v = f, t = v[a];
-    v[a] = v[b];
-    v[b] = t;
-}
-
 #define SYM_MARGIN 32
 #define SYM_HEAP_BYTES ((size_t)256 << 20)
 #define SYM_GROUP 512
@@ -237,10 +224,10 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
         if (t < k) {
             u[t] = up;
             if (t + 1 == k)
-                asdnorm__heap_make(u, k, float_less, float_swap);
+                asdnorm__heap_make(u, k, asdnorm__float_less, asdnorm__float_swap);
         } else if (up < u[0]) {
             u[0] = up;
-            asdnorm__heap_down(u, k, 0, float_less, float_swap);
+            asdnorm__heap_down(u, k, 0, asdnorm__float_less, asdnorm__float_swap);
         }
     }
     R->nub[i] = (uint32_t)k;
@@ -262,7 +249,7 @@ static void sym_tighten(const asdnorm_index *ix, struct symrows *R, size_t i)
         }
     for (size_t t = 0; t < k; t++)
         u[t] = round_up(x[t]);
-    asdnorm__heap_make(u, k, float_less, float_swap);
+    asdnorm__heap_make(u, k, asdnorm__float_less, asdnorm__float_swap);
     R->nc[i] = (uint32_t)k;
     R->thr[i] = u[0];
 }
@@ -287,7 +274,7 @@ static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t 
             R->thr[i] = u[0];
     } else if (ub < u[0]) {
         u[0] = ub;
-        asdnorm__heap_down(u, n, 0, float_less, float_swap);
+        asdnorm__heap_down(u, n, 0, asdnorm__float_less, asdnorm__float_swap);
         R->thr[i] = u[0];
     }
     if (R->over[i] || lo > R->thr[i])
@@ -307,16 +294,6 @@ static inline void sym_offer(const asdnorm_index *ix, struct symrows *R, size_t 
     if (R->x)
         R->x[i * R->cap + nc] = filtered ? FILTERED : NOT_EXACT;
     R->nc[i] = (uint32_t)(nc + 1);
-}
-
-static bool symmetric(const asdnorm_index *ix)
-{
-    if (ix->distance != ASDNORM_DISTANCE_COSINE)
-        return true;
-    for (size_t j = 0; j < ix->size; j++)
-        if (ix->scale[j] == 1.0)
-            return false;
-    return true;
 }
 
 /* The end of a row that sym_end does not refine itself (its list overflowed,
@@ -892,5 +869,5 @@ bool asdnorm__knn_sym_applies(const asdnorm_index *ix, size_t k, size_t avail, s
     return m < UINT32_MAX &&
            asdnorm__mul_ok(m, *cap * (sizeof(struct sent) + sizeof(double)) + k * sizeof(float),
                            &bytes) &&
-           bytes <= SYM_HEAP_BYTES && symmetric(ix);
+           bytes <= SYM_HEAP_BYTES && asdnorm__symmetric(ix);
 }

@@ -173,19 +173,6 @@ asdnorm_status asdnorm_scorer_self_scores(asdnorm_scorer *sc, float *scores, siz
     return st;
 }
 
-/* The heap's access to an array of floats (heap.h). */
-static bool float_less(const void *f, size_t a, size_t b)
-{
-    return ((const float *)f)[a] < ((const float *)f)[b];
-}
-
-static void float_swap(void *f, size_t a, size_t b)
-{
-    float *v = f, t = v[a];
-    v[a] = v[b];
-    v[b] = t;
-}
-
 /* The number of self scores allowed above the threshold: ⌊fpr · M⌋, where a
  * product within 10⁻⁶ below an integer counts as that integer (the double
  * nearest a decimal fpr may fall a hair below it), and at most M − 1. */
@@ -212,7 +199,7 @@ asdnorm_status asdnorm_scorer_threshold(asdnorm_scorer *sc, double fpr, float *t
         /* The smallest self score t with #{s_i > t} ≤ ⌊fpr · M⌋: the
          * (M − ⌊fpr · M⌋)-th smallest (math §2.5). */
         const size_t m = ix->size;
-        asdnorm__heap_sort(s, m, float_less, float_swap);
+        asdnorm__heap_sort(s, m, asdnorm__float_less, asdnorm__float_swap);
         *threshold = s[m - 1 - allowed_above(fpr, m)];
     }
     asdnorm__free(s);
