@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Check that the exported ABI is exactly the documented API.
 
-Usage: check-symbols.py LIBASDNORM_SO HEADER VERSION_SCRIPT
+Usage: check-symbols.py LIBASDNORM_SO HEADER VERSION_SCRIPT [DEBIAN_SYMBOLS]
 
 Three sets of names must be equal:
   - the functions declared with ASDNORM_API in the public header,
@@ -10,7 +10,10 @@ Three sets of names must be equal:
   - the dynamic symbols the shared library defines (symbol version
     definitions such as ASDNORM_0.1 are not functions and are ignored).
 Every exported symbol must also carry a version node of the script, and the
-soname must be libasdnorm.so.<ABI major> (libasdnorm.so.0).
+soname must be libasdnorm.so.<ABI major> (libasdnorm.so.0). With DEBIAN_SYMBOLS
+(packaging/debian/libasdnorm0.symbols), its name@NODE entries must be exactly the
+script's, plus one NODE@NODE per node, so that the package build (dpkg-gensymbols -c4)
+cannot fail on a symbol added without it.
 
 Standard library only: it runs with /usr/bin/python3 and nm/readelf from binutils.
 """
@@ -57,6 +60,16 @@ def version_script(path):
     return names, nodes
 
 
+def debian_symbols(path):
+    """The name@node entries of a Debian symbols file."""
+    entries = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(" "):
+                entries.add(line.split()[0])
+    return entries
+
+
 def run(cmd):
     try:
         return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -97,9 +110,9 @@ def report(title, names):
 
 
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) not in (4, 5):
         sys.exit(__doc__)
-    lib, header, script = argv[1:]
+    lib, header, script = argv[1:4]
     declared = header_functions(header)
     scripted, nodes = version_script(script)
     exported = library_symbols(lib)
@@ -138,6 +151,15 @@ def main(argv):
         print("exported with a version node other than the script's:")
         report(f"{len(wrong_node)} symbol(s)", [f"{n}@{exported[n]} (script: {scripted[n]})"
                                                for n in wrong_node])
+
+    if len(argv) == 5:
+        want = {f"{n}@{v}" for n, v in scripted.items()} | {f"{n}@{n}" for n in nodes}
+        have = debian_symbols(argv[4])
+        for title, names in (("missing from", want - have), ("not in the script but in", have - want)):
+            if names:
+                ok = False
+                print(f"{title} {argv[4]}:")
+                report(f"{len(names)} entr(ies)", names)
 
     so = soname(lib)
     if so != EXPECTED_SONAME:
