@@ -120,22 +120,20 @@ static long double loo_term(const struct brute *b, size_t i, size_t j, asdnorm_d
     return norm == ASDNORM_NORM_RATIO ? d / (n > b->phi ? n : b->phi) : d - n;
 }
 
-/* The library's self scores and nearest against the brute force; the same,
- * bitwise, with 1 and 3 threads. */
+/* The library's self scores and nearest against the brute force, on one thread:
+ * this test runs under valgrind (the 'unit' suite), where an OpenMP team's threads
+ * outlive the test and their stacks count as leaks. tests/test_team.c checks that
+ * 1-4 threads give the same self scores bitwise. */
 static void check(const struct brute *b, asdnorm_index *ix, asdnorm_density est, double param,
                   asdnorm_norm norm)
 {
     const size_t m = b->m;
     asdnorm_scorer *sc = NULL;
     assert_int_equal(asdnorm_scorer_new(ix, norm, &sc), ASDNORM_OK);
-    float *s1 = malloc(m * sizeof *s1), *s3 = malloc(m * sizeof *s3);
-    size_t *n1 = malloc(m * sizeof *n1), *n3 = malloc(m * sizeof *n3);
+    float *s1 = malloc(m * sizeof *s1);
+    size_t *n1 = malloc(m * sizeof *n1);
     assert_int_equal(asdnorm_scorer_set_threads(sc, 1), ASDNORM_OK);
     assert_int_equal(asdnorm_scorer_self_scores(sc, s1, n1), ASDNORM_OK);
-    assert_int_equal(asdnorm_scorer_set_threads(sc, 3), ASDNORM_OK);
-    assert_int_equal(asdnorm_scorer_self_scores(sc, s3, n3), ASDNORM_OK);
-    assert_memory_equal(s1, s3, m * sizeof *s1);
-    assert_memory_equal(n1, n3, m * sizeof *n1);
     /* The scale of the terms, for an absolute tolerance (difference scores near 0). */
     long double scale = 0;
     for (size_t t = 0; t < m * m; t++)
@@ -160,9 +158,7 @@ static void check(const struct brute *b, asdnorm_index *ix, asdnorm_density est,
                      (int)b->kind, (int)est, (int)norm, n1[i], i, at, best);
     }
     free(s1);
-    free(s3);
     free(n1);
-    free(n3);
     asdnorm_scorer_free(sc);
 }
 
