@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Progress reporting and cancellation (progress.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC under -std=c11 */
 #include <time.h>
 
 #include "progress.h"
