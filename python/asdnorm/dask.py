@@ -57,6 +57,7 @@ from dask.delayed import delayed
 from dask.sizeof import sizeof as _sizeof
 import distributed
 from distributed import Client, Future
+from distributed.comm.addressing import get_address_host
 
 from . import core
 from ._convert import as_enum
@@ -87,9 +88,37 @@ _wait: Callable[[Sequence[Future]], Any] = distributed.wait
 _result: Callable[[Future], Any] = Future.result
 
 
-def _submit(client: Client, fn: Callable[..., Any], *args: Any) -> Future:
-    """A task that is run once, even when its arguments repeat (pure=False)."""
-    return _client_submit(client, fn, *args, pure=False)
+_nthreads: Callable[[Client], Dict[str, int]] = Client.nthreads
+
+
+class _Tasks:
+    """Submits the tasks of one operation to ``client``: each is run once, even when its
+    arguments repeat (pure=False), and each carries a *loose* restriction to the hosts of
+    the cluster's workers (``where``), which changes no placement (every worker of those
+    hosts qualifies, and any other when none is left) but keeps the task out of the
+    scheduler's queue of root-ish tasks.
+
+    Why: distributed's scheduler queues a task whose group is larger than twice the
+    cluster's threads and whose dependencies' groups have fewer than 5 live tasks (the
+    blocks of a few shards, the last pairs of a finalize); when a dependency of a queued
+    task is lost with its worker, the scheduler neither re-waits the queued task nor keeps
+    the dependency, and then runs it without it: the worker waits for the missing
+    dependency forever (dask/distributed#8702, fixed in #8703; Debian 12's 2022.12.1 has
+    it). A task with restrictions is never root-ish, so it is never queued. A worker that
+    joins later on a new host gets none of these tasks while a worker of the listed hosts
+    is alive; a restarted worker on the same host does."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        hosts = sorted({get_address_host(w) for w in _nthreads(client)})
+        self.where: Dict[str, Any] = \
+            {"workers": hosts, "allow_other_workers": True} if hosts else {}
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return _client_submit(self.client, fn, *args, pure=False, **self.where)
+
+    def compute(self, parts: Sequence[Any]) -> List[Future]:
+        return _client_compute(self.client, list(parts), **self.where)
 
 
 def _gather(client: Client, futures: Sequence[Future]) -> List[Any]:
@@ -425,7 +454,7 @@ class Index:
                                                      offset))
             sizes.append(int(m))
             offset += m
-        futures = _client_compute(self.client, parts)
+        futures = _Tasks(self.client).compute(parts)
         _wait_all(futures)  # a shard's error names the row (counted in its chunk)
         self._shards += futures
         self._sizes += sizes
@@ -446,7 +475,7 @@ class Index:
             fail(Status.E_TOO_FEW, f"Index.finalize: a shard has {min(self._sizes)} "
                                     "reference(s); every shard needs 2 for knn and gwrp "
                                     "(rechunk the rows)")
-        client = self.client
+        tasks = _Tasks(self.client)
         est: Estimator
         if code == Density.NONE:
             dens, est = np.zeros(m), ("none", 0.0)
@@ -458,12 +487,13 @@ class Index:
             else:
                 need = _gwrp_terms(param, m - 1)
                 est = ("gwrp", param)
-            dens = np.concatenate(_gather(client, self._lists(need, code, param)))
-        floor = self._bank_floor()
+            dens = np.concatenate(_gather(tasks.client, self._lists(tasks, need, code,
+                                                                    param)))
+        floor = self._bank_floor(tasks)
         new, off = [], 0
         for s, size in zip(self._shards, self._sizes):
-            new.append(_submit(client, _set_density, s, dens[off:off + size], est[0], k, r,
-                               floor))
+            new.append(tasks.submit(_set_density, s, dens[off:off + size], est[0], k, r,
+                                    floor))
             off += size
         _wait_all(new)
         self._shards = new
@@ -472,55 +502,54 @@ class Index:
         self._density = dens
         return self
 
-    def _bank_floor(self) -> Optional[float]:
+    def _bank_floor(self, tasks: _Tasks) -> Optional[float]:
         """φ of the whole bank under euclidean and mse (under cosine S = 1: every shard's
         own φ is the bank's already, and None is returned)."""
         if self._distance == "cosine":
             return None
-        client, m = self.client, float(len(self))
+        m = float(len(self))
         sums: Any = np.zeros(self._dim)
         for shard in self._shards:
-            sums = _submit(client, _centroid_sums, shard, sums)
-        mean = _gather(client, [sums])[0] / m
+            sums = tasks.submit(_centroid_sums, shard, sums)
+        mean = _gather(tasks.client, [sums])[0] / m
         total: Any = 0.0
         for shard in self._shards:
-            total = _submit(client, _spread_sum, shard, mean, total)
-        v = float(_gather(client, [total])[0]) / m
+            total = tasks.submit(_spread_sum, shard, mean, total)
+        v = float(_gather(tasks.client, [total])[0]) / m
         scale = 1.0 if not v > 0.0 else math.sqrt(v) if self._distance == "euclidean" \
             else v / float(self._dim)
         return _EPSILON * scale
 
-    def _lists(self, need: int, code: Density, param: float) -> List[Future]:
+    def _lists(self, tasks: _Tasks, need: int, code: Density, param: float) -> List[Future]:
         """The futures of the density constants of the blocks, in global order. The rows
         are cut into blocks (at least _MIN_BLOCKS in all, so that the pairs of blocks
         keep every worker busy); a task per block gives its own lists
         (``asdnorm_index_neighbours``), a task per pair of blocks both blocks' lists
         against each other (each pair of rows computed once); each block's lists are
         merged and its constants summed as finalize sums them."""
-        client = self.client
         limit = max(2, min(_MAX_BLOCK, _BLOCK_ENTRIES // (need + 1)))
         per = -(-_MIN_BLOCKS // len(self._shards))
         blocks: List[Future] = []   # rows, in global order
         for shard, size in zip(self._shards, self._sizes):
             cuts = min(max(per, -(-size // limit)), size // 2)
             bounds = [size * c // cuts for c in range(cuts + 1)]
-            blocks += [_submit(client, _block_rows, shard, a, b)
+            blocks += [tasks.submit(_block_rows, shard, a, b)
                        for a, b in zip(bounds, bounds[1:])]
         parts: List[List[Future]] = [[] for _ in blocks]
         dim, distance = self._dim, self._distance
         for i, rows_i in enumerate(blocks):
-            parts[i].append(_submit(client, _self_lists, rows_i, dim, distance, need))
+            parts[i].append(tasks.submit(_self_lists, rows_i, dim, distance, need))
             for j in range(i + 1, len(blocks)):
-                pair = _submit(client, _cross_lists, rows_i, blocks[j], dim, distance, need)
-                parts[i].append(_submit(client, _side, pair, 0))
-                parts[j].append(_submit(client, _side, pair, 1))
+                pair = tasks.submit(_cross_lists, rows_i, blocks[j], dim, distance, need)
+                parts[i].append(tasks.submit(_side, pair, 0))
+                parts[j].append(tasks.submit(_side, pair, 1))
         finals = []
         for level in parts:
             while len(level) > _FAN_IN:
-                level = [_submit(client, _merge, need, *level[t:t + _FAN_IN])
+                level = [tasks.submit(_merge, need, *level[t:t + _FAN_IN])
                          for t in range(0, len(level), _FAN_IN)]
-            finals.append(_submit(client, _merge_density, need, code, param, len(self) - 1,
-                                  *level))
+            finals.append(tasks.submit(_merge_density, need, code, param, len(self) - 1,
+                                       *level))
         return finals
 
     # ---- queries --------------------------------------------------------------------
@@ -580,9 +609,10 @@ class Index:
         where = os.path.abspath(os.fsdecode(path))
         os.makedirs(where, exist_ok=True)
         names = [f"shard-{i:05d}.asdx" for i in range(len(self._shards))]
-        futures = [_submit(self.client, _save_shard, s, os.path.join(where, n))
+        tasks = _Tasks(self.client)
+        futures = [tasks.submit(_save_shard, s, os.path.join(where, n))
                    for s, n in zip(self._shards, names)]
-        _gather(self.client, futures)
+        _gather(tasks.client, futures)
         manifest = {"format": _FORMAT, "version": 1, "dim": self._dim,
                     "distance": self._distance, "estimator": list(self._estimator or ()),
                     "floor": None if self._floor is None else self._floor.hex(),
@@ -612,16 +642,15 @@ class Index:
         self = cls(man["dim"], man["distance"], client=client)
         floor = man.get("floor")
         self._floor = None if floor is None else float.fromhex(floor)
-        off = 0
+        tasks, off = _Tasks(self.client), 0
         for sh in man["shards"]:
             name = os.path.basename(sh["file"])
-            self._shards.append(_submit(self.client, _load_shard, os.path.join(where, name), off,
-                                        int(sh["size"]), self._dim, self._distance,
-                                        self._floor))
+            self._shards.append(tasks.submit(_load_shard, os.path.join(where, name), off,
+                                             int(sh["size"]), self._dim, self._distance,
+                                             self._floor))
             self._sizes.append(int(sh["size"]))
             off += int(sh["size"])
-        parts = _gather(self.client, [_submit(self.client, _density_part, s)
-                                      for s in self._shards])
+        parts = _gather(tasks.client, [tasks.submit(_density_part, s) for s in self._shards])
         self._density = np.concatenate(parts) if parts else np.zeros(0)
         self._estimator = (man["estimator"][0], float(man["estimator"][1]))
         return self
