@@ -7,18 +7,60 @@ ratio scores of N tests with their nearest references. One process: asdnorm.Inde
 with the library's OpenMP threads (all cores). Dask: a LocalCluster of W worker
 processes with one thread each (OMP_NUM_THREADS=1 in the workers, so W processes
 use W cores), the references in W chunks. Both must give identical densities,
-scores and nearest references (checked). Prints wall times, their ratios, and the
-per-task times of finalize's block-pair searches and of scoring (from Dask's task
+scores and nearest references (checked). The comparison runs --repeat times,
+alternating which side goes first (the load of a shared machine drifts); each run
+prints wall and CPU times (this process's, and the workers' summed) and their
+ratios, then the medians and the workers' task times per task prefix (Dask's task
 stream), the inputs of the cost model in docs/scaling.md.
 
 Run:  ASDNORM_LIBRARY=build/lib/libasdnorm.so.0 PYTHONPATH=python \\
-        nice /usr/bin/python3 bench/dask_overhead.py [--m 50000] [--d 128] [--n 10000]
+        nice /usr/bin/python3 bench/dask_overhead.py [--m 50000] [--d 128] [--repeat 5]
 """
 import argparse
 import os
 import time
 
 import numpy as np
+
+
+def one_process(asdnorm, refs, tests, k):
+    """Finalize and score in this process: (wall, CPU) of each, and the results."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    one = asdnorm.Index(refs.shape[1], "cosine").add(refs)
+    one.finalize("knn", k=k)
+    fin = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    s, n = asdnorm.Scorer(one, "ratio").score(tests, return_nearest=True)
+    sc = time.perf_counter() - t0, time.process_time() - c0
+    return fin, sc, (one.density, s, n)
+
+
+def one_thread(refs, tests, k):
+    """The same job on one thread, as a task in a worker (OMP_NUM_THREADS=1 there): the
+    CPU time of the work itself, without the waits of a team of threads."""
+    import asdnorm
+    c0 = time.process_time()
+    one = asdnorm.Index(refs.shape[1], "cosine").add(refs)
+    one.finalize("knn", k=k)
+    c1 = time.process_time()
+    asdnorm.Scorer(one, "ratio").score(tests, return_nearest=True)
+    return c1 - c0, time.process_time() - c1
+
+
+def on_dask(client, ad, dask, x, xt, d, k):
+    """The same job on the cluster: (wall, CPU of all workers) of add + finalize and of
+    scoring, and the results."""
+    def cpu():  # CPU seconds of all worker processes: robust to other load
+        return sum(client.run(time.process_time).values())
+
+    t0, c0 = time.perf_counter(), cpu()
+    ix = ad.Index(d, "cosine").add(x)
+    ix.finalize("knn", k=k)
+    fin = time.perf_counter() - t0, cpu() - c0
+    t0, c0 = time.perf_counter(), cpu()
+    s, n = dask.compute(*ad.Scorer(ix, "ratio").score(xt, return_nearest=True))
+    sc = time.perf_counter() - t0, cpu() - c0
+    return fin, sc, (ix.density, s, n)
 
 
 def main():
@@ -28,6 +70,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="comparisons, alternating which side runs first (medians printed)")
     args = ap.parse_args()
 
     import asdnorm
@@ -43,14 +87,6 @@ def main():
     tests = (centres[rng.integers(0, 50, args.n)] + 0.6 * rng.normal(size=(args.n, args.d))
              ).astype(np.float32)
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    one = asdnorm.Index(args.d, "cosine").add(refs)
-    one.finalize("knn", k=args.k)
-    t_fin1, c_fin1 = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
-    s1, n1 = asdnorm.Scorer(one, "ratio").score(tests, return_nearest=True)
-    t_sc1, c_sc1 = time.perf_counter() - t0, time.process_time() - c0
-
     with dask.config.set({"distributed.worker.daemon": True}):
         cluster = distributed.LocalCluster(n_workers=args.workers, processes=True,
                                            threads_per_worker=1, dashboard_address=":0",
@@ -60,50 +96,60 @@ def main():
     x = da.from_array(refs, chunks=(chunk, args.d))
     xt = da.from_array(tests, chunks=(min(args.n, 2500), args.d))
 
-    def cpu():  # CPU seconds of all worker processes: robust to other load
-        return sum(client.run(time.process_time).values())
-
-    with distributed.get_task_stream(client) as ts:
-        t0 = time.perf_counter()
-        ix = ad.Index(args.d, "cosine").add(x)
-        t_add = time.perf_counter() - t0
-        t0, c0 = time.perf_counter(), cpu()
-        ix.finalize("knn", k=args.k)
-        t_fin, c_fin = time.perf_counter() - t0, cpu() - c0
-        t0, c0 = time.perf_counter(), cpu()
-        s2, n2 = dask.compute(*ad.Scorer(ix, "ratio").score(xt, return_nearest=True))
-        t_sc, c_sc = time.perf_counter() - t0, cpu() - c0
-    exact = (ix.density.tobytes() == one.density.tobytes() and s1.tobytes() == s2.tobytes()
-             and np.array_equal(n1, n2))
-
-    per = {}
-    for t in ts.data:
-        name = t["key"].split("-")[0].strip("('")
-        for s in t["startstops"]:
-            if s["action"] == "compute":
-                per.setdefault(name, []).append(s["stop"] - s["start"])
-    print(f"M={args.m} D={args.d} N={args.n} K={args.k}, {args.workers} worker processes "
-          f"× 1 thread vs one process with {os.cpu_count()} threads; exact: {exact}")
-    print(f"finalize: one process {t_fin1:.2f} s, dask {t_fin:.2f} s (+ add {t_add:.2f} s): "
-          f"ratio {t_fin / t_fin1:.2f} ({(t_fin + t_add) / t_fin1:.2f} with add)")
-    print(f"score:    one process {t_sc1:.2f} s, dask {t_sc:.2f} s: ratio {t_sc / t_sc1:.2f}")
-    print(f"total:    ratio {(t_add + t_fin + t_sc) / (t_fin1 + t_sc1):.2f}")
-    print(f"CPU time: finalize one process {c_fin1:.2f} s, workers {c_fin:.2f} s: ratio "
-          f"{c_fin / c_fin1:.2f}; score {c_sc1:.2f} s vs {c_sc:.2f} s: ratio {c_sc / c_sc1:.2f}")
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"M={args.m} D={args.d} N={args.n} K={args.k}: {args.workers} worker processes "
+          f"× 1 thread vs one process with {os.cpu_count()} threads")
+    print("finalize (with add): wall of one process / of Dask and their ratio; CPU of one "
+          "process / of one thread / of the workers, the workers' ratio to each.\n"
+          "score: the same three ratios. load: the 1-minute load average after the run.")
+    print("run  load | finalize wall (s)   ratio | finalize CPU (s)               ratios "
+          "    | score ratios      | exact")
+    data = client.scatter([refs, tests])   # for one_thread, on one worker
+    rows, per = [], {}
+    for r in range(args.repeat):
+        single = client.submit(one_thread, *data, args.k, pure=False).result()
+        with distributed.get_task_stream(client) as ts:
+            if r % 2 == 0:
+                one = one_process(asdnorm, refs, tests, args.k)
+                dsk = on_dask(client, ad, dask, x, xt, args.d, args.k)
+            else:
+                dsk = on_dask(client, ad, dask, x, xt, args.d, args.k)
+                one = one_process(asdnorm, refs, tests, args.k)
+        (d1, s1, n1), (d2, s2, n2) = one[2], dsk[2]
+        exact = d1.tobytes() == d2.tobytes() and s1.tobytes() == s2.tobytes() \
+            and np.array_equal(n1, n2)
+        load = os.getloadavg()[0]
+        ratios = [dsk[0][0] / one[0][0], dsk[0][1] / one[0][1], dsk[0][1] / single[0],
+                  dsk[1][0] / one[1][0], dsk[1][1] / one[1][1], dsk[1][1] / single[1]]
+        rows.append(ratios + [load])
+        print(f"{r + 1:3d} {load:5.1f} | {one[0][0]:6.2f} / {dsk[0][0]:6.2f} s  {ratios[0]:5.2f} "
+              f"| {one[0][1]:6.2f} / {single[0]:6.2f} / {dsk[0][1]:6.2f} s  {ratios[1]:5.2f} "
+              f"{ratios[2]:5.2f} | {ratios[3]:5.2f} {ratios[4]:5.2f} {ratios[5]:5.2f} | {exact}")
+        for t in ts.data:
+            name = t["key"].split("-")[0].strip("('")
+            for st in t["startstops"]:
+                if st["action"] == "compute":
+                    per.setdefault(name, []).append(st["stop"] - st["start"])
+        if not exact:
+            raise SystemExit("the results differ from one process")
+    med = np.median(np.array(rows), axis=0)
+    print(f"median of {args.repeat} (limit 1.3): finalize wall ratio {med[0]:.2f}, CPU ratio "
+          f"{med[1]:.2f} (to one thread {med[2]:.2f}); score wall ratio {med[3]:.2f}, CPU ratio "
+          f"{med[4]:.2f} (to one thread {med[5]:.2f}); load {med[6]:.1f} on {os.cpu_count()} "
+          "cores")
+    print("workers' task time per task prefix, all runs (Dask's task stream):")
     for name, times in sorted(per.items()):
         print(f"  task {name:15s} n={len(times):4d} mean {np.mean(times) * 1e3:9.1f} ms "
-              f"total {np.sum(times):7.2f} s")
+              f"total {np.sum(times) / args.repeat:7.2f} s per run")
     if "_cross_lists" in per:   # a pair of blocks: b × b pairs of rows, each once
-        b = args.m / len(per["_self_lists"])
-        pair = np.mean(per["_cross_lists"])
-        print(f"  block pair: {b:.0f} × {b:.0f} rows × {args.d} dims in {pair * 1e3:.0f} ms: "
-              f"{b * b * args.d / pair / 1e9:.2f} G pair-dims/s per worker")
+        b = args.m / (len(per["_self_lists"]) / args.repeat)
+        pair = np.median(per["_cross_lists"])
+        print(f"  block pair: {b:.0f} × {b:.0f} rows × {args.d} dims in {pair * 1e3:.0f} ms "
+              f"(median): {b * b * args.d / pair / 1e9:.2f} G pair-dims/s per worker")
     if "_score_part" in per:
-        sp = np.mean(per["_score_part"])
+        sp = np.median(per["_score_part"])
         rate = min(args.n, 2500) * chunk * args.d / sp
         print(f"  shard scoring: {min(args.n, 2500)} tests × {chunk} references in "
-              f"{sp * 1e3:.0f} ms: {rate / 1e9:.2f} G row-dims/s per worker")
+              f"{sp * 1e3:.0f} ms (median): {rate / 1e9:.2f} G row-dims/s per worker")
     client.close()
     cluster.close()
 
