@@ -50,14 +50,8 @@ extern int openblas_get_num_threads(void) __attribute__((weak));
 
 static int REPS = 5;
 
-/* CPU time of the whole process (all threads): robust to other load on the
- * machine when threads do not spin, so it is printed beside the wall time. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+/* CPU time (common.h's cpu_now) is robust to other load on the machine when
+ * threads do not spin, so it is printed beside the wall time. */
 
 /* The median CPU time of the last timed measurement. */
 static double last_cpu;

@@ -10,9 +10,10 @@ K = 1 and K = 16.
 Implementations, each run in its own subprocess so that its peak RSS is its own:
   asdnorm      the library (python/asdnorm, library from ASDNORM_LIBRARY), allowed
                to set OpenBLAS to one thread while its threads call it
-               (asdnorm.set_blas_control(True): the benchmark owns its process)
-  asdnorm-default  the same in the library's default mode (with OpenBLAS's own
-               threads, its BLAS-calling steps run on the calling thread)
+               (asdnorm.set_blas_control(True), the Python package's default)
+  asdnorm-default  the same in the C library's default mode, set_blas_control(False)
+               (with OpenBLAS's own threads, its BLAS-calling steps run on the
+               calling thread)
   numpy        straightforward: the full M x M and N x M float32 matrices
   numpy-block  the same in 1024-row blocks (memory O(block · M))
   sklearn      NearestNeighbors(algorithm="brute", metric="cosine") for the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the benchmark programs share: a monotonic clock, medians, and the
+/* What the benchmark programs share: a monotonic clock, a CPU clock, medians, and the
  * seeded data (a 64-cluster Gaussian mixture, like embeddings). */
 #ifndef ASDNORM_BENCH_COMMON_H
 #define ASDNORM_BENCH_COMMON_H
@@ -14,6 +14,14 @@ static inline double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The CPU time of the whole process, all threads. */
+static inline double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 

@@ -251,6 +251,23 @@ asdnorm_status asdnorm__index_copies(asdnorm_index *ix)
     return ASDNORM_OK;
 }
 
+void asdnorm__near_constants(asdnorm_index *ix)
+{
+    /* S = Σ fl(tₖ²) with tₖ the float difference of the scaled rows: each
+     * tₖ within u (relative) of the exact difference of the rounded rows, and
+     * S within γ_{D+2} of Σ tₖ² (any summation order), plus (D + 1)·2⁻¹⁴⁸
+     * for squares and sums in the subnormal range. So the norm of the exact
+     * difference is at least √((S − tiny) / (1 + γ)) / (1 + u) and at most
+     * √((S + tiny) / (1 − γ)) / (1 − u): one factor under the root each,
+     * rounded outwards here (by far more than the few roundings of computing
+     * it), so that a call costs a multiplication and a square root. */
+    const double u = 0x1p-24, du = (double)(ix->dim + 2) * u;
+    const double gamma = du / (1.0 - du);
+    ix->near_tiny = (double)(ix->dim + 1) * 0x1p-148;
+    ix->near_lo = 1.0 / ((1.0 + gamma) * (1.0 + u) * (1.0 + u)) * (1.0 - 0x1p-48);
+    ix->near_hi = 1.0 / ((1.0 - gamma) * (1.0 - u) * (1.0 - u)) * (1.0 + 0x1p-48);
+}
+
 void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi)
 {
     if (!(S < INFINITY)) {
@@ -258,18 +275,13 @@ void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *
         *hi = INFINITY;
         return;
     }
-    /* S = Σ fl(tₖ²) with tₖ the float difference of the scaled rows: each
-     * tₖ within u (relative) of the exact difference of the rounded rows, and
-     * S within γ_{D+2} of Σ tₖ² (any summation order), plus (D + 1)·2⁻¹⁴⁸
-     * for squares and sums in the subnormal range. */
-    const double u = 0x1p-24, du = (double)(ix->dim + 2) * u;
-    const double gamma = du / (1.0 - du), tiny = (double)(ix->dim + 1) * 0x1p-148;
-    double rlo = sqrt(fmax((double)S - tiny, 0.0) / (1.0 + gamma)) / (1.0 + u);
-    double rhi = sqrt(((double)S + tiny) / (1.0 - gamma)) / (1.0 - u);
+    /* The bounds on the norm (asdnorm__near_constants). */
+    double rlo = sqrt(fmax((double)S - ix->near_tiny, 0.0) * ix->near_lo);
+    double rhi = sqrt(((double)S + ix->near_tiny) * ix->near_hi);
     if (ix->distance == ASDNORM_DISTANCE_COSINE) {
         /* The rows are the unit vectors rounded: each coordinate within 2u + u²
          * (relative) of the exact one's, so the two differ by at most 5u in norm. */
-        const double eta = 5.0 * u;
+        const double eta = 5.0 * 0x1p-24;
         rlo = fmax(rlo - eta, 0.0);
         rhi += eta;
         *lo = 0.25 * rlo * rlo;

@@ -85,6 +85,7 @@ asdnorm_status asdnorm_index_new(size_t dim, asdnorm_distance distance, asdnorm_
     ix->dim = dim;
     ix->distance = distance;
     ix->estimator = ASDNORM_DENSITY_NONE;
+    asdnorm__near_constants(ix);
     *out = ix;
     return ASDNORM_OK;
 }

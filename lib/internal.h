@@ -150,6 +150,8 @@ struct asdnorm_index {
      * when there are none. */
     uint32_t *copy_prev;
     size_t copy_rows, copy_count;
+    /* asdnorm__near_bounds's constants for this dimension (set by asdnorm_index_new). */
+    double near_tiny, near_lo, near_hi;
 };
 
 /* A row's list holds what its density needs (K′ for k-NN, the L visited ranks for GWRP)
@@ -260,6 +262,8 @@ bool asdnorm__sqdiff_variant(int variant, const float *x, double a, const float 
  * rows (c_j ≠ 1), and under euclidean and mse the rows themselves, a = b = 1. */
 float asdnorm__sqdiff_f(const float *x, float a, const float *y, float b, size_t dim);
 void asdnorm__near_bounds(const asdnorm_index *ix, float S, double *lo, double *hi);
+/* Set the index's constants for asdnorm__near_bounds (its dimension's). */
+void asdnorm__near_constants(asdnorm_index *ix);
 /* ‖v‖₂ in double. */
 double asdnorm__norm2(const float *v, size_t dim);
 

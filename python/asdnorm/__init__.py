@@ -95,12 +95,17 @@ def set_blas_control(allow: bool) -> None:
     """Allow the library to set a multithreaded OpenBLAS to one thread, process-wide, while
     its own threads call it (``asdnorm_set_blas_control``; docs/embedding.md).
 
-    By default the library never changes the BLAS's settings.
+    The Python package allows it when it is imported, as scikit-learn limits OpenBLAS to one
+    thread during its own OpenMP loops: finalize and scoring then take 0.65-0.9 of the time
+    they take without it (docs/performance.md). Numpy calls that other threads of the process
+    make while a libasdnorm call runs use one BLAS thread meanwhile; a program with BLAS
+    work of its own on other threads calls ``set_blas_control(False)`` (the C library's
+    default: it never changes the BLAS's settings).
 
     Parameters
     ----------
     allow : bool
-        True to allow, False (the default) to forbid.
+        True to allow (the package's default), False to forbid.
 
     Raises
     ------
@@ -117,6 +122,10 @@ def set_blas_control(allow: bool) -> None:
              kind=InvalidTypeError)
     check(_clib.asdnorm_set_blas_control(1 if allow else 0), "set_blas_control")
 
+
+# A Python process is a program that owns its process (like the asdnorm command), and
+# the library's own threads then carry every step: see set_blas_control.
+check(_clib.asdnorm_set_blas_control(1), "set_blas_control")
 
 _allocator: Optional[Allocator] = None  # kept alive while the library uses it
 
