@@ -141,7 +141,7 @@ def main():
         print(f"  task {name:15s} n={len(times):4d} mean {np.mean(times) * 1e3:9.1f} ms "
               f"total {np.sum(times) / args.repeat:7.2f} s per run")
     if "_cross_lists" in per:   # a pair of blocks: b × b pairs of rows, each once
-        b = args.m / (len(per["_self_lists"]) / args.repeat)
+        b = args.m / (len(per["_block_rows"]) / args.repeat)
         pair = np.median(per["_cross_lists"])
         print(f"  block pair: {b:.0f} × {b:.0f} rows × {args.d} dims in {pair * 1e3:.0f} ms "
               f"(median): {b * b * args.d / pair / 1e9:.2f} G pair-dims/s per worker")

@@ -210,6 +210,15 @@ def _self_lists(rows: F32Array, dim: int, distance: str, need: int) -> F64Array:
     return core.Index(dim, distance).add(rows).neighbours(min(need, len(rows) - 1))[0]
 
 
+def _shard_lists(shard: _Shard, dim: int, distance: str, need: int) -> F64Array:
+    """Each row's nearest other rows of its shard."""
+    return _self_lists(shard.rows, dim, distance, need)
+
+
+def _rows_of(lists: F64Array, a: int, b: int) -> F64Array:
+    return lists[a:b]
+
+
 def _cross_lists(rows_a: F32Array, rows_b: F32Array, dim: int, distance: str,
                  need: int) -> Tuple[F64Array, F64Array]:
     """Each row of block a's nearest rows of block b and the other way round: the two
@@ -526,20 +535,31 @@ class Index:
         keep every worker busy); a task per block gives its own lists
         (``asdnorm_index_neighbours``), a task per pair of blocks both blocks' lists
         against each other (each pair of rows computed once); each block's lists are
-        merged and its constants summed as finalize sums them."""
+        merged and its constants summed as finalize sums them. A shard that is cut only
+        for that balance (it fits in one block) gets the lists among its rows from one
+        task instead of its blocks' own and pair tasks: each search call costs a little per
+        row it lists (docs/scaling.md), and a row is then in fewer calls."""
         limit = max(2, min(_MAX_BLOCK, _BLOCK_ENTRIES // (need + 1)))
         per = -(-_MIN_BLOCKS // len(self._shards))
+        dim, distance = self._dim, self._distance
         blocks: List[Future] = []   # rows, in global order
-        for shard, size in zip(self._shards, self._sizes):
+        shard_of: List[int] = []    # the shard of each block, -1 for a block on its own
+        parts: List[List[Future]] = []
+        for s, (shard, size) in enumerate(zip(self._shards, self._sizes)):
             cuts = min(max(per, -(-size // limit)), size // 2)
             bounds = [size * c // cuts for c in range(cuts + 1)]
-            blocks += [tasks.submit(_block_rows, shard, a, b)
-                       for a, b in zip(bounds, bounds[1:])]
-        parts: List[List[Future]] = [[] for _ in blocks]
-        dim, distance = self._dim, self._distance
+            whole = cuts > 1 and size <= limit and len(self._shards) > 1
+            own = tasks.submit(_shard_lists, shard, dim, distance, need) if whole else None
+            for a, b in zip(bounds, bounds[1:]):
+                blocks.append(tasks.submit(_block_rows, shard, a, b))
+                shard_of.append(s if whole else -1)
+                parts.append([tasks.submit(_rows_of, own, a, b)] if whole else [])
         for i, rows_i in enumerate(blocks):
-            parts[i].append(tasks.submit(_self_lists, rows_i, dim, distance, need))
+            if shard_of[i] < 0:
+                parts[i].append(tasks.submit(_self_lists, rows_i, dim, distance, need))
             for j in range(i + 1, len(blocks)):
+                if shard_of[i] >= 0 and shard_of[i] == shard_of[j]:
+                    continue   # in the shard's own lists
                 pair = tasks.submit(_cross_lists, rows_i, blocks[j], dim, distance, need)
                 parts[i].append(tasks.submit(_side, pair, 0))
                 parts[j].append(tasks.submit(_side, pair, 1))
