@@ -17,7 +17,8 @@ positions in the concatenation of everything added, in order.
 a task per block gives its rows' nearest other rows of the block, a task per pair
 of blocks both blocks' rows' nearest rows of the other block
 (``asdnorm_index_neighbours``: finalize's own search, each pair of rows computed
-once, exact double distances, ties to the lower position); each row's lists
+once, exact double distances, ties to the lower position; a shard cut only to have
+enough pair tasks lists its own rows in one task); each row's lists
 are merged (the k smallest distances: equal distances are equal values, so which
 of them finalize lists does not change the sum) and the k-NN or GWRP constant is
 summed from the merged list exactly as lib/index.c sums it (:func:`_density_of`), then
