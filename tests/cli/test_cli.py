@@ -1551,6 +1551,13 @@ def tmpfile_supported(directory):
         return False
 
 
+def default_signals():
+    """In a child before exec: the termination signals at their default dispositions."""
+    import signal
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def test_killed_write(tmp):
     """A process killed while writing an output leaves no temporary file and the old
     output intact: the unnamed O_TMPFILE file vanishes even with SIGKILL; the named
@@ -1574,8 +1581,10 @@ def test_killed_write(tmp):
         env = dict(os.environ, ASDNORM_TEST_STOP_WRITE="1")
         if named:
             env["ASDNORM_TEST_NO_TMPFILE"] = "1"
+        # The default dispositions, whatever this process inherited (under nohup,
+        # SIGHUP is ignored, and the program rightly keeps it so: below).
         p = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
+                             stderr=subprocess.PIPE, preexec_fn=default_signals)
         _, status = os.waitpid(p.pid, os.WUNTRACED)
         assert os.WIFSTOPPED(status), f"not stopped mid-write: status {status:#x}"
         # Halfway: half an SVG in a temporary file, the old output as it was.
@@ -1597,6 +1606,26 @@ def test_killed_write(tmp):
         else:
             assert after == [], (named, sig, after)
         assert open(out, "rb").read() == old, (named, sig)
+    # Started with SIGHUP ignored (nohup), the program keeps ignoring it: a hangup in
+    # the middle of the write changes nothing, and the new output replaces the old.
+    with open(out, "wb") as f:
+        f.write(old)
+    env = dict(os.environ, ASDNORM_TEST_STOP_WRITE="1", ASDNORM_TEST_NO_TMPFILE="1")
+
+    def ignore_hangups():
+        default_signals()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    p = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=ignore_hangups)
+    _, status = os.waitpid(p.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"not stopped mid-write: status {status:#x}"
+    os.kill(p.pid, signal.SIGHUP)
+    os.kill(p.pid, signal.SIGCONT)
+    p.wait(timeout=60)
+    p.stderr.close()
+    assert p.returncode == 0, p.returncode
+    assert leftovers(tmp) == []
+    assert len(read_csv_column(out, "score")) == 30000
     # Without any hook: a file-size limit below the output's size kills the program with
     # SIGXFSZ in the middle of its write() (no core file: RLIMIT_CORE 0).
     import resource
