@@ -140,11 +140,12 @@ def main():
     for name, times in sorted(per.items()):
         print(f"  task {name:15s} n={len(times):4d} mean {np.mean(times) * 1e3:9.1f} ms "
               f"total {np.sum(times) / args.repeat:7.2f} s per run")
-    if "_cross_lists" in per:   # a pair of blocks: b × b pairs of rows, each once
-        b = args.m / (len(per["_block_rows"]) / args.repeat)
-        pair = np.median(per["_cross_lists"])
-        print(f"  block pair: {b:.0f} × {b:.0f} rows × {args.d} dims in {pair * 1e3:.0f} ms "
-              f"(median): {b * b * args.d / pair / 1e9:.2f} G pair-dims/s per worker")
+    if "_cross_lists" in per:   # the pairs of rows in different shards, each once
+        s = args.m / args.workers
+        pairs = (args.m * args.m - args.workers * s * s) / 2
+        t = np.sum(per["_cross_lists"]) / args.repeat
+        print(f"  pairs across shards: {pairs:.3g} × {args.d} dims in {t:.2f} s of pair tasks "
+              f"per run: {pairs * args.d / t / 1e9:.2f} G pair-dims/s per worker")
     if "_score_part" in per:
         sp = np.median(per["_score_part"])
         rate = min(args.n, 2500) * chunk * args.d / sp

@@ -546,21 +546,43 @@ class Index:
         blocks: List[Future] = []   # rows, in global order
         shard_of: List[int] = []    # the shard of each block, -1 for a block on its own
         parts: List[List[Future]] = []
+        full: Dict[int, Future] = {}                      # a whole shard's rows
+        cut: Dict[int, List[Tuple[int, int, int]]] = {}   # its blocks: (block, a, b)
         for s, (shard, size) in enumerate(zip(self._shards, self._sizes)):
             cuts = min(max(per, -(-size // limit)), size // 2)
             bounds = [size * c // cuts for c in range(cuts + 1)]
             whole = cuts > 1 and size <= limit and len(self._shards) > 1
             own = tasks.submit(_shard_lists, shard, dim, distance, need) if whole else None
+            if whole:
+                full[s] = tasks.submit(_block_rows, shard, 0, size)
+                cut[s] = []
             for a, b in zip(bounds, bounds[1:]):
+                if whole:
+                    cut[s].append((len(blocks), a, b))
                 blocks.append(tasks.submit(_block_rows, shard, a, b))
                 shard_of.append(s if whole else -1)
                 parts.append([tasks.submit(_rows_of, own, a, b)] if whole else [])
         for i, rows_i in enumerate(blocks):
             if shard_of[i] < 0:
                 parts[i].append(tasks.submit(_self_lists, rows_i, dim, distance, need))
+            against = set()   # the later whole shards block i was searched against at once
             for j in range(i + 1, len(blocks)):
-                if shard_of[i] >= 0 and shard_of[i] == shard_of[j]:
+                si, sj = shard_of[i], shard_of[j]
+                if si >= 0 and si == sj:
                     continue   # in the shard's own lists
+                if si >= 0 and sj >= 0:
+                    # Two whole shards: block i against all of shard sj in one task (the
+                    # same pairs as against each of its blocks, the same balance, and a
+                    # row of block i in one call instead of one per block of sj).
+                    if sj not in against:
+                        against.add(sj)
+                        pair = tasks.submit(_cross_lists, rows_i, full[sj], dim, distance,
+                                            need)
+                        parts[i].append(tasks.submit(_side, pair, 0))
+                        other = tasks.submit(_side, pair, 1)
+                        for jb, a, b in cut[sj]:
+                            parts[jb].append(tasks.submit(_rows_of, other, a, b))
+                    continue
                 pair = tasks.submit(_cross_lists, rows_i, blocks[j], dim, distance, need)
                 parts[i].append(tasks.submit(_side, pair, 0))
                 parts[j].append(tasks.submit(_side, pair, 1))
