@@ -403,6 +403,14 @@ bool asdnorm__symmetric(const asdnorm_index *ix);
  * Returns ASDNORM_E_NOMEM, or the first non-OK status a callback returned. */
 typedef asdnorm_status (*asdnorm__knn_row_fn)(void *ctx, size_t i, const double *dist,
                                               const size_t *idx, size_t k);
+/* The callback that stores row i's k distances and positions at i·k of two n × k
+ * arrays (ctx: a struct asdnorm__knn_rows; rows are disjoint, so any thread may call it). */
+struct asdnorm__knn_rows {
+    double *dist;
+    size_t *idx;
+};
+asdnorm_status asdnorm__knn_store_row(void *ctx, size_t i, const double *dist, const size_t *idx,
+                                      size_t k);
 asdnorm_status asdnorm__knn_self(const asdnorm_index *ix, size_t k, asdnorm__knn_row_fn fn,
                                  void *ctx);
 /* The same, reporting to prog (progress.h: the whole of [0, 1] but its end, which

@@ -80,15 +80,10 @@ static size_t with_margin(size_t k, size_t available)
     return available - k < extra ? available : k + extra;
 }
 
-struct query_out {
-    double *dist;
-    size_t *idx;
-};
-
-static asdnorm_status store_row(void *vctx, size_t i, const double *dist, const size_t *idx,
-                                size_t k)
+asdnorm_status asdnorm__knn_store_row(void *vctx, size_t i, const double *dist,
+                                      const size_t *idx, size_t k)
 {
-    struct query_out *o = vctx;
+    struct asdnorm__knn_rows *o = vctx;
     for (size_t t = 0; t < k; t++) {
         o->dist[i * k + t] = dist[t];
         o->idx[i * k + t] = idx[t];
@@ -103,8 +98,8 @@ asdnorm_status asdnorm__knn_query(const asdnorm_index *ix, const float *x, size_
         return ASDNORM_E_ARG;
     if (n == 0)
         return ASDNORM_OK;
-    struct query_out o = {dist, idx};
-    struct job jb = {ix,   x, n, k, with_margin(k, ix->size), store_row, &o,
+    struct asdnorm__knn_rows o = {dist, idx};
+    struct job jb = {ix,   x, n, k, with_margin(k, ix->size), asdnorm__knn_store_row, &o,
                      NULL, 0, 0, ix->size, 0};
     return asdnorm__knn_blocked(&jb);
 }

@@ -24,21 +24,6 @@ struct asdnorm_lof {
     double *lrd;   /* M */
 };
 
-struct fit_ctx {
-    double *dist; /* M × k */
-    size_t *idx;  /* M × k */
-};
-
-/* Rows are disjoint, so concurrent calls for different i are safe. */
-static asdnorm_status keep_row(void *vctx, size_t i, const double *dist, const size_t *idx,
-                               size_t k)
-{
-    struct fit_ctx *ctx = vctx;
-    memcpy(ctx->dist + i * k, dist, k * sizeof *dist);
-    memcpy(ctx->idx + i * k, idx, k * sizeof *idx);
-    return ASDNORM_OK;
-}
-
 /* lrd of a point from its k neighbour distances and positions. */
 static double lrd_of(const asdnorm_lof *lof, const double *dist, const size_t *idx)
 {
@@ -69,7 +54,8 @@ asdnorm_status asdnorm_lof_new(const asdnorm_index *ix, size_t k, asdnorm_lof **
         return ASDNORM_E_OVERFLOW;
 
     asdnorm_status st = ASDNORM_E_NOMEM;
-    struct fit_ctx ctx = {asdnorm__mallocn(mk, sizeof(double)), asdnorm__mallocn(mk, sizeof(size_t))};
+    struct asdnorm__knn_rows ctx = {asdnorm__mallocn(mk, sizeof(double)),
+                                    asdnorm__mallocn(mk, sizeof(size_t))}; /* M × k each */
     asdnorm_lof *lof = asdnorm__calloc(1, sizeof *lof);
     if (!ctx.dist || !ctx.idx || !lof)
         goto fail;
@@ -80,7 +66,7 @@ asdnorm_status asdnorm_lof_new(const asdnorm_index *ix, size_t k, asdnorm_lof **
     lof->lrd = asdnorm__mallocn(m, sizeof *lof->lrd);
     if (!lof->kdist || !lof->lrd)
         goto fail;
-    st = asdnorm__knn_self(ix, k, keep_row, &ctx);
+    st = asdnorm__knn_self(ix, k, asdnorm__knn_store_row, &ctx);
     if (st != ASDNORM_OK)
         goto fail;
     /* Every k-distance first: lrd(a) needs its neighbours' k-distances. */

@@ -75,21 +75,6 @@ asdnorm_status asdnorm_index_search_double(const asdnorm_index *ix, const float 
     return search(ix, x, n, k, dist, true, ids);
 }
 
-/* Row i's k neighbours into the caller's n × k arrays (asdnorm_index_neighbours). */
-struct rows_out {
-    double *dist;
-    size_t *ids;
-};
-
-static asdnorm_status store_row(void *vctx, size_t i, const double *dist, const size_t *idx,
-                                size_t k)
-{
-    struct rows_out *o = vctx;
-    memcpy(o->dist + i * k, dist, k * sizeof *dist);
-    memcpy(o->ids + i * k, idx, k * sizeof *idx);
-    return ASDNORM_OK;
-}
-
 asdnorm_status asdnorm_index_neighbours(const asdnorm_index *ix, size_t split, size_t k,
                                         double *dist, size_t *ids)
 {
@@ -109,16 +94,17 @@ asdnorm_status asdnorm_index_neighbours(const asdnorm_index *ix, size_t split, s
         !asdnorm__mul_ok(mk, sizeof(double) + sizeof(size_t), &bytes))
         return ASDNORM_E_OVERFLOW;
     /* Private buffers first, as in search: a failure leaves the caller's untouched. */
-    struct rows_out o = {asdnorm__mallocn(mk, sizeof *o.dist), asdnorm__mallocn(mk, sizeof *o.ids)};
-    asdnorm_status st = o.dist && o.ids ? ASDNORM_OK : ASDNORM_E_NOMEM;
+    struct asdnorm__knn_rows o = {asdnorm__mallocn(mk, sizeof *o.dist),
+                                  asdnorm__mallocn(mk, sizeof *o.idx)};
+    asdnorm_status st = o.dist && o.idx ? ASDNORM_OK : ASDNORM_E_NOMEM;
     if (st == ASDNORM_OK)
-        st = split == 0 ? asdnorm__knn_self(ix, k, store_row, &o)
-                        : asdnorm__knn_cross(ix, split, k, store_row, &o);
+        st = split == 0 ? asdnorm__knn_self(ix, k, asdnorm__knn_store_row, &o)
+                        : asdnorm__knn_cross(ix, split, k, asdnorm__knn_store_row, &o);
     if (st == ASDNORM_OK) {
         memcpy(dist, o.dist, mk * sizeof *dist);
-        memcpy(ids, o.ids, mk * sizeof *ids);
+        memcpy(ids, o.idx, mk * sizeof *ids);
     }
     asdnorm__free(o.dist);
-    asdnorm__free(o.ids);
+    asdnorm__free(o.idx);
     return st;
 }
