@@ -554,7 +554,6 @@ class Index:
             whole = cuts > 1 and size <= limit and len(self._shards) > 1
             own = tasks.submit(_shard_lists, shard, dim, distance, need) if whole else None
             if whole:
-                full[s] = tasks.submit(_block_rows, shard, 0, size)
                 cut[s] = []
             for a, b in zip(bounds, bounds[1:]):
                 if whole:
@@ -576,6 +575,9 @@ class Index:
                     # row of block i in one call instead of one per block of sj).
                     if sj not in against:
                         against.add(sj)
+                        if sj not in full:   # cut when a block first needs it
+                            full[sj] = tasks.submit(_block_rows, self._shards[sj], 0,
+                                                    self._sizes[sj])
                         pair = tasks.submit(_cross_lists, rows_i, full[sj], dim, distance,
                                             need)
                         parts[i].append(tasks.submit(_side, pair, 0))
